@@ -1,0 +1,136 @@
+//! `xdp_responder`: the XDP program of the AF_XDP responder.
+//!
+//! It counts every frame, classifies it with [`xdp_ebpf::classify`] against the maps that user
+//! space fills (`CONFIG`, `V4_ADDRS`, `V6_ADDRS`, `UDP_PORTS`), and redirects the frames that are
+//! ours to the AF_XDP socket bound to the frame's RX queue (`XSKS`). Everything else goes to the
+//! kernel, except frames too short to classify, which are dropped. Per-CPU outcome counters live
+//! in `COUNTERS`, indexed by [`xdp_common::Counter`].
+//!
+//! On the host this file builds to an empty binary, so that the workspace builds with stable.
+#![cfg_attr(target_arch = "bpf", no_std, no_main)]
+
+#[cfg(target_arch = "bpf")]
+mod program {
+    use aya_ebpf::{
+        bindings::xdp_action::{XDP_ABORTED, XDP_DROP, XDP_PASS},
+        macros::{map, xdp},
+        maps::{Array, HashMap, PerCpuArray, XskMap},
+        programs::XdpContext,
+    };
+    use xdp_common::{Config, Counter, MAX_ADDRS, MAX_QUEUES, MAX_UDP_PORTS};
+    use xdp_ebpf::classify::{classify, Frame, Tables, Verdict};
+
+    /// RX queue index -> AF_XDP socket.
+    #[map]
+    static XSKS: XskMap = XskMap::with_max_entries(MAX_QUEUES, 0);
+    /// The single [`Config`], at index 0.
+    #[map]
+    static CONFIG: Array<Config> = Array::with_max_entries(1, 0);
+    /// Our IPv4 addresses (network order); the value is unused.
+    #[map]
+    static V4_ADDRS: HashMap<[u8; 4], u8> = HashMap::with_max_entries(MAX_ADDRS, 0);
+    /// Our IPv6 addresses; the value is unused.
+    #[map]
+    static V6_ADDRS: HashMap<[u8; 16], u8> = HashMap::with_max_entries(MAX_ADDRS, 0);
+    /// UDP destination ports (host order) we echo on; the value is unused.
+    #[map]
+    static UDP_PORTS: HashMap<u16, u8> = HashMap::with_max_entries(MAX_UDP_PORTS, 0);
+    /// Per-CPU outcome counters, one slot per [`Counter`].
+    #[map]
+    static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(Counter::COUNT, 0);
+
+    /// The received frame, `data..data_end`.
+    struct Packet<'a>(&'a XdpContext);
+
+    impl Frame for Packet<'_> {
+        #[inline(always)]
+        fn read<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
+            let start = self.0.data() + offset;
+            if start + N > self.0.data_end() {
+                return None;
+            }
+            // SAFETY: `start..start + N` lies within `data..data_end`, checked just above, and
+            // `read_unaligned` has no alignment requirement.
+            Some(unsafe { (start as *const [u8; N]).read_unaligned() })
+        }
+    }
+
+    /// The address and port sets, as BPF hash maps (only membership matters).
+    struct Maps;
+
+    impl Tables for Maps {
+        #[inline(always)]
+        fn has_v4(&self, addr: &[u8; 4]) -> bool {
+            V4_ADDRS.get_ptr(addr).is_some()
+        }
+        #[inline(always)]
+        fn has_v6(&self, addr: &[u8; 16]) -> bool {
+            V6_ADDRS.get_ptr(addr).is_some()
+        }
+        #[inline(always)]
+        fn has_udp_port(&self, port: u16) -> bool {
+            UDP_PORTS.get_ptr(port).is_some()
+        }
+    }
+
+    #[inline(always)]
+    fn count(counter: Counter) {
+        if let Some(slot) = COUNTERS.get_ptr_mut(counter as u32) {
+            // SAFETY: the pointer comes from a successful lookup, so it points to this CPU's u64
+            // of the slot; an XDP program is not preempted on its CPU, so nobody else writes it.
+            unsafe { *slot += 1 };
+        }
+    }
+
+    #[xdp]
+    pub fn xdp_responder(ctx: XdpContext) -> u32 {
+        count(Counter::Seen);
+        let Some(config) = CONFIG.get(0) else {
+            count(Counter::Aborted);
+            return XDP_ABORTED;
+        };
+        match classify(&Packet(&ctx), config.protocols, &Maps) {
+            Verdict::Pass => {
+                count(Counter::Passed);
+                XDP_PASS
+            }
+            Verdict::Malformed => {
+                count(Counter::Malformed);
+                XDP_DROP
+            }
+            Verdict::Ours(kind) => {
+                let queue = ctx.rx_queue_index();
+                if XSKS.get(queue).is_none() {
+                    count(Counter::NoSocket);
+                    return XDP_PASS;
+                }
+                match XSKS.redirect(queue, XDP_PASS.into()) {
+                    Ok(action) => {
+                        count(Counter::Redirected);
+                        count(kind.counter());
+                        action
+                    }
+                    // The socket went away since the lookup: the fallback action (XDP_PASS).
+                    Err(action) => {
+                        count(Counter::NoSocket);
+                        action
+                    }
+                }
+            }
+        }
+    }
+
+    #[cfg(not(test))]
+    #[panic_handler]
+    fn panic(_info: &core::panic::PanicInfo) -> ! {
+        loop {}
+    }
+
+    /// The kernel only lets GPL-compatible programs use some helpers.
+    #[unsafe(link_section = "license")]
+    #[unsafe(no_mangle)]
+    static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";
+}
+
+#[cfg(not(target_arch = "bpf"))]
+fn main() {}

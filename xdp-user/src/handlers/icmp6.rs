@@ -1,0 +1,187 @@
+//! ICMPv6 (RFC 4443): echo requests to our addresses get echo replies; Neighbor
+//! Solicitations go to [`super::ndp`]; every other type is `Unsupported`.
+//!
+//! Echo: the destination must be one of our unicast addresses (multicast → `BadDestination`,
+//! e.g. a ping to ff02::1, which Linux would answer but we leave to the kernel), the source
+//! not `::`; then length, checksum (with the pseudo-header) and code 0 are checked by
+//! [`super::echo`]. The reply is type 129 with the checksum updated incrementally.
+
+use super::echo::{self, EchoTypes};
+use super::ethernet::NetReply;
+use super::ipv6::{self, Ipv6Header, NEXT_ICMPV6};
+use super::{ndp, Answer, DropReason, Identity};
+use xdp_common::proto;
+
+pub const TYPE_ECHO_REQUEST: u8 = 128;
+pub const TYPE_ECHO_REPLY: u8 = 129;
+
+const TYPES: EchoTypes = EchoTypes {
+    request: TYPE_ECHO_REQUEST,
+    reply: TYPE_ECHO_REPLY,
+};
+
+/// Handles the ICMPv6 message of `plen` bytes at the start of `room` (which continues past
+/// the received bytes into free buffer space).
+pub fn handle(
+    ip: &mut Ipv6Header,
+    room: &mut [u8],
+    plen: u16,
+    id: &Identity,
+) -> Result<NetReply, DropReason> {
+    let msg_type = *room
+        .get(..usize::from(plen))
+        .and_then(<[u8]>::first)
+        .ok_or(DropReason::Truncated)?;
+    match msg_type {
+        TYPE_ECHO_REQUEST => {
+            ipv6::check_unicast_exchange(ip, id)?;
+            if !id.enabled(proto::ICMP6_ECHO) {
+                return Err(DropReason::NotOurs);
+            }
+            let msg = room
+                .get_mut(..usize::from(plen))
+                .ok_or(DropReason::Truncated)?;
+            echo::answer(msg, ip.pseudo_sum(NEXT_ICMPV6, plen), TYPES)?;
+            Ok(ipv6::reply_to_sender(ip, plen, Answer::Icmp6Echo))
+        }
+        ndp::TYPE_NEIGHBOR_SOLICITATION => ndp::handle(ip, room, plen, id),
+        _ => Err(DropReason::Unsupported),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use super::super::{Answer, DropReason, Verdict};
+    use etherparse::{Icmpv6Slice, Icmpv6Type, Ipv6HeaderSlice, PacketBuilder};
+
+    fn expected(src: [u8; 16], p: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        PacketBuilder::ethernet2(OUR_MAC, PEER_MAC)
+            .ipv6(src, PEER_V6, 64)
+            .icmpv6_echo_reply(0x4321, 9)
+            .write(&mut v, p)
+            .unwrap();
+        v
+    }
+
+    fn drop_reason(frame: &[u8]) -> DropReason {
+        match run(frame) {
+            Verdict::Drop(r) => r,
+            v => panic!("expected a drop, got {v:?}"),
+        }
+    }
+
+    #[test]
+    fn echo_reply_for_payload_sizes() {
+        for n in [0, 1, 2, 3, 55, 56, 57, 1000, 1231, 1232, 1451, 1452] {
+            let p = payload(n);
+            let r = reply(&icmp6_request(&p), Answer::Icmp6Echo);
+            let ip = Ipv6HeaderSlice::from_slice(&r[14..]).unwrap();
+            assert_eq!(ip.source(), OUR_V6);
+            assert_eq!(ip.destination(), PEER_V6);
+            assert_eq!(ip.hop_limit(), 64);
+            assert_eq!(usize::from(ip.payload_length()), 8 + n);
+            let icmp = Icmpv6Slice::from_slice(&r[54..]).unwrap();
+            match icmp.icmp_type() {
+                Icmpv6Type::EchoReply(e) => assert_eq!((e.id, e.seq), (0x4321, 9)),
+                t => panic!("not an echo reply: {t:?}"),
+            }
+            assert!(icmp.is_checksum_valid(OUR_V6, PEER_V6));
+            assert_eq!(icmp.payload(), &p[..]);
+            assert_eq!(r, expected(OUR_V6, &p), "payload {n}");
+        }
+    }
+
+    #[test]
+    fn link_local_destination_answers_from_it() {
+        let r = reply(&icmp6_echo(PEER_V6, OUR_V6_LL, b"ll"), Answer::Icmp6Echo);
+        assert_eq!(r, expected(OUR_V6_LL, b"ll"));
+    }
+
+    #[test]
+    fn traffic_class_and_flow_label_are_kept() {
+        let mut f = icmp6_request(b"tc");
+        f[14..18].copy_from_slice(&[0x6b, 0x8a, 0xbc, 0xde]);
+        let r = reply(&f, Answer::Icmp6Echo);
+        assert_eq!(&r[14..18], &[0x6b, 0x8a, 0xbc, 0xde]);
+    }
+
+    #[test]
+    fn bad_checksum() {
+        for n in [0, 1, 56] {
+            let mut f = icmp6_request(&payload(n));
+            f[56] ^= 0x10;
+            assert_eq!(drop_reason(&f), DropReason::BadChecksum);
+        }
+        // A checksum computed without the pseudo-header (ICMPv4 style) is wrong.
+        let mut f = icmp6_request(b"nopseudo");
+        f[56] = 0;
+        f[57] = 0;
+        let c = !ref_sum(&[&f[54..]]);
+        f[56..58].copy_from_slice(&c.to_be_bytes());
+        assert_eq!(drop_reason(&f), DropReason::BadChecksum);
+    }
+
+    #[test]
+    fn destinations() {
+        assert_eq!(
+            drop_reason(&icmp6_echo(PEER_V6, OTHER_V6, b"x")),
+            DropReason::NotOurs
+        );
+        assert_eq!(
+            drop_reason(&icmp6_echo(PEER_V6, ALL_NODES, b"x")),
+            DropReason::BadDestination
+        );
+        assert_eq!(
+            drop_reason(&icmp6_echo(PEER_V6, solicited_node(OUR_V6), b"x")),
+            DropReason::BadDestination
+        );
+    }
+
+    #[test]
+    fn unspecified_source_is_bad_for_echo() {
+        assert_eq!(
+            drop_reason(&icmp6_echo([0; 16], OUR_V6, b"x")),
+            DropReason::BadSource
+        );
+    }
+
+    #[test]
+    fn other_types_and_codes_are_unsupported() {
+        let mut f = icmp6_request(b"x");
+        f[54] = 129; // an echo reply
+        fix_v6_l4_checksum(&mut f);
+        assert_eq!(drop_reason(&f), DropReason::Unsupported);
+        let mut f = icmp6_request(b"x");
+        f[54] = 133; // router solicitation
+        fix_v6_l4_checksum(&mut f);
+        assert_eq!(drop_reason(&f), DropReason::Unsupported);
+        let mut f = icmp6_request(b"x");
+        f[55] = 1; // echo request, code 1
+        fix_v6_l4_checksum(&mut f);
+        assert_eq!(drop_reason(&f), DropReason::Unsupported);
+    }
+
+    #[test]
+    fn short_messages_are_truncated() {
+        for plen in 0..8u16 {
+            let mut f = icmp6_request(b"");
+            f[18..20].copy_from_slice(&plen.to_be_bytes());
+            assert_eq!(
+                drop_reason(&f),
+                DropReason::Truncated,
+                "payload length {plen}"
+            );
+        }
+    }
+
+    #[test]
+    fn switched_off_is_not_ours() {
+        let id = identity_with(xdp_common::proto::ALL & !xdp_common::proto::ICMP6_ECHO);
+        assert_eq!(
+            run_with(&icmp6_request(b"x"), &id).0,
+            Verdict::Drop(DropReason::NotOurs)
+        );
+    }
+}

@@ -1,0 +1,395 @@
+//! IPv4 (RFC 791): header validation shared by ICMP and UDP, and the reply's IP header.
+//!
+//! Checks, in order (first failure wins):
+//! 1. 20 bytes present, version 4 (`Malformed` otherwise);
+//! 2. `IHL >= 5` and `IHL*4 <= total length <= bytes received` (`Truncated`) — bytes past the
+//!    total length are Ethernet padding and are ignored;
+//! 3. header checksum over `IHL*4` bytes, options included (`BadChecksum`);
+//! 4. not a fragment: MF clear and offset 0 (`Fragment`);
+//! 5. destination: broadcast / multicast → `BadDestination`, not ours → `NotOurs`;
+//! 6. source a usable unicast ([`is_usable_unicast`]) and not one of our own addresses
+//!    (Linux rejects local sources as martians unless `accept_local` is set), else `BadSource`;
+//! 7. protocol: ICMP → [`super::icmp4`], UDP → [`super::udp`], others `Unsupported`.
+//!
+//! The reply reuses the header as it is (ID, flags, TOS and any options are kept), with source
+//! and destination swapped, TTL 64 and an incrementally updated header checksum. **Its length
+//! is the request's total length**, so request padding is never echoed.
+
+use super::checksum;
+use super::ethernet::{LinkDst, NetReply};
+use super::{icmp4, udp, Answer, DropReason, Identity};
+
+/// Length of an IPv4 header without options.
+pub const MIN_HEADER_LEN: usize = 20;
+pub const PROTO_ICMP: u8 = 1;
+pub const PROTO_UDP: u8 = 17;
+/// TTL of every reply (Linux's default `ip_default_ttl`).
+pub const REPLY_TTL: u8 = 64;
+
+/// Whether `ip` can be the source of a packet we answer: not in 0.0.0.0/8 ("this network"),
+/// 127.0.0.0/8 (loopback), 224.0.0.0/4 (multicast) or 255.255.255.255 — the sources Linux's
+/// route lookup rejects as martians.
+pub fn is_usable_unicast(ip: [u8; 4]) -> bool {
+    !(ip[0] == 0 || ip[0] == 127 || is_group(ip))
+}
+
+/// Multicast (224.0.0.0/4) or limited broadcast.
+pub fn is_group(ip: [u8; 4]) -> bool {
+    ip[0] & 0xf0 == 0xe0 || ip == [255; 4]
+}
+
+/// Typed view of the fixed 20 bytes of an IPv4 header.
+pub struct Ipv4Header<'a>(&'a mut [u8; MIN_HEADER_LEN]);
+
+impl<'a> Ipv4Header<'a> {
+    pub fn new(bytes: &'a mut [u8; MIN_HEADER_LEN]) -> Self {
+        Self(bytes)
+    }
+    pub fn version(&self) -> u8 {
+        self.0[0] >> 4
+    }
+    /// Header length in bytes (`IHL * 4`).
+    pub fn header_len(&self) -> usize {
+        usize::from(self.0[0] & 0x0f) * 4
+    }
+    pub fn total_len(&self) -> usize {
+        usize::from(u16::from_be_bytes([self.0[2], self.0[3]]))
+    }
+    pub fn more_fragments(&self) -> bool {
+        self.0[6] & 0x20 != 0
+    }
+    pub fn frag_offset(&self) -> u16 {
+        u16::from_be_bytes([self.0[6] & 0x1f, self.0[7]])
+    }
+    pub fn protocol(&self) -> u8 {
+        self.0[9]
+    }
+    /// The 16-bit word holding TTL and protocol, as the checksum sees it.
+    pub fn ttl_protocol_word(&self) -> u16 {
+        u16::from_be_bytes([self.0[8], self.0[9]])
+    }
+    pub fn checksum(&self) -> u16 {
+        u16::from_be_bytes([self.0[10], self.0[11]])
+    }
+    pub fn src(&self) -> [u8; 4] {
+        let h = &*self.0;
+        [h[12], h[13], h[14], h[15]]
+    }
+    pub fn dst(&self) -> [u8; 4] {
+        let h = &*self.0;
+        [h[16], h[17], h[18], h[19]]
+    }
+    pub fn set_ttl(&mut self, ttl: u8) {
+        self.0[8] = ttl;
+    }
+    pub fn set_checksum(&mut self, c: u16) {
+        self.0[10..12].copy_from_slice(&c.to_be_bytes());
+    }
+    pub fn set_src(&mut self, ip: [u8; 4]) {
+        self.0[12..16].copy_from_slice(&ip);
+    }
+    pub fn set_dst(&mut self, ip: [u8; 4]) {
+        self.0[16..20].copy_from_slice(&ip);
+    }
+}
+
+/// Handles the IPv4 packet at the start of `pkt` (`received` bytes of it came off the wire).
+pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply, DropReason> {
+    let pkt = pkt.get_mut(..received).ok_or(DropReason::Truncated)?;
+    let (hl, total) = {
+        let fixed: &mut [u8; MIN_HEADER_LEN] = pkt
+            .get_mut(..MIN_HEADER_LEN)
+            .and_then(|b| b.try_into().ok())
+            .ok_or(DropReason::Truncated)?;
+        let ip = Ipv4Header::new(fixed);
+        if ip.version() != 4 {
+            return Err(DropReason::Malformed);
+        }
+        (ip.header_len(), ip.total_len())
+    };
+    if hl < MIN_HEADER_LEN || total < hl || total > received {
+        return Err(DropReason::Truncated);
+    }
+    // Within bounds by the check above; the rest of `pkt` is padding.
+    let packet = pkt.get_mut(..total).ok_or(DropReason::Truncated)?;
+    let (header, l4) = packet
+        .split_at_mut_checked(hl)
+        .ok_or(DropReason::Truncated)?;
+    if !checksum::verifies(checksum::sum(header)) {
+        return Err(DropReason::BadChecksum);
+    }
+    // Options stay where they are: they are covered by the checksum and need no change.
+    let (fixed, _options) = header
+        .split_first_chunk_mut::<MIN_HEADER_LEN>()
+        .ok_or(DropReason::Truncated)?;
+    let mut ip = Ipv4Header::new(fixed);
+    if ip.more_fragments() || ip.frag_offset() != 0 {
+        return Err(DropReason::Fragment);
+    }
+    let (src, dst) = (ip.src(), ip.dst());
+    if is_group(dst) {
+        return Err(DropReason::BadDestination);
+    }
+    if !id.owns_v4(dst) {
+        return Err(DropReason::NotOurs);
+    }
+    if !is_usable_unicast(src) || id.owns_v4(src) {
+        return Err(DropReason::BadSource);
+    }
+
+    let kind = match ip.protocol() {
+        PROTO_ICMP => icmp4::handle(l4, id)?,
+        PROTO_UDP => {
+            // `l4.len() <= total <= u16::MAX`, so the length always fits the pseudo-header.
+            let len = u16::try_from(l4.len()).map_err(|_| DropReason::Truncated)?;
+            let pseudo = checksum::pseudo_v4(src, dst, PROTO_UDP, len);
+            udp::handle(l4, pseudo, udp::ZeroChecksum::MeansNone, id)?;
+            Answer::Udp4
+        }
+        _ => return Err(DropReason::Unsupported),
+    };
+
+    // Swapping the addresses leaves the (verified) sum unchanged; only the TTL word moves.
+    ip.set_src(dst);
+    ip.set_dst(src);
+    let old = ip.ttl_protocol_word();
+    ip.set_ttl(REPLY_TTL);
+    ip.set_checksum(checksum::update(ip.checksum(), old, ip.ttl_protocol_word()));
+    Ok(NetReply {
+        len: total,
+        kind,
+        dst: LinkDst::Requester,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use super::super::{Answer, DropReason, Verdict};
+    use etherparse::{IpHeaders, PacketBuilder};
+
+    fn drop_reason(frame: &[u8]) -> DropReason {
+        match run(frame) {
+            Verdict::Drop(r) => r,
+            v => panic!("expected a drop, got {v:?}"),
+        }
+    }
+
+    #[test]
+    fn reply_header_fields() {
+        let mut req = icmp4_request_with_options(&[], b"hello");
+        // Give the request a TOS, an ID and a non-default TTL to see what is kept.
+        req[15] = 0xb8;
+        req[18..20].copy_from_slice(&0x5a5au16.to_be_bytes());
+        req[22] = 3;
+        fix_ipv4_checksum(&mut req);
+        let r = reply(&req, Answer::Icmp4Echo);
+        let h = etherparse::Ipv4HeaderSlice::from_slice(&r[14..]).unwrap();
+        assert_eq!(h.version(), 4);
+        assert_eq!(h.ihl(), 5);
+        assert_eq!(r[15], 0xb8, "TOS kept");
+        assert_eq!(h.identification(), 0x5a5a, "ID kept");
+        assert!(h.dont_fragment(), "DF kept");
+        assert!(!h.more_fragments());
+        assert_eq!(h.ttl(), 64);
+        assert_eq!(h.protocol(), etherparse::IpNumber::ICMP);
+        assert_eq!(h.source(), OUR_V4);
+        assert_eq!(h.destination(), PEER_V4);
+        assert_eq!(usize::from(h.total_len()), req.len() - 14);
+    }
+
+    #[test]
+    fn options_are_kept_and_covered_by_the_checksum() {
+        // IHL 6: one NOP-padded router alert; IHL 15: 40 bytes of options.
+        let opts6 = [0x94, 0x04, 0x00, 0x00];
+        let mut opts15 = [0x01u8; 40];
+        opts15[36..].copy_from_slice(&[0x44, 0x04, 0x05, 0x00]);
+        for opts in [&opts6[..], &opts15[..]] {
+            for n in [0, 1, 56, 1000] {
+                let p = payload(n);
+                let req = icmp4_request_with_options(opts, &p);
+                assert_eq!(usize::from(req[14] & 0x0f), 5 + opts.len() / 4);
+                let r = reply(&req, Answer::Icmp4Echo);
+                let want = {
+                    let h = ipv4_header(OUR_V4, PEER_V4, 64, opts);
+                    let mut v = Vec::new();
+                    PacketBuilder::ethernet2(OUR_MAC, PEER_MAC)
+                        .ip(IpHeaders::Ipv4(h, Default::default()))
+                        .icmpv4_echo_reply(0x1234, 7)
+                        .write(&mut v, &p)
+                        .unwrap();
+                    v
+                };
+                assert_eq!(r, want, "IHL {} payload {n}", 5 + opts.len() / 4);
+                assert_eq!(&r[34..34 + opts.len()], opts);
+            }
+        }
+    }
+
+    #[test]
+    fn padding_is_not_echoed() {
+        // 42-byte echo (no data) padded to the 60-byte minimum with junk.
+        let req = icmp4_request(&[]);
+        assert_eq!(req.len(), 42);
+        let mut padded = req.clone();
+        padded.resize(60, 0xee);
+        let r = reply(&padded, Answer::Icmp4Echo);
+        assert_eq!(r.len(), 42);
+        assert_eq!(r, reply(&req, Answer::Icmp4Echo));
+    }
+
+    #[test]
+    fn bad_header_checksum() {
+        let mut f = icmp4_request(b"abc");
+        f[24] ^= 0x01;
+        assert_eq!(drop_reason(&f), DropReason::BadChecksum);
+        // Corrupting an option byte is caught too (options are inside the checksum).
+        let mut f = icmp4_request_with_options(&[1, 1, 1, 0], b"abc");
+        f[34] = 7;
+        assert_eq!(drop_reason(&f), DropReason::BadChecksum);
+    }
+
+    #[test]
+    fn fragments_are_never_answered() {
+        for (b20, b21) in [
+            (0x20, 0x00),
+            (0x00, 0x01),
+            (0x20, 0x10),
+            (0x1f, 0xff),
+            (0x40 | 0x20, 0),
+        ] {
+            let mut f = icmp4_request(b"fragment");
+            f[20] = b20;
+            f[21] = b21;
+            fix_ipv4_checksum(&mut f);
+            assert_eq!(
+                drop_reason(&f),
+                DropReason::Fragment,
+                "flags/offset {b20:02x}{b21:02x}"
+            );
+        }
+    }
+
+    #[test]
+    fn version_other_than_4_is_malformed() {
+        let mut f = icmp4_request(b"v");
+        f[14] = 0x65;
+        fix_ipv4_checksum(&mut f);
+        assert_eq!(drop_reason(&f), DropReason::Malformed);
+    }
+
+    #[test]
+    fn ihl_below_5_is_truncated() {
+        for ihl in 0..5u8 {
+            let mut f = icmp4_request(b"abcd");
+            f[14] = 0x40 | ihl;
+            assert_eq!(drop_reason(&f), DropReason::Truncated, "IHL {ihl}");
+        }
+    }
+
+    #[test]
+    fn ihl_past_total_length_or_frame_is_truncated() {
+        // 28-byte packet claiming a 60-byte header.
+        let mut f = icmp4_request(&[]);
+        f[14] = 0x4f;
+        fix_ipv4_checksum(&mut f);
+        assert_eq!(drop_reason(&f), DropReason::Truncated);
+        // Header longer than the whole frame, total length consistent with it.
+        let mut f = icmp4_request(&[]);
+        f[14] = 0x4f;
+        f[16..18].copy_from_slice(&60u16.to_be_bytes());
+        assert_eq!(drop_reason(&f), DropReason::Truncated);
+    }
+
+    #[test]
+    fn total_length_past_frame_or_below_header_is_truncated() {
+        let mut f = icmp4_request(b"0123456789");
+        let tl = u16::from_be_bytes([f[16], f[17]]);
+        f[16..18].copy_from_slice(&(tl + 1).to_be_bytes());
+        fix_ipv4_checksum(&mut f);
+        assert_eq!(drop_reason(&f), DropReason::Truncated);
+        for tl in [0u16, 19] {
+            let mut f = icmp4_request(b"0123456789");
+            f[16..18].copy_from_slice(&tl.to_be_bytes());
+            fix_ipv4_checksum(&mut f);
+            assert_eq!(drop_reason(&f), DropReason::Truncated, "total length {tl}");
+        }
+    }
+
+    #[test]
+    fn total_length_smaller_than_frame_sizes_the_reply() {
+        // Shrink the IP packet by 4 bytes of ICMP data; the frame keeps them as "padding".
+        let p = payload(30);
+        let mut f = icmp4_request(&p);
+        let tl = u16::from_be_bytes([f[16], f[17]]) - 4;
+        f[16..18].copy_from_slice(&tl.to_be_bytes());
+        fix_ipv4_checksum(&mut f);
+        fix_icmp4_checksum(&mut f);
+        let r = reply(&f, Answer::Icmp4Echo);
+        assert_eq!(r.len(), 14 + usize::from(tl));
+        assert_eq!(&r[42..], &p[..26]);
+    }
+
+    #[test]
+    fn unusable_source_ip_is_bad_source() {
+        for src in [
+            [0, 0, 0, 0],
+            [0, 1, 2, 3],
+            [255, 255, 255, 255],
+            [224, 0, 0, 1],
+            [239, 1, 2, 3],
+            [127, 0, 0, 1],
+        ] {
+            let f = icmp4_echo(src, OUR_V4, 1, 1, b"x");
+            assert_eq!(drop_reason(&f), DropReason::BadSource, "{src:?}");
+        }
+    }
+
+    #[test]
+    fn destination_checks() {
+        assert_eq!(
+            drop_reason(&icmp4_echo(PEER_V4, OTHER_V4, 1, 1, b"x")),
+            DropReason::NotOurs
+        );
+        assert_eq!(
+            drop_reason(&icmp4_echo(PEER_V4, [192, 0, 2, 255], 1, 1, b"x")),
+            DropReason::NotOurs
+        );
+        for dst in [[255, 255, 255, 255], [224, 0, 0, 1]] {
+            assert_eq!(
+                drop_reason(&icmp4_echo(PEER_V4, dst, 1, 1, b"x")),
+                DropReason::BadDestination
+            );
+        }
+        // Our second address answers from itself; our own address is no valid source.
+        assert_eq!(
+            drop_reason(&icmp4_echo(OUR_V4_B, OUR_V4, 1, 1, b"x")),
+            DropReason::BadSource
+        );
+        assert_eq!(
+            drop_reason(&icmp4_echo(OUR_V4, OUR_V4, 1, 1, b"x")),
+            DropReason::BadSource
+        );
+        let r = reply(
+            &icmp4_echo(PEER_V4, OUR_V4_B, 1, 1, b"x"),
+            Answer::Icmp4Echo,
+        );
+        assert_eq!(&r[26..30], &OUR_V4_B);
+    }
+
+    #[test]
+    fn other_protocols_are_unsupported() {
+        let mut f = icmp4_request(b"0123456789abcdef0123");
+        f[23] = 6; // TCP
+        fix_ipv4_checksum(&mut f);
+        assert_eq!(drop_reason(&f), DropReason::Unsupported);
+    }
+
+    #[test]
+    fn header_shorter_than_20_is_truncated() {
+        let f = icmp4_request(b"");
+        for n in 14..34 {
+            assert_eq!(drop_reason(&f[..n]), DropReason::Truncated, "len {n}");
+        }
+    }
+}

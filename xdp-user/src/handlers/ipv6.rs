@@ -1,0 +1,254 @@
+//! IPv6 (RFC 8200): header validation, dispatch to ICMPv6 / UDP, and the reply's IP header.
+//!
+//! Checks, in order (first failure wins):
+//! 1. 40 bytes present (`Truncated`), version 6 (`Malformed`);
+//! 2. `40 + payload length <= bytes received` (`Truncated`) — bytes past it are padding;
+//! 3. source not multicast, not `::1`, not IPv4-mapped (`BadSource`, as Linux's `ipv6_rcv`);
+//! 4. next header ICMPv6 ([`super::icmp6`]) or UDP ([`super::udp`]); extension headers and
+//!    any other protocol are `Unsupported`.
+//!
+//! Echo and UDP replies go back to the sender ([`check_unicast_exchange`],
+//! [`reply_to_sender`]): addresses swapped, hop limit 64, traffic class and flow label kept,
+//! **length = 40 + the request's payload length** (request padding is never echoed).
+//! Neighbor Advertisements are addressed by [`super::ndp`] itself.
+
+use super::checksum;
+use super::ethernet::{LinkDst, NetReply};
+use super::{icmp6, udp, Answer, DropReason, Identity};
+
+/// Length of the fixed IPv6 header.
+pub const HEADER_LEN: usize = 40;
+pub const NEXT_UDP: u8 = 17;
+pub const NEXT_ICMPV6: u8 = 58;
+/// Hop limit of echo and UDP replies (Linux's default `hop_limit`).
+pub const REPLY_HOP_LIMIT: u8 = 64;
+
+pub fn is_multicast(a: &[u8; 16]) -> bool {
+    a[0] == 0xff
+}
+
+pub fn is_unspecified(a: &[u8; 16]) -> bool {
+    *a == [0; 16]
+}
+
+fn is_loopback(a: &[u8; 16]) -> bool {
+    let mut lo = [0u8; 16];
+    lo[15] = 1;
+    *a == lo
+}
+
+fn is_v4_mapped(a: &[u8; 16]) -> bool {
+    a[..10] == [0; 10] && a[10..12] == [0xff, 0xff]
+}
+
+/// Typed view of the fixed IPv6 header.
+pub struct Ipv6Header<'a>(&'a mut [u8; HEADER_LEN]);
+
+impl<'a> Ipv6Header<'a> {
+    pub fn new(bytes: &'a mut [u8; HEADER_LEN]) -> Self {
+        Self(bytes)
+    }
+    pub fn version(&self) -> u8 {
+        self.0[0] >> 4
+    }
+    pub fn payload_len(&self) -> u16 {
+        u16::from_be_bytes([self.0[4], self.0[5]])
+    }
+    pub fn next_header(&self) -> u8 {
+        self.0[6]
+    }
+    pub fn hop_limit(&self) -> u8 {
+        self.0[7]
+    }
+    pub fn src(&self) -> [u8; 16] {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(&self.0[8..24]);
+        a
+    }
+    pub fn dst(&self) -> [u8; 16] {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(&self.0[24..40]);
+        a
+    }
+    /// Sets version 6, traffic class 0 and flow label 0.
+    pub fn reset_version_class_flow(&mut self) {
+        self.0[0..4].copy_from_slice(&[0x60, 0, 0, 0]);
+    }
+    pub fn set_payload_len(&mut self, len: u16) {
+        self.0[4..6].copy_from_slice(&len.to_be_bytes());
+    }
+    pub fn set_hop_limit(&mut self, hops: u8) {
+        self.0[7] = hops;
+    }
+    pub fn set_src(&mut self, a: &[u8; 16]) {
+        self.0[8..24].copy_from_slice(a);
+    }
+    pub fn set_dst(&mut self, a: &[u8; 16]) {
+        self.0[24..40].copy_from_slice(a);
+    }
+    /// Pseudo-header sum for an upper-layer message of `len` bytes with this header's addresses.
+    pub fn pseudo_sum(&self, next_header: u8, len: u16) -> u16 {
+        checksum::pseudo_v6(&self.src(), &self.dst(), next_header, u32::from(len))
+    }
+}
+
+/// Handles the IPv6 packet at the start of `pkt`. `received` bytes came off the wire; the
+/// rest of `pkt` is free room a reply may grow into (only NDP does).
+pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply, DropReason> {
+    if received < HEADER_LEN {
+        return Err(DropReason::Truncated);
+    }
+    let (hdr, room) = pkt
+        .split_first_chunk_mut::<HEADER_LEN>()
+        .ok_or(DropReason::Truncated)?;
+    let mut ip = Ipv6Header::new(hdr);
+    if ip.version() != 6 {
+        return Err(DropReason::Malformed);
+    }
+    let plen = ip.payload_len();
+    if usize::from(plen) > received - HEADER_LEN {
+        return Err(DropReason::Truncated);
+    }
+    let src = ip.src();
+    if is_multicast(&src) || is_loopback(&src) || is_v4_mapped(&src) {
+        return Err(DropReason::BadSource);
+    }
+    match ip.next_header() {
+        NEXT_ICMPV6 => icmp6::handle(&mut ip, room, plen, id),
+        NEXT_UDP => {
+            check_unicast_exchange(&ip, id)?;
+            let dgram = room
+                .get_mut(..usize::from(plen))
+                .ok_or(DropReason::Truncated)?;
+            let pseudo = ip.pseudo_sum(NEXT_UDP, plen);
+            udp::handle(dgram, pseudo, udp::ZeroChecksum::Invalid, id)?;
+            Ok(reply_to_sender(&mut ip, plen, Answer::Udp6))
+        }
+        // Hop-by-hop, routing, fragment, destination options, ESP/AH, TCP, ...
+        _ => Err(DropReason::Unsupported),
+    }
+}
+
+/// Address checks for a request answered to its sender (echo, UDP): the destination is one of
+/// our unicast addresses (multicast → `BadDestination`, other → `NotOurs`) and the source is
+/// not `::` (`BadSource`; only DAD may use it).
+pub fn check_unicast_exchange(ip: &Ipv6Header, id: &Identity) -> Result<(), DropReason> {
+    let dst = ip.dst();
+    if is_multicast(&dst) {
+        return Err(DropReason::BadDestination);
+    }
+    if !id.owns_v6(&dst) {
+        return Err(DropReason::NotOurs);
+    }
+    if is_unspecified(&ip.src()) {
+        return Err(DropReason::BadSource);
+    }
+    Ok(())
+}
+
+/// Turns the header around for a reply of `plen` payload bytes (unchanged from the request):
+/// addresses swapped, hop limit 64. The upper-layer checksum is unaffected by the swap.
+pub fn reply_to_sender(ip: &mut Ipv6Header, plen: u16, kind: Answer) -> NetReply {
+    let (src, dst) = (ip.src(), ip.dst());
+    ip.set_src(&dst);
+    ip.set_dst(&src);
+    ip.set_hop_limit(REPLY_HOP_LIMIT);
+    NetReply {
+        len: HEADER_LEN + usize::from(plen),
+        kind,
+        dst: LinkDst::Requester,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::*;
+    use super::super::{Answer, DropReason, Verdict};
+
+    fn drop_reason(frame: &[u8]) -> DropReason {
+        match run(frame) {
+            Verdict::Drop(r) => r,
+            v => panic!("expected a drop, got {v:?}"),
+        }
+    }
+
+    #[test]
+    fn extension_headers_are_unsupported() {
+        // Insert a hop-by-hop options header (PadN) in front of an otherwise valid echo.
+        let f = icmp6_request(b"ext");
+        for ext_type in [0u8, 43, 44, 60] {
+            let mut g = f[..54].to_vec();
+            g[20] = ext_type;
+            let plen = u16::from_be_bytes([g[18], g[19]]) + 8;
+            g[18..20].copy_from_slice(&plen.to_be_bytes());
+            g.extend_from_slice(&[58, 0, 1, 4, 0, 0, 0, 0]);
+            g.extend_from_slice(&f[54..]);
+            assert_eq!(
+                drop_reason(&g),
+                DropReason::Unsupported,
+                "next header {ext_type}"
+            );
+        }
+        // Not an extension but not ours to answer either: TCP, no next header.
+        for nh in [6u8, 59] {
+            let mut g = f.clone();
+            g[20] = nh;
+            assert_eq!(drop_reason(&g), DropReason::Unsupported);
+        }
+    }
+
+    #[test]
+    fn bad_sources() {
+        let mut lo = [0u8; 16];
+        lo[15] = 1;
+        let mut mapped = [0u8; 16];
+        mapped[10..].copy_from_slice(&[0xff, 0xff, 192, 0, 2, 100]);
+        for src in [ALL_NODES, [0xff; 16], lo, mapped] {
+            assert_eq!(
+                drop_reason(&icmp6_echo(src, OUR_V6, b"x")),
+                DropReason::BadSource,
+                "{src:02x?}"
+            );
+            assert_eq!(
+                drop_reason(&udp6(src, OUR_V6, PEER_PORT, UDP_PORT, b"x")),
+                DropReason::BadSource
+            );
+        }
+    }
+
+    #[test]
+    fn version_other_than_6_is_malformed() {
+        let mut f = icmp6_request(b"v");
+        f[14] = 0x40 | (f[14] & 0x0f);
+        assert_eq!(drop_reason(&f), DropReason::Malformed);
+    }
+
+    #[test]
+    fn payload_length_past_frame_is_truncated() {
+        let mut f = icmp6_request(b"0123");
+        let plen = u16::from_be_bytes([f[18], f[19]]);
+        f[18..20].copy_from_slice(&(plen + 1).to_be_bytes());
+        assert_eq!(drop_reason(&f), DropReason::Truncated);
+        f[18..20].copy_from_slice(&u16::MAX.to_be_bytes());
+        assert_eq!(drop_reason(&f), DropReason::Truncated);
+    }
+
+    #[test]
+    fn padding_is_not_echoed() {
+        let req = icmp6_request(b"");
+        let mut padded = req.clone();
+        padded.extend_from_slice(&[0xee; 20]);
+        assert_eq!(
+            reply(&padded, Answer::Icmp6Echo),
+            reply(&req, Answer::Icmp6Echo)
+        );
+    }
+
+    #[test]
+    fn header_shorter_than_40_is_truncated() {
+        let f = icmp6_request(b"");
+        for n in 14..54 {
+            assert_eq!(drop_reason(&f[..n]), DropReason::Truncated, "len {n}");
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Packet handlers: pure functions that turn a request frame into its reply *in place*.
+//!
+//! A handler sees one UMEM frame as `&mut [u8]` (the whole chunk, so a reply may use the room
+//! after the received bytes) plus the number of bytes received, and returns a [`Verdict`]:
+//! either "the reply is the first N bytes of this same buffer" or "drop, because R".
+//! No handler allocates, copies payload, or does I/O; all are testable without root.
+//!
+//! One module per job, each a typed view over the bytes (in the manner of smoltcp's `wire`)
+//! plus a pure function that validates and rewrites header bytes in place:
+//!
+//! * `ethernet` validates the link header, dispatches by EtherType and addresses the reply;
+//! * `arp`; `ipv4` (header checks shared by ICMP and UDP) with `icmp4`;
+//!   `ipv6` with `icmp6` (echo) and `ndp` (NS → NA); `udp` for both IP versions;
+//!   `echo` holds the echo turn-around both ICMP versions share;
+//! * `checksum`: RFC 1071 sums, RFC 1624 incremental updates, pseudo-headers.
+//!
+//! Reply sizes: ARP replies are always 42 bytes; IP replies are exactly `14 + the request's IP
+//! length` (total length for IPv4, 40 + payload length for IPv6), so Ethernet padding on the
+//! request is never echoed; a Neighbor Advertisement is always 86 bytes and may be longer than
+//! the solicitation. Frames under 60 bytes are left to the NIC to pad, as for the kernel's own
+//! replies. Nothing here panics on any input: lengths are checked before every access.
+// Production code may not index slices, unwrap or panic (constant indices into fixed-size
+// arrays stay allowed: they are checked at compile time); test code may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
+mod arp;
+mod checksum;
+mod echo;
+mod ethernet;
+mod icmp4;
+mod icmp6;
+mod identity;
+mod ipv4;
+mod ipv6;
+mod ndp;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod testutil;
+mod udp;
+
+pub use identity::Identity;
+
+/// What to do with a frame after its handler ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The buffer now holds the reply: send its first `len` bytes from the same frame.
+    Reply { len: usize, kind: Answer },
+    /// Send nothing; count the frame under this reason.
+    Drop(DropReason),
+}
+
+/// The kinds of answer we send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Answer {
+    Arp = 0,
+    Icmp4Echo = 1,
+    Icmp6Echo = 2,
+    Ndp = 3,
+    Udp4 = 4,
+    Udp6 = 5,
+}
+
+impl Answer {
+    pub const COUNT: usize = 6;
+    pub const ALL: [Answer; Self::COUNT] = [
+        Answer::Arp,
+        Answer::Icmp4Echo,
+        Answer::Icmp6Echo,
+        Answer::Ndp,
+        Answer::Udp4,
+        Answer::Udp6,
+    ];
+    /// Stable snake_case name for output and JSON.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Answer::Arp => "arp",
+            Answer::Icmp4Echo => "icmp4_echo",
+            Answer::Icmp6Echo => "icmp6_echo",
+            Answer::Ndp => "ndp",
+            Answer::Udp4 => "udp4",
+            Answer::Udp6 => "udp6",
+        }
+    }
+}
+
+/// Why a frame got no answer. Every frame that reaches user space and is not answered is
+/// counted under exactly one of these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub enum DropReason {
+    /// Shorter than the headers it claims (Ethernet, ARP, IP, ICMP, UDP), or length fields
+    /// inconsistent with the frame (IHL < 5, IP total length past the frame, UDP length ...).
+    Truncated = 0,
+    /// A header field we do not accept: IP version, ARP hardware/protocol type, ...
+    Malformed = 1,
+    /// IPv4 header, ICMP, ICMPv6 or UDP checksum does not verify.
+    BadChecksum = 2,
+    /// An IPv4 fragment (MF set or offset != 0): never answered as if whole.
+    Fragment = 3,
+    /// Not addressed to one of our addresses / ports, or a protocol switched off.
+    NotOurs = 4,
+    /// Source MAC or IP is broadcast, multicast, unspecified or otherwise not answerable.
+    BadSource = 5,
+    /// Destination is broadcast or multicast where Linux would not reply.
+    BadDestination = 6,
+    /// A well-formed frame of a kind we do not answer (ARP reply, gratuitous ARP, ICMP types
+    /// other than echo request, IPv6 extension headers, NDP with hop limit != 255, ...).
+    Unsupported = 7,
+    /// The reply would not fit the frame buffer.
+    TooBig = 8,
+}
+
+impl DropReason {
+    pub const COUNT: usize = 9;
+    pub const ALL: [DropReason; Self::COUNT] = [
+        DropReason::Truncated,
+        DropReason::Malformed,
+        DropReason::BadChecksum,
+        DropReason::Fragment,
+        DropReason::NotOurs,
+        DropReason::BadSource,
+        DropReason::BadDestination,
+        DropReason::Unsupported,
+        DropReason::TooBig,
+    ];
+    /// Stable snake_case name for output and JSON.
+    pub const fn name(self) -> &'static str {
+        match self {
+            DropReason::Truncated => "truncated",
+            DropReason::Malformed => "malformed",
+            DropReason::BadChecksum => "bad_checksum",
+            DropReason::Fragment => "fragment",
+            DropReason::NotOurs => "not_ours",
+            DropReason::BadSource => "bad_source",
+            DropReason::BadDestination => "bad_destination",
+            DropReason::Unsupported => "unsupported",
+            DropReason::TooBig => "too_big",
+        }
+    }
+}
+
+/// Entry point: classify the frame and, if it is a request we answer, rewrite it into the
+/// reply in place. `buf` is the whole frame buffer, `len` the received length (`len <= buf.len()`).
+///
+/// A reply never exceeds `buf.len()`. If `len > buf.len()` (a caller bug) only the bytes
+/// present are considered.
+pub fn handle(buf: &mut [u8], len: usize, id: &Identity) -> Verdict {
+    match ethernet::handle(buf, len, id) {
+        Ok((len, kind)) => Verdict::Reply { len, kind },
+        Err(reason) => Verdict::Drop(reason),
+    }
+}

@@ -1,0 +1,477 @@
+//! Test support shared by the handler modules: our identity, request builders (etherparse's
+//! `PacketBuilder`), and reply checkers that verify checksums *independently* of
+//! [`super::checksum`] (etherparse's own checksum code plus a textbook RFC 1071 loop).
+
+use super::{handle, Answer, Identity, Verdict};
+use etherparse::{
+    ArpHardwareId, ArpOperation, ArpPacket, EtherType, Icmpv4Slice, Icmpv6Slice, Icmpv6Type,
+    IpHeaders, Ipv4Header, Ipv4HeaderSlice, PacketBuilder, UdpHeader,
+};
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+pub const OUR_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
+pub const PEER_MAC: [u8; 6] = [0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee];
+pub const BROADCAST_MAC: [u8; 6] = [0xff; 6];
+
+pub const OUR_V4: [u8; 4] = [192, 0, 2, 1];
+/// A second address of ours (replies must come from the one that was asked).
+pub const OUR_V4_B: [u8; 4] = [198, 51, 100, 7];
+pub const PEER_V4: [u8; 4] = [192, 0, 2, 100];
+pub const OTHER_V4: [u8; 4] = [192, 0, 2, 2];
+
+pub const OUR_V6: [u8; 16] = [
+    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
+];
+pub const OUR_V6_LL: [u8; 16] = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12, 0x34];
+pub const PEER_V6: [u8; 16] = [
+    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00,
+];
+pub const OTHER_V6: [u8; 16] = [
+    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02,
+];
+pub const ALL_NODES: [u8; 16] = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01];
+
+pub const UDP_PORT: u16 = 7;
+pub const UDP_PORT_B: u16 = 9000;
+pub const PEER_PORT: u16 = 40000;
+
+/// The UMEM chunk size the responder uses (room for replies that grow).
+pub const CHUNK: usize = 2048;
+
+pub fn identity() -> Identity {
+    identity_with(xdp_common::proto::ALL)
+}
+
+pub fn identity_with(protocols: u32) -> Identity {
+    Identity {
+        mac: OUR_MAC,
+        v4: vec![Ipv4Addr::from(OUR_V4), Ipv4Addr::from(OUR_V4_B)],
+        v6: vec![Ipv6Addr::from(OUR_V6), Ipv6Addr::from(OUR_V6_LL)],
+        udp_ports: vec![UDP_PORT, UDP_PORT_B],
+        protocols,
+    }
+}
+
+/// Solicited-node multicast address of `a` (ff02::1:ffXX:XXXX).
+pub fn solicited_node(a: [u8; 16]) -> [u8; 16] {
+    let mut m = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, 0, 0, 0];
+    m[13..].copy_from_slice(&a[13..]);
+    m
+}
+
+/// Multicast MAC for an IPv6 multicast address (33:33 + low 32 bits).
+pub fn v6_multicast_mac(a: [u8; 16]) -> [u8; 6] {
+    [0x33, 0x33, a[12], a[13], a[14], a[15]]
+}
+
+// ---------------------------------------------------------------------------------------
+// Running the handler
+// ---------------------------------------------------------------------------------------
+
+/// Runs `handle` on `frame` copied into a UMEM-sized buffer with the given identity.
+/// Returns the verdict and the whole buffer afterwards.
+pub fn run_with(frame: &[u8], id: &Identity) -> (Verdict, Vec<u8>) {
+    let mut buf = vec![0u8; CHUNK.max(frame.len())];
+    buf[..frame.len()].copy_from_slice(frame);
+    let v = handle(&mut buf, frame.len(), id);
+    if let Verdict::Reply { len, .. } = v {
+        assert!(len <= buf.len());
+    }
+    (v, buf)
+}
+
+/// The verdict for `frame` with the default identity.
+pub fn run(frame: &[u8]) -> Verdict {
+    run_with(frame, &identity()).0
+}
+
+/// Expects a reply of `kind`; returns exactly the reply bytes. Always checks checksums.
+pub fn reply_with(frame: &[u8], id: &Identity, kind: Answer) -> Vec<u8> {
+    let (v, mut buf) = run_with(frame, id);
+    match v {
+        Verdict::Reply { len, kind: k } => {
+            assert_eq!(k, kind, "answer kind");
+            buf.truncate(len);
+            assert_checksums_valid(&buf);
+            assert_addressed_back(frame, &buf);
+            buf
+        }
+        other => panic!("expected {kind:?} reply, got {other:?}"),
+    }
+}
+
+pub fn reply(frame: &[u8], kind: Answer) -> Vec<u8> {
+    reply_with(frame, &identity(), kind)
+}
+
+// ---------------------------------------------------------------------------------------
+// Request builders
+// ---------------------------------------------------------------------------------------
+
+fn write(b: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut v = Vec::new();
+    b(&mut v);
+    v
+}
+
+pub fn arp_frame(
+    eth_src: [u8; 6],
+    op: ArpOperation,
+    sha: [u8; 6],
+    spa: [u8; 4],
+    tha: [u8; 6],
+    tpa: [u8; 4],
+) -> Vec<u8> {
+    let arp = ArpPacket::new(
+        ArpHardwareId::ETHERNET,
+        EtherType::IPV4,
+        op,
+        &sha,
+        &spa,
+        &tha,
+        &tpa,
+    )
+    .unwrap();
+    write(|v| {
+        PacketBuilder::ethernet2(eth_src, BROADCAST_MAC)
+            .arp(arp)
+            .write(v)
+            .unwrap()
+    })
+}
+
+/// Who-has `tpa` tell `spa`, from `sha` (Ethernet source = `sha`), to broadcast.
+pub fn arp_request(sha: [u8; 6], spa: [u8; 4], tpa: [u8; 4]) -> Vec<u8> {
+    arp_frame(sha, ArpOperation::REQUEST, sha, spa, [0; 6], tpa)
+}
+
+pub fn icmp4_echo(src: [u8; 4], dst: [u8; 4], id: u16, seq: u16, payload: &[u8]) -> Vec<u8> {
+    write(|v| {
+        PacketBuilder::ethernet2(PEER_MAC, OUR_MAC)
+            .ipv4(src, dst, 20)
+            .icmpv4_echo_request(id, seq)
+            .write(v, payload)
+            .unwrap()
+    })
+}
+
+/// Echo request from the peer to our first address.
+pub fn icmp4_request(payload: &[u8]) -> Vec<u8> {
+    icmp4_echo(PEER_V4, OUR_V4, 0x1234, 7, payload)
+}
+
+/// IPv4 header with the given options, for builders that need one.
+pub fn ipv4_header(src: [u8; 4], dst: [u8; 4], ttl: u8, options: &[u8]) -> Ipv4Header {
+    let mut h = Ipv4Header::new(0, ttl, etherparse::IpNumber::ICMP, src, dst).unwrap();
+    h.options = etherparse::Ipv4Options::try_from(options).unwrap();
+    h.identification = 0xbeef;
+    h
+}
+
+/// Echo request with IPv4 options (`options.len()` a multiple of 4, at most 40).
+pub fn icmp4_request_with_options(options: &[u8], payload: &[u8]) -> Vec<u8> {
+    let h = ipv4_header(PEER_V4, OUR_V4, 20, options);
+    write(|v| {
+        PacketBuilder::ethernet2(PEER_MAC, OUR_MAC)
+            .ip(IpHeaders::Ipv4(h, Default::default()))
+            .icmpv4_echo_request(0x1234, 7)
+            .write(v, payload)
+            .unwrap()
+    })
+}
+
+pub fn udp4(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    write(|v| {
+        PacketBuilder::ethernet2(PEER_MAC, OUR_MAC)
+            .ipv4(src, dst, 20)
+            .udp(sport, dport)
+            .write(v, payload)
+            .unwrap()
+    })
+}
+
+pub fn udp4_request(payload: &[u8]) -> Vec<u8> {
+    udp4(PEER_V4, OUR_V4, PEER_PORT, UDP_PORT, payload)
+}
+
+pub fn icmp6_echo(src: [u8; 16], dst: [u8; 16], payload: &[u8]) -> Vec<u8> {
+    write(|v| {
+        PacketBuilder::ethernet2(PEER_MAC, OUR_MAC)
+            .ipv6(src, dst, 20)
+            .icmpv6_echo_request(0x4321, 9)
+            .write(v, payload)
+            .unwrap()
+    })
+}
+
+pub fn icmp6_request(payload: &[u8]) -> Vec<u8> {
+    icmp6_echo(PEER_V6, OUR_V6, payload)
+}
+
+pub fn udp6(src: [u8; 16], dst: [u8; 16], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    write(|v| {
+        PacketBuilder::ethernet2(PEER_MAC, OUR_MAC)
+            .ipv6(src, dst, 20)
+            .udp(sport, dport)
+            .write(v, payload)
+            .unwrap()
+    })
+}
+
+pub fn udp6_request(payload: &[u8]) -> Vec<u8> {
+    udp6(PEER_V6, OUR_V6, PEER_PORT, UDP_PORT, payload)
+}
+
+/// Neighbor Solicitation for `target` from `src` to `dst` with the given hop limit and
+/// options (raw bytes after the target address).
+pub fn ns_frame(
+    eth_dst: [u8; 6],
+    src: [u8; 16],
+    dst: [u8; 16],
+    hop_limit: u8,
+    target: [u8; 16],
+    options: &[u8],
+) -> Vec<u8> {
+    let mut payload = target.to_vec();
+    payload.extend_from_slice(options);
+    write(|v| {
+        PacketBuilder::ethernet2(PEER_MAC, eth_dst)
+            .ipv6(src, dst, hop_limit)
+            .icmpv6(Icmpv6Type::NeighborSolicitation)
+            .write(v, &payload)
+            .unwrap()
+    })
+}
+
+/// Source Link-Layer Address option for `mac`.
+pub fn sllao(mac: [u8; 6]) -> [u8; 8] {
+    [1, 1, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]]
+}
+
+/// The usual address-resolution NS: from the peer, to the target's solicited-node group,
+/// with the peer's SLLAO.
+pub fn ns_request(target: [u8; 16]) -> Vec<u8> {
+    let g = solicited_node(target);
+    ns_frame(
+        v6_multicast_mac(g),
+        PEER_V6,
+        g,
+        255,
+        target,
+        &sllao(PEER_MAC),
+    )
+}
+
+/// Deterministic payload of `n` bytes.
+pub fn payload(n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(7))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Independent checkers
+// ---------------------------------------------------------------------------------------
+
+/// Textbook RFC 1071 sum over the concatenation of `parts`, one 16-bit word at a time.
+pub fn ref_sum(parts: &[&[u8]]) -> u16 {
+    let bytes: Vec<u8> = parts.iter().flat_map(|p| p.iter().copied()).collect();
+    let mut s: u32 = 0;
+    for pair in bytes.chunks(2) {
+        let w = (u32::from(pair[0]) << 8) | u32::from(*pair.get(1).unwrap_or(&0));
+        s += w;
+        s = (s & 0xffff) + (s >> 16);
+    }
+    s as u16
+}
+
+pub fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+/// Asserts every checksum in a reply frame is valid, using etherparse *and* [`ref_sum`].
+/// Also checks the IP length fields describe exactly the reply.
+pub fn assert_checksums_valid(frame: &[u8]) {
+    match be16(frame, 12) {
+        0x0806 => assert_eq!(frame.len(), 42, "ARP reply length"),
+        0x0800 => {
+            let ip = &frame[14..];
+            let hs = Ipv4HeaderSlice::from_slice(ip).expect("reply IPv4 header parses");
+            let hl = hs.slice().len();
+            assert_eq!(
+                usize::from(hs.total_len()),
+                ip.len(),
+                "IPv4 total length = reply"
+            );
+            // etherparse's header model has no field for the reserved flag bit, so its
+            // recomputation only applies when that bit is clear; ref_sum always applies.
+            if ip[6] & 0x80 == 0 {
+                assert_eq!(
+                    hs.to_header().calc_header_checksum(),
+                    hs.header_checksum(),
+                    "IPv4 header checksum"
+                );
+            }
+            assert_eq!(ref_sum(&[&ip[..hl]]), 0xffff, "IPv4 header ref sum");
+            let l4 = &ip[hl..];
+            match ip[9] {
+                1 => {
+                    let icmp = Icmpv4Slice::from_slice(l4).unwrap();
+                    assert_eq!(
+                        icmp.icmp_type().calc_checksum(icmp.payload()),
+                        icmp.checksum(),
+                        "ICMPv4 checksum"
+                    );
+                    assert_eq!(ref_sum(&[l4]), 0xffff, "ICMPv4 ref sum");
+                }
+                17 => {
+                    assert_eq!(usize::from(be16(l4, 4)), l4.len(), "UDP length");
+                    let c = be16(l4, 6);
+                    if c != 0 {
+                        let h = UdpHeader::from_slice(l4).unwrap().0;
+                        let want = h
+                            .calc_checksum_ipv4_raw(hs.source(), hs.destination(), &l4[8..])
+                            .unwrap();
+                        assert_eq!(c, want, "UDPv4 checksum");
+                        let pseudo =
+                            [&hs.source()[..], &hs.destination()[..], &[0, 17], &l4[4..6]].concat();
+                        assert_eq!(ref_sum(&[&pseudo, l4]), 0xffff, "UDPv4 ref sum");
+                    }
+                }
+                p => panic!("unexpected IPv4 protocol {p} in a reply"),
+            }
+        }
+        0x86dd => {
+            let ip = &frame[14..];
+            let plen = usize::from(be16(ip, 4));
+            assert_eq!(40 + plen, ip.len(), "IPv6 payload length = reply");
+            let src: [u8; 16] = ip[8..24].try_into().unwrap();
+            let dst: [u8; 16] = ip[24..40].try_into().unwrap();
+            let l4 = &ip[40..];
+            let pseudo = [
+                &src[..],
+                &dst[..],
+                &(plen as u32).to_be_bytes(),
+                &[0, 0, 0, ip[6]],
+            ]
+            .concat();
+            assert_eq!(ref_sum(&[&pseudo, l4]), 0xffff, "IPv6 upper-layer ref sum");
+            match ip[6] {
+                58 => assert!(
+                    Icmpv6Slice::from_slice(l4)
+                        .unwrap()
+                        .is_checksum_valid(src, dst),
+                    "ICMPv6 checksum"
+                ),
+                17 => {
+                    assert_eq!(usize::from(be16(l4, 4)), l4.len(), "UDP length");
+                    let h = UdpHeader::from_slice(l4).unwrap().0;
+                    assert_ne!(h.checksum, 0, "UDPv6 checksum must not be 0");
+                    assert_eq!(
+                        h.calc_checksum_ipv6_raw(src, dst, &l4[8..]).unwrap(),
+                        h.checksum,
+                        "UDPv6 checksum"
+                    );
+                }
+                n => panic!("unexpected IPv6 next header {n} in a reply"),
+            }
+        }
+        t => panic!("unexpected ethertype {t:04x} in a reply"),
+    }
+}
+
+/// Recomputes the IPv4 header checksum of a hand-edited frame (so a test can break one field
+/// and still get past the header checksum).
+pub fn fix_ipv4_checksum(frame: &mut [u8]) {
+    let ihl = usize::from(frame[14] & 0x0f) * 4;
+    let end = (14 + ihl).min(frame.len());
+    frame[24] = 0;
+    frame[25] = 0;
+    let c = !ref_sum(&[&frame[14..end]]);
+    frame[24..26].copy_from_slice(&c.to_be_bytes());
+}
+
+/// Recomputes the checksum of the ICMPv4 message of a hand-edited frame (IPv4 without options
+/// unless `ihl` says otherwise), over `total length - IHL*4` bytes.
+pub fn fix_icmp4_checksum(frame: &mut [u8]) {
+    let ihl = usize::from(frame[14] & 0x0f) * 4;
+    let total = usize::from(be16(frame, 16));
+    let (s, e) = (14 + ihl, 14 + total);
+    frame[s + 2] = 0;
+    frame[s + 3] = 0;
+    let c = !ref_sum(&[&frame[s..e]]);
+    frame[s + 2..s + 4].copy_from_slice(&c.to_be_bytes());
+}
+
+/// Recomputes the ICMPv6 / UDP checksum of a hand-edited IPv6 frame without extension headers.
+pub fn fix_v6_l4_checksum(frame: &mut [u8]) {
+    let plen = usize::from(be16(frame, 18));
+    let nh = frame[20];
+    let at = if nh == 17 { 54 + 6 } else { 54 + 2 };
+    frame[at] = 0;
+    frame[at + 1] = 0;
+    let pseudo = [
+        &frame[22..38],
+        &frame[38..54],
+        &(plen as u32).to_be_bytes()[..],
+        &[0, 0, 0, nh],
+    ]
+    .concat();
+    let mut c = !ref_sum(&[&pseudo, &frame[54..54 + plen]]);
+    if nh == 17 && c == 0 {
+        c = 0xffff;
+    }
+    frame[at..at + 2].copy_from_slice(&c.to_be_bytes());
+}
+
+/// Asserts a reply goes back where the request came from: Ethernet destination = request's
+/// Ethernet source (or 33:33:00:00:00:01 for a DAD answer), source = our MAC, and the
+/// network-layer destination = the request's source (ARP: tha/tpa = request sha/spa;
+/// IPv6 DAD answer: ff02::1).
+pub fn assert_addressed_back(req: &[u8], reply: &[u8]) {
+    assert_eq!(&reply[6..12], &OUR_MAC, "reply source MAC");
+    match be16(reply, 12) {
+        0x0806 => {
+            assert_eq!(&reply[..6], &req[6..12], "reply destination MAC");
+            assert_eq!(
+                &reply[14 + 18..14 + 24],
+                &req[14 + 8..14 + 14],
+                "tha = request sha"
+            );
+            assert_eq!(
+                &reply[14 + 24..14 + 28],
+                &req[14 + 14..14 + 18],
+                "tpa = request spa"
+            );
+            assert_eq!(&reply[14 + 8..14 + 14], &OUR_MAC, "sha = our MAC");
+        }
+        0x0800 => {
+            assert_eq!(&reply[..6], &req[6..12], "reply destination MAC");
+            assert_eq!(
+                &reply[14 + 16..14 + 20],
+                &req[14 + 12..14 + 16],
+                "IPv4 dst = request src"
+            );
+            assert_eq!(
+                &reply[14 + 12..14 + 16],
+                &req[14 + 16..14 + 20],
+                "IPv4 src = request dst"
+            );
+        }
+        0x86dd => {
+            let req_src = &req[14 + 8..14 + 24];
+            if req_src == [0u8; 16] {
+                assert_eq!(&reply[..6], &[0x33, 0x33, 0, 0, 0, 1], "DAD answer MAC");
+                assert_eq!(
+                    &reply[14 + 24..14 + 40],
+                    &ALL_NODES,
+                    "DAD answer to ff02::1"
+                );
+            } else {
+                assert_eq!(&reply[..6], &req[6..12], "reply destination MAC");
+                assert_eq!(&reply[14 + 24..14 + 40], req_src, "IPv6 dst = request src");
+            }
+        }
+        t => panic!("unexpected ethertype {t:04x}"),
+    }
+}

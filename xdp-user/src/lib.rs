@@ -1,0 +1,19 @@
+//! User space of the AF_XDP responder.
+//!
+//! Data flows one way: RX ring -> [`handlers`] -> TX ring -> completion ring -> fill ring.
+//! - [`loader`]: the XDP program and its maps.
+//! - [`xsk`]: AF_XDP sockets, UMEM, frame accounting.
+//! - [`handlers`]: pure functions that turn a request frame into its reply in place.
+//! - [`worker`]: one queue's loop; [`runner`]: the `run` command around the workers.
+//! - [`stats`] and [`report`]: counters and what is printed; [`control`]: the local socket.
+pub mod control;
+pub mod errors;
+pub mod handlers;
+pub mod live_identity;
+pub mod loader;
+pub mod netdev;
+pub mod report;
+pub mod runner;
+pub mod stats;
+pub mod worker;
+pub mod xsk;

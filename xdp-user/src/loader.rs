@@ -1,0 +1,177 @@
+//! Loads the XDP program, attaches it (bpf_link, so a killed process leaves nothing behind),
+//! and owns its maps: what we answer for, the socket of each queue, and the counters.
+//! Dropping the [`Loader`] detaches the program.
+use std::net::IpAddr;
+
+use anyhow::{anyhow, Context, Result};
+use aya::{
+    maps::{Array, HashMap, MapData, PerCpuArray, XskMap},
+    programs::{Xdp, XdpMode},
+    Ebpf,
+};
+use xdp_common::{maps, Config, Counter};
+
+use crate::{errors::errno_in_chain, handlers::Identity, netdev::NetDev};
+
+/// The XDP program's name in the object.
+pub const PROGRAM: &str = "xdp_responder";
+
+/// Where the XDP program may run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum XdpModeChoice {
+    /// Native (driver) mode, falling back to SKB mode if the driver refuses.
+    Auto,
+    /// Native (driver) mode or fail.
+    Native,
+    /// SKB (generic) mode: works on any interface, slower, copy-mode sockets only.
+    Skb,
+}
+
+/// The mode the program was attached in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attached {
+    Native,
+    Skb,
+}
+
+impl Attached {
+    pub fn name(self) -> &'static str {
+        match self {
+            Attached::Native => "native",
+            Attached::Skb => "skb",
+        }
+    }
+}
+
+pub struct Loader {
+    ebpf: Ebpf,
+    pub attached: Attached,
+    /// Why native mode was not used, when auto fell back to SKB mode.
+    pub native_refusal: Option<String>,
+}
+
+impl Loader {
+    /// Loads the program and attaches it to `dev` in the chosen mode.
+    pub fn attach(dev: &NetDev, choice: XdpModeChoice) -> Result<Loader> {
+        let mut ebpf = Ebpf::load(aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/xdp-ebpf")))
+            .map_err(|e| load_error(&e))?;
+        let prog: &mut Xdp = ebpf
+            .program_mut(PROGRAM)
+            .ok_or_else(|| anyhow!("the XDP object has no program {PROGRAM}"))?
+            .try_into()
+            .context("program type")?;
+        prog.load().map_err(|e| load_error(&e))?;
+        let (attached, native_refusal) = match choice {
+            XdpModeChoice::Native => {
+                prog.attach_to_if_index(dev.ifindex, XdpMode::Driver).map_err(|e| attach_error(dev, "native", &e))?;
+                (Attached::Native, None)
+            }
+            XdpModeChoice::Skb => {
+                prog.attach_to_if_index(dev.ifindex, XdpMode::Skb).map_err(|e| attach_error(dev, "skb", &e))?;
+                (Attached::Skb, None)
+            }
+            XdpModeChoice::Auto => match prog.attach_to_if_index(dev.ifindex, XdpMode::Driver) {
+                Ok(_) => (Attached::Native, None),
+                Err(e) if errno_in_chain(&e) == Some(libc::EBUSY) => return Err(attach_error(dev, "native", &e)),
+                Err(e) => {
+                    let why = attach_error(dev, "native", &e).to_string();
+                    prog.attach_to_if_index(dev.ifindex, XdpMode::Skb).map_err(|e| attach_error(dev, "skb", &e))?;
+                    (Attached::Skb, Some(why))
+                }
+            },
+        };
+        Ok(Loader { ebpf, attached, native_refusal })
+    }
+
+    /// Writes the whole identity into the maps (protocols, addresses, ports), replacing
+    /// whatever was there.
+    pub fn configure(&mut self, id: &Identity) -> Result<()> {
+        let mut cfg: Array<_, Config> = Array::try_from(self.map(maps::CONFIG)?)?;
+        cfg.set(0, Config { protocols: id.protocols, _pad: 0 }, 0).context("writing CONFIG")?;
+        for ip in &id.v4 {
+            self.add_addr(IpAddr::V4(*ip))?;
+        }
+        for ip in &id.v6 {
+            self.add_addr(IpAddr::V6(*ip))?;
+        }
+        let mut ports: HashMap<_, u16, u8> = HashMap::try_from(self.map(maps::UDP_PORTS)?)?;
+        for port in &id.udp_ports {
+            ports.insert(port, 1, 0).with_context(|| format!("adding UDP port {port}"))?;
+        }
+        Ok(())
+    }
+
+    /// Starts answering for `ip` (the kernel side only; the caller updates the workers).
+    pub fn add_addr(&mut self, ip: IpAddr) -> Result<()> {
+        let res = match ip {
+            IpAddr::V4(v4) => HashMap::<_, [u8; 4], u8>::try_from(self.map(maps::V4_ADDRS)?)?.insert(v4.octets(), 1, 0),
+            IpAddr::V6(v6) => HashMap::<_, [u8; 16], u8>::try_from(self.map(maps::V6_ADDRS)?)?.insert(v6.octets(), 1, 0),
+        };
+        res.with_context(|| format!("adding address {ip} (at most {} per family)", xdp_common::MAX_ADDRS))
+    }
+
+    /// Stops answering for `ip`. Removing an address we do not have is not an error.
+    pub fn remove_addr(&mut self, ip: IpAddr) -> Result<()> {
+        let res = match ip {
+            IpAddr::V4(v4) => HashMap::<_, [u8; 4], u8>::try_from(self.map(maps::V4_ADDRS)?)?.remove(&v4.octets()),
+            IpAddr::V6(v6) => HashMap::<_, [u8; 16], u8>::try_from(self.map(maps::V6_ADDRS)?)?.remove(&v6.octets()),
+        };
+        match res {
+            Err(e) if errno_in_chain(&e) == Some(libc::ENOENT) => Ok(()),
+            Err(aya::maps::MapError::KeyNotFound) => Ok(()),
+            other => other.with_context(|| format!("removing address {ip}")),
+        }
+    }
+
+    /// Puts the AF_XDP socket `fd` in the XSKMAP slot of `queue`.
+    pub fn register_socket(&mut self, queue: u32, fd: std::os::fd::RawFd) -> Result<()> {
+        let mut xsks = XskMap::try_from(self.map(maps::XSKS)?)?;
+        // SAFETY: `fd` is an open AF_XDP socket owned by the worker for `queue`, which lives
+        // until after the program is detached; BorrowedFd only lends it for this call.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        xsks.set(queue, fd, 0).with_context(|| format!("registering the socket of queue {queue} in XSKS"))
+    }
+
+    /// The program's counters, summed over CPUs, in [`Counter`] order.
+    pub fn counters(&self) -> Result<[u64; Counter::COUNT as usize]> {
+        let map = self.ebpf.map(maps::COUNTERS).ok_or_else(|| anyhow!("no map {}", maps::COUNTERS))?;
+        let arr: PerCpuArray<&MapData, u64> = PerCpuArray::try_from(map)?;
+        let mut out = [0u64; Counter::COUNT as usize];
+        for (i, slot) in out.iter_mut().enumerate() {
+            *slot = arr.get(&(i as u32), 0)?.iter().sum();
+        }
+        Ok(out)
+    }
+
+    fn map(&mut self, name: &str) -> Result<&mut aya::maps::Map> {
+        self.ebpf.map_mut(name).ok_or_else(|| anyhow!("the XDP object has no map {name}"))
+    }
+}
+
+fn load_error(e: &(dyn std::error::Error + 'static)) -> anyhow::Error {
+    match errno_in_chain(e) {
+        Some(libc::EPERM) | Some(libc::EACCES) => anyhow!("loading the XDP program: permission denied: {}", crate::errors::NEED_ROOT),
+        _ => anyhow!("loading the XDP program: {e}"),
+    }
+}
+
+fn attach_error(dev: &NetDev, mode: &str, e: &(dyn std::error::Error + 'static)) -> anyhow::Error {
+    let name = &dev.name;
+    let hint = match errno_in_chain(e) {
+        Some(libc::EBUSY) | Some(libc::EEXIST) => format!(
+            "another XDP program is already attached to {name}: see `ip link show {name}`; stop the other xdp-responder, or detach it with `ip link set dev {name} xdp off`"
+        ),
+        Some(libc::ERANGE) => format!(
+            "the MTU of {name} (or of its veth peer) is too large for {mode} XDP: lower it, e.g. `ip link set dev {name} mtu 1500` (on veth set it on both ends), or use --xdp-mode skb"
+        ),
+        Some(libc::EOPNOTSUPP) => format!("driver {} has no {mode} XDP support on {name}: use --xdp-mode skb", dev.driver),
+        Some(libc::EPERM) | Some(libc::EACCES) => crate::errors::NEED_ROOT.to_string(),
+        Some(libc::ENODEV) => format!("{name} disappeared"),
+        _ => String::new(),
+    };
+    if hint.is_empty() {
+        anyhow!("attaching XDP in {mode} mode to {name}: {e}")
+    } else {
+        anyhow!("attaching XDP in {mode} mode to {name}: {hint} ({e})")
+    }
+}

@@ -1,0 +1,67 @@
+//! `xdp-responder`: answers ARP, ICMP/ICMPv6 echo, NDP and UDP echo from AF_XDP sockets, in
+//! place in UMEM.
+use std::{net::IpAddr, process::ExitCode};
+
+use clap::{Parser, Subcommand};
+use xdp_user::{control, runner};
+
+#[derive(Parser)]
+#[command(name = "xdp-responder", version, about, long_about = "Answers ARP, ICMP/ICMPv6 echo, NDP and UDP echo for the addresses you give it, from AF_XDP \
+sockets: each reply is built in the UMEM frame its request arrived in and sent from there. \
+Needs root. Traffic not addressed to those addresses (and protocols) goes to the kernel untouched.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Attach to an interface and answer until SIGINT/SIGTERM (or --duration).
+    Run(runner::RunArgs),
+    /// Add or remove an address a running responder answers for.
+    Addr {
+        #[command(subcommand)]
+        op: AddrOp,
+    },
+    /// Show the counters and modes of the responder running on an interface.
+    Status {
+        /// Interface the responder serves.
+        #[arg(short, long)]
+        iface: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AddrOp {
+    /// Start answering for IP.
+    Add {
+        /// Interface the responder serves.
+        #[arg(short, long)]
+        iface: String,
+        ip: IpAddr,
+    },
+    /// Stop answering for IP.
+    Del {
+        /// Interface the responder serves.
+        #[arg(short, long)]
+        iface: String,
+        ip: IpAddr,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => runner::run(args),
+        Command::Addr { op: AddrOp::Add { iface, ip } } => control::request(&iface, &format!("addr add {ip}")).map(|a| println!("{a}")),
+        Command::Addr { op: AddrOp::Del { iface, ip } } => control::request(&iface, &format!("addr del {ip}")).map(|a| println!("{a}")),
+        Command::Status { iface } => control::request(&iface, "status").map(|a| println!("{a}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

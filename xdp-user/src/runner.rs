@@ -1,0 +1,332 @@
+//! `xdp-responder run`: checks the interface, attaches the program, opens one AF_XDP socket
+//! per queue, runs one worker thread per socket, reports counters, and tears all down on
+//! SIGINT/SIGTERM, at the end of --duration, or when the interface goes away.
+use std::{
+    net::IpAddr,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
+    thread,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+use xdp_common::proto;
+
+use crate::{
+    control,
+    errors::{is_root, NEED_ROOT},
+    handlers::Identity,
+    live_identity::LiveIdentity,
+    loader::{Attached, Loader, XdpModeChoice},
+    netdev::{format_mac, NetDev},
+    report::{self, Report},
+    stats::QueueStats,
+    worker::{self, WorkerOptions},
+    xsk::socket::{self, BindMode, SocketOptions},
+};
+
+/// Options of `xdp-responder run`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct RunArgs {
+    /// Interface to serve (a veth end or a NIC), in the current network namespace.
+    #[arg(short, long)]
+    pub iface: String,
+    /// An IPv4 or IPv6 address to answer for (repeatable). Give addresses the kernel does
+    /// not also own, or both will answer.
+    #[arg(short, long = "addr", required = true, value_name = "IP")]
+    pub addrs: Vec<IpAddr>,
+    /// UDP port to echo on (repeatable).
+    #[arg(short = 'p', long = "udp-port", value_name = "PORT", default_values_t = [7u16])]
+    pub udp_ports: Vec<u16>,
+    /// What to answer: comma-separated list of arp, icmp4, icmp6, ndp, udp.
+    #[arg(long, value_delimiter = ',', default_values = ["arp", "icmp4", "icmp6", "ndp", "udp"])]
+    pub protocols: Vec<Protocol>,
+    /// RX queues to serve: `all`, or a comma-separated list like `0,1`.
+    #[arg(short, long, default_value = "all")]
+    pub queues: String,
+    /// Where the XDP program runs: native (driver) mode with SKB fallback, or forced.
+    #[arg(long, value_enum, default_value_t = XdpModeChoice::Auto)]
+    pub xdp_mode: XdpModeChoice,
+    /// AF_XDP bind mode: zero-copy when the driver offers it else copy, or forced.
+    #[arg(long, value_enum, default_value_t = BindMode::Auto)]
+    pub bind_mode: BindMode,
+    /// UMEM frame size in bytes (2048 or 4096); the frame must hold MTU + 14.
+    #[arg(long, default_value_t = 4096)]
+    pub frame_size: u32,
+    /// UMEM frames per queue (at least twice --ring-size).
+    #[arg(long, default_value_t = 4096)]
+    pub frame_count: u32,
+    /// Size of each of the four rings (power of two).
+    #[arg(long, default_value_t = 2048)]
+    pub ring_size: u32,
+    /// Frames handled per batch.
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// Do not set XDP_USE_NEED_WAKEUP: kick the kernel on every batch.
+    #[arg(long)]
+    pub no_need_wakeup: bool,
+    /// Spin on the rings and never sleep (one busy core per queue, lowest latency).
+    #[arg(long)]
+    pub busy_poll: bool,
+    /// Back the UMEM with huge pages (needs HugePages_Total > 0).
+    #[arg(long)]
+    pub huge_pages: bool,
+    /// Pin the worker of queue N to CPU N (modulo the CPU count).
+    #[arg(long)]
+    pub pin_cpus: bool,
+    /// Seconds between counter lines; 0 prints only the totals at exit.
+    #[arg(long, default_value_t = 1.0)]
+    pub interval: f64,
+    /// Stop after this many seconds (default: run until SIGINT/SIGTERM).
+    #[arg(long)]
+    pub duration: Option<f64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Protocol {
+    Arp,
+    Icmp4,
+    Icmp6,
+    Ndp,
+    Udp,
+}
+
+impl Protocol {
+    fn bit(self) -> u32 {
+        match self {
+            Protocol::Arp => proto::ARP,
+            Protocol::Icmp4 => proto::ICMP4_ECHO,
+            Protocol::Icmp6 => proto::ICMP6_ECHO,
+            Protocol::Ndp => proto::NDP,
+            Protocol::Udp => proto::UDP,
+        }
+    }
+}
+
+/// Set by SIGINT/SIGTERM.
+static STOP_SIGNAL: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP_SIGNAL.store(true, Ordering::SeqCst);
+}
+
+fn install_signal_handlers() -> Result<()> {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::SA_RESTART, SigSet::empty());
+    for sig in [Signal::SIGINT, Signal::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe { sigaction(sig, &action) }.context("installing signal handler")?;
+    }
+    Ok(())
+}
+
+/// Parses `all` or `0,2,3` against the interface's queue count.
+pub fn parse_queues(spec: &str, available: u32) -> Result<Vec<u32>> {
+    if spec == "all" {
+        return Ok((0..available).collect());
+    }
+    let mut out = Vec::new();
+    for part in spec.split(',') {
+        let q: u32 = part.trim().parse().with_context(|| format!("--queues: {part:?} is not a queue number (use `all` or e.g. `0,1`)"))?;
+        if q >= available {
+            bail!("--queues: queue {q} does not exist: the interface has {available} RX queue(s) (0..{}); see `ethtool -l`", available - 1);
+        }
+        if !out.contains(&q) {
+            out.push(q);
+        }
+    }
+    if out.is_empty() {
+        bail!("--queues: no queue given");
+    }
+    Ok(out)
+}
+
+fn identity(args: &RunArgs, mac: [u8; 6]) -> Identity {
+    let mut id = Identity {
+        mac,
+        udp_ports: args.udp_ports.clone(),
+        protocols: args.protocols.iter().fold(0, |acc, p| acc | p.bit()),
+        ..Default::default()
+    };
+    for ip in &args.addrs {
+        control::add_ip(&mut id, *ip);
+    }
+    id
+}
+
+fn raise_memlock_limit() {
+    let unlimited = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
+    // SAFETY: setrlimit reads a valid rlimit struct; failure is harmless (kernels >= 5.11
+    // account BPF memory to the cgroup, and root has CAP_IPC_LOCK for the UMEM).
+    unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) };
+}
+
+/// Runs the responder until stopped, then prints the totals.
+pub fn run(args: RunArgs) -> Result<()> {
+    let sock_opts = SocketOptions {
+        frame_size: args.frame_size,
+        frame_count: args.frame_count,
+        ring_size: args.ring_size,
+        need_wakeup: !args.no_need_wakeup,
+        huge_pages: args.huge_pages,
+        bind: args.bind_mode,
+    };
+    sock_opts.validate()?;
+    if !is_root() {
+        bail!("xdp-responder {NEED_ROOT}");
+    }
+    let dev = NetDev::open(&args.iface)?;
+    let max_frame = dev.mtu + 14 + 4;
+    if max_frame > sock_opts.frame_capacity() {
+        bail!(
+            "the MTU of {} ({}) is too large for XDP with {}-byte UMEM frames (room for {} bytes of frame): lower it, e.g. `ip link set dev {} mtu 1500`",
+            dev.name,
+            dev.mtu,
+            sock_opts.frame_size,
+            sock_opts.frame_capacity(),
+            dev.name
+        );
+    }
+    let queues = parse_queues(&args.queues, dev.rx_queues)?;
+    let listener = control::bind(&dev.name)?;
+    install_signal_handlers()?;
+    raise_memlock_limit();
+
+    let id = identity(&args, dev.mac);
+    let mut loader = Loader::attach(&dev, args.xdp_mode)?;
+    loader.configure(&id)?;
+    let live = Arc::new(LiveIdentity::new(id));
+    if let Some(why) = &loader.native_refusal {
+        println!("note: native XDP refused, running in SKB mode: {why}");
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut workers = Vec::new();
+    let mut sockets = Vec::new();
+    let worker_opts = WorkerOptions { batch: args.batch, busy_poll: args.busy_poll, need_wakeup: sock_opts.need_wakeup, ..Default::default() };
+    let cpus = thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    for &queue in &queues {
+        let q = socket::open(&dev.name, queue, &sock_opts, loader.attached == Attached::Skb)?;
+        loader.register_socket(queue, q.fd())?;
+        let mode = socket_mode(q.zero_copy, loader.attached);
+        match &q.zero_copy_refusal {
+            Some(why) => println!("queue {queue}: socket mode {mode} (zero-copy not used: {why})"),
+            None => println!("queue {queue}: socket mode {mode}"),
+        }
+        let stats = Arc::new(QueueStats::default());
+        sockets.push(report::QueueInfo { queue, fd: q.fd(), mode, stats: stats.clone() });
+        let (live, stop, opts) = (live.clone(), stop.clone(), worker_opts.clone());
+        let pin = args.pin_cpus.then_some(queue as usize % cpus);
+        workers.push(
+            thread::Builder::new()
+                .name(format!("xsk-q{queue}"))
+                .spawn(move || {
+                    if let Some(cpu) = pin {
+                        pin_to_cpu(cpu);
+                    }
+                    worker::run(q, stats, live, stop, opts)
+                })
+                .context("spawning worker")?,
+        );
+    }
+
+    let loader = Arc::new(Mutex::new(loader));
+    let mut report = Report::new(&dev.name, loader.clone(), sockets, live.clone());
+    let status_report = report.status_source();
+    let control = control::serve(
+        listener,
+        control::ControlContext { loader: loader.clone(), identity: live.clone(), status: Box::new(status_report) },
+        stop.clone(),
+    )?;
+
+    println!(
+        "ready: iface={} mac={} driver={} xdp={} queues={:?} addrs={} udp_ports={:?}",
+        dev.name,
+        format_mac(&dev.mac),
+        dev.driver,
+        report.xdp_mode(),
+        queues,
+        args.addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(","),
+        args.udp_ports
+    );
+
+    let started = Instant::now();
+    let interval = (args.interval > 0.0).then(|| Duration::from_secs_f64(args.interval));
+    let deadline = args.duration.map(|d| started + Duration::from_secs_f64(d.max(0.0)));
+    let mut next_line = interval.map(|i| started + i);
+    let stop_reason = loop {
+        thread::sleep(Duration::from_millis(50));
+        if STOP_SIGNAL.load(Ordering::SeqCst) {
+            break "signal";
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            break "duration reached";
+        }
+        if workers.iter().any(|w| w.is_finished()) {
+            break "a worker stopped";
+        }
+        if !std::path::Path::new("/sys/class/net").join(&dev.name).exists() {
+            break "interface went away";
+        }
+        if let (Some(at), Some(every)) = (next_line, interval) {
+            if Instant::now() >= at {
+                println!("{}", report.interval_line(started.elapsed()));
+                next_line = Some(at + every);
+            }
+        }
+    };
+    stop.store(true, Ordering::SeqCst);
+    let mut exits = Vec::new();
+    let mut failure = None;
+    for w in workers {
+        match w.join() {
+            Ok(Ok(exit)) => exits.push(exit),
+            Ok(Err(e)) => failure = Some(e),
+            Err(_) => failure = Some(anyhow::anyhow!("a worker panicked")),
+        }
+    }
+    let _ = control.join();
+    println!("stopping ({stop_reason})");
+    report.print_totals(started.elapsed(), &exits);
+    // Detach before returning: the loader's drop removes the bpf_link.
+    drop(report);
+    drop(loader);
+    if let Some(e) = failure {
+        return Err(e.context("worker failed"));
+    }
+    if let Some(bad) = exits.iter().find(|e| e.ledger_ok.is_err()) {
+        bail!("queue {}: {}", bad.queue, bad.ledger_ok.clone().unwrap_err());
+    }
+    Ok(())
+}
+
+fn socket_mode(zero_copy: bool, attached: Attached) -> &'static str {
+    match (zero_copy, attached) {
+        (true, _) => "zero-copy",
+        (false, Attached::Native) => "copy",
+        (false, Attached::Skb) => "skb",
+    }
+}
+
+fn pin_to_cpu(cpu: usize) {
+    let mut set = nix::sched::CpuSet::new();
+    if set.set(cpu).is_ok() {
+        let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_specs() {
+        assert_eq!(parse_queues("all", 2).unwrap(), vec![0, 1]);
+        assert_eq!(parse_queues("1,0,1", 2).unwrap(), vec![1, 0]);
+        let e = parse_queues("2", 2).unwrap_err().to_string();
+        assert!(e.contains("queue 2 does not exist"), "{e}");
+        assert!(parse_queues("x", 2).is_err());
+    }
+}

@@ -1,0 +1,225 @@
+//! Counters: each queue worker owns a [`QueueStats`] (atomics it alone writes, once per
+//! batch); the reporter reads them into [`Snapshot`]s and prints rates and totals.
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::handlers::{Answer, DropReason};
+use crate::xsk::sys::XdpStatistics;
+
+/// Live counters of one queue worker.
+#[derive(Debug, Default)]
+pub struct QueueStats {
+    pub rx_packets: AtomicU64,
+    pub rx_bytes: AtomicU64,
+    pub tx_packets: AtomicU64,
+    pub tx_bytes: AtomicU64,
+    pub answers: [AtomicU64; Answer::COUNT],
+    pub drops: [AtomicU64; DropReason::COUNT],
+    /// Replies dropped because the TX ring had no room.
+    pub tx_ring_full: AtomicU64,
+    /// sendto() calls made to kick TX (need_wakeup set, or copy mode).
+    pub tx_wakeups: AtomicU64,
+    /// poll() calls made to kick the fill ring (need_wakeup set on it).
+    pub fill_wakeups: AtomicU64,
+    /// Times the worker went to sleep in poll() for lack of traffic.
+    pub idle_sleeps: AtomicU64,
+    /// Replies sent from the same UMEM address they arrived in.
+    pub same_frame_replies: AtomicU64,
+    /// Payload bytes copied in user space to build replies (the design keeps this at 0).
+    pub bytes_copied: AtomicU64,
+    /// Frames in the free list / kernel RX side / kernel TX side (gauges).
+    pub frames_free: AtomicU64,
+    pub frames_kernel_rx: AtomicU64,
+    pub frames_kernel_tx: AtomicU64,
+    /// Times the frame ledger check failed (must stay 0).
+    pub ledger_errors: AtomicU64,
+}
+
+/// Counts gathered during one batch, published with one atomic add per field.
+#[derive(Debug, Default)]
+pub struct BatchCounts {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    pub answers: [u64; Answer::COUNT],
+    pub drops: [u64; DropReason::COUNT],
+    pub tx_ring_full: u64,
+}
+
+impl QueueStats {
+    pub fn publish(&self, b: &BatchCounts) {
+        let add = |a: &AtomicU64, v: u64| {
+            if v != 0 {
+                a.fetch_add(v, Relaxed);
+            }
+        };
+        add(&self.rx_packets, b.rx_packets);
+        add(&self.rx_bytes, b.rx_bytes);
+        add(&self.tx_packets, b.tx_packets);
+        add(&self.tx_bytes, b.tx_bytes);
+        add(&self.same_frame_replies, b.tx_packets);
+        for (a, v) in self.answers.iter().zip(b.answers) {
+            add(a, v);
+        }
+        for (a, v) in self.drops.iter().zip(b.drops) {
+            add(a, v);
+        }
+        add(&self.tx_ring_full, b.tx_ring_full);
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let l = |a: &AtomicU64| a.load(Relaxed);
+        Snapshot {
+            rx_packets: l(&self.rx_packets),
+            rx_bytes: l(&self.rx_bytes),
+            tx_packets: l(&self.tx_packets),
+            tx_bytes: l(&self.tx_bytes),
+            answers: self.answers.each_ref().map(l),
+            drops: self.drops.each_ref().map(l),
+            tx_ring_full: l(&self.tx_ring_full),
+            tx_wakeups: l(&self.tx_wakeups),
+            fill_wakeups: l(&self.fill_wakeups),
+            idle_sleeps: l(&self.idle_sleeps),
+            same_frame_replies: l(&self.same_frame_replies),
+            bytes_copied: l(&self.bytes_copied),
+            frames_free: l(&self.frames_free),
+            frames_kernel_rx: l(&self.frames_kernel_rx),
+            frames_kernel_tx: l(&self.frames_kernel_tx),
+            ledger_errors: l(&self.ledger_errors),
+            xdp: XdpStatistics::default(),
+        }
+    }
+}
+
+/// A point-in-time copy of one queue's counters (or their sum over queues).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    pub answers: [u64; Answer::COUNT],
+    pub drops: [u64; DropReason::COUNT],
+    pub tx_ring_full: u64,
+    pub tx_wakeups: u64,
+    pub fill_wakeups: u64,
+    pub idle_sleeps: u64,
+    pub same_frame_replies: u64,
+    pub bytes_copied: u64,
+    pub frames_free: u64,
+    pub frames_kernel_rx: u64,
+    pub frames_kernel_tx: u64,
+    pub ledger_errors: u64,
+    /// The socket's XDP_STATISTICS.
+    pub xdp: XdpStatistics,
+}
+
+impl Snapshot {
+    pub fn add(&mut self, o: &Snapshot) {
+        self.rx_packets += o.rx_packets;
+        self.rx_bytes += o.rx_bytes;
+        self.tx_packets += o.tx_packets;
+        self.tx_bytes += o.tx_bytes;
+        for (a, b) in self.answers.iter_mut().zip(o.answers) {
+            *a += b;
+        }
+        for (a, b) in self.drops.iter_mut().zip(o.drops) {
+            *a += b;
+        }
+        self.tx_ring_full += o.tx_ring_full;
+        self.tx_wakeups += o.tx_wakeups;
+        self.fill_wakeups += o.fill_wakeups;
+        self.idle_sleeps += o.idle_sleeps;
+        self.same_frame_replies += o.same_frame_replies;
+        self.bytes_copied += o.bytes_copied;
+        self.frames_free += o.frames_free;
+        self.frames_kernel_rx += o.frames_kernel_rx;
+        self.frames_kernel_tx += o.frames_kernel_tx;
+        self.ledger_errors += o.ledger_errors;
+        self.xdp.add(&o.xdp);
+    }
+
+    pub fn answers_total(&self) -> u64 {
+        self.answers.iter().sum()
+    }
+
+    pub fn drops_total(&self) -> u64 {
+        self.drops.iter().sum()
+    }
+}
+
+/// `1234567` packets/s -> `1.23 Mpps`.
+pub fn human_pps(pps: f64) -> String {
+    human(pps, "pps")
+}
+
+/// Bits per second -> `1.23 Gbit/s`.
+pub fn human_bps(bps: f64) -> String {
+    human(bps, "bit/s")
+}
+
+fn human(v: f64, unit: &str) -> String {
+    if v >= 1e9 {
+        format!("{:.2} G{unit}", v / 1e9)
+    } else if v >= 1e6 {
+        format!("{:.2} M{unit}", v / 1e6)
+    } else if v >= 1e3 {
+        format!("{:.2} K{unit}", v / 1e3)
+    } else {
+        format!("{v:.0} {unit}")
+    }
+}
+
+/// Names and values of the non-zero entries, `name=value` joined by spaces, or `-`.
+pub fn nonzero<const N: usize>(names: [&'static str; N], values: &[u64; N]) -> String {
+    let parts: Vec<String> = names
+        .iter()
+        .zip(values)
+        .filter(|(_, v)| **v != 0)
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect();
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
+pub fn answer_names() -> [&'static str; Answer::COUNT] {
+    Answer::ALL.map(Answer::name)
+}
+
+pub fn drop_names() -> [&'static str; DropReason::COUNT] {
+    DropReason::ALL.map(DropReason::name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_units() {
+        assert_eq!(human_pps(12.0), "12 pps");
+        assert_eq!(human_pps(1_234.0), "1.23 Kpps");
+        assert_eq!(human_pps(5_500_000.0), "5.50 Mpps");
+        assert_eq!(human_bps(2.5e9), "2.50 Gbit/s");
+    }
+
+    #[test]
+    fn publish_and_sum() {
+        let q = QueueStats::default();
+        let mut b = BatchCounts { rx_packets: 3, tx_packets: 2, ..Default::default() };
+        b.answers[Answer::Udp4 as usize] = 2;
+        b.drops[DropReason::BadChecksum as usize] = 1;
+        q.publish(&b);
+        q.publish(&b);
+        let mut total = Snapshot::default();
+        total.add(&q.snapshot());
+        total.add(&q.snapshot());
+        assert_eq!(total.rx_packets, 12);
+        assert_eq!(total.answers_total(), 8);
+        assert_eq!(total.drops_total(), 4);
+        assert_eq!(total.same_frame_replies, 8);
+        assert_eq!(nonzero(drop_names(), &total.drops), "bad_checksum=4");
+    }
+}

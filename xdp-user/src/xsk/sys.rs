@@ -1,0 +1,118 @@
+//! The few raw syscalls the AF_XDP crate does not wrap: `XDP_OPTIONS` and `XDP_STATISTICS`
+//! socket options, and the driver name of an interface (`ETHTOOL_GDRVINFO`).
+use std::{io, mem, os::fd::RawFd};
+
+const SOL_XDP: libc::c_int = 283;
+const XDP_STATISTICS: libc::c_int = 7;
+const XDP_OPTIONS: libc::c_int = 8;
+const XDP_OPTIONS_ZEROCOPY: u32 = 1;
+
+/// `struct xdp_statistics` from `<linux/if_xdp.h>` (kernel >= 5.9 layout, six counters).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct XdpStatistics {
+    pub rx_dropped: u64,
+    pub rx_invalid_descs: u64,
+    pub tx_invalid_descs: u64,
+    pub rx_ring_full: u64,
+    pub rx_fill_ring_empty_descs: u64,
+    pub tx_ring_empty_descs: u64,
+}
+
+impl XdpStatistics {
+    /// Field names and values, in the kernel's order.
+    pub fn fields(&self) -> [(&'static str, u64); 6] {
+        [
+            ("rx_dropped", self.rx_dropped),
+            ("rx_invalid_descs", self.rx_invalid_descs),
+            ("tx_invalid_descs", self.tx_invalid_descs),
+            ("rx_ring_full", self.rx_ring_full),
+            ("rx_fill_ring_empty_descs", self.rx_fill_ring_empty_descs),
+            ("tx_ring_empty_descs", self.tx_ring_empty_descs),
+        ]
+    }
+
+    pub fn add(&mut self, o: &XdpStatistics) {
+        self.rx_dropped += o.rx_dropped;
+        self.rx_invalid_descs += o.rx_invalid_descs;
+        self.tx_invalid_descs += o.tx_invalid_descs;
+        self.rx_ring_full += o.rx_ring_full;
+        self.rx_fill_ring_empty_descs += o.rx_fill_ring_empty_descs;
+        self.tx_ring_empty_descs += o.tx_ring_empty_descs;
+    }
+}
+
+fn getsockopt<T: Copy + Default>(fd: RawFd, name: libc::c_int) -> io::Result<T> {
+    let mut value = T::default();
+    let mut len = mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: `value` is a valid, writable T of `len` bytes; the kernel writes at most `len`.
+    let rc = unsafe {
+        libc::getsockopt(fd, SOL_XDP, name, (&mut value as *mut T).cast(), &mut len)
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(value)
+}
+
+/// The socket's `XDP_STATISTICS`.
+pub fn xdp_statistics(fd: RawFd) -> io::Result<XdpStatistics> {
+    getsockopt(fd, XDP_STATISTICS)
+}
+
+/// Whether the bound socket runs in zero-copy mode (`XDP_OPTIONS_ZEROCOPY`).
+pub fn is_zero_copy(fd: RawFd) -> io::Result<bool> {
+    let flags: u32 = getsockopt(fd, XDP_OPTIONS)?;
+    Ok(flags & XDP_OPTIONS_ZEROCOPY != 0)
+}
+
+/// The kernel driver behind an interface (`veth`, `mlx5_core`, `ice`, ...), as `ethtool -i`.
+pub fn driver_name(ifname: &str) -> io::Result<String> {
+    const ETHTOOL_GDRVINFO: u32 = 0x3;
+    #[repr(C)]
+    struct DrvInfo {
+        cmd: u32,
+        driver: [u8; 32],
+        version: [u8; 32],
+        fw_version: [u8; 32],
+        bus_info: [u8; 32],
+        erom_version: [u8; 32],
+        reserved2: [u8; 12],
+        n_priv_flags: u32,
+        n_stats: u32,
+        testinfo_len: u32,
+        eedump_len: u32,
+        regdump_len: u32,
+    }
+    if ifname.len() >= libc::IFNAMSIZ {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    }
+    // SAFETY: DrvInfo and ifreq are plain C data; all-zero is a valid value for both.
+    let mut info: DrvInfo = unsafe { mem::zeroed() };
+    info.cmd = ETHTOOL_GDRVINFO;
+    // SAFETY: as above.
+    let mut req: libc::ifreq = unsafe { mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(ifname.bytes()) {
+        *dst = src as libc::c_char;
+    }
+    req.ifr_ifru.ifru_data = (&mut info as *mut DrvInfo).cast();
+    // SAFETY: a plain datagram socket, closed below; the ioctl writes into `info`, which
+    // outlives the call.
+    let rc = unsafe {
+        let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if sock < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let rc = libc::ioctl(sock, libc::SIOCETHTOOL, &mut req);
+        let err = io::Error::last_os_error();
+        libc::close(sock);
+        if rc < 0 {
+            Err(err)
+        } else {
+            Ok(())
+        }
+    };
+    rc?;
+    let end = info.driver.iter().position(|&b| b == 0).unwrap_or(info.driver.len());
+    Ok(String::from_utf8_lossy(&info.driver[..end]).into_owned())
+}
