@@ -118,6 +118,10 @@ impl Report {
         let _ = writeln!(out, "  xdp program    {}", bpf_line(&bpf_counters(&self.loader)));
         let _ = writeln!(out, "  xsk statistics {}", xdp_stats_line(&t));
         let _ = writeln!(out, "  wakeups        tx={} fill={} idle_sleeps={}", t.tx_wakeups, t.fill_wakeups, t.idle_sleeps);
+        for q in &self.queues {
+            let s = queue_snapshot(q);
+            let _ = writeln!(out, "  queue {} ({}): rx={} tx={} answers {} drops {}", q.queue, q.mode, s.rx_packets, s.tx_packets, nonzero(answer_names(), &s.answers), nonzero(drop_names(), &s.drops));
+        }
         for e in exits {
             let p = e.ledger.places();
             let verdict = match &e.ledger_ok {

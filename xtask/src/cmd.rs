@@ -129,7 +129,17 @@ mod tests {
     #[test]
     fn display_quotes_only_when_needed() {
         let mut c = Command::new("ip");
-        c.args(["netns", "exec", "x-gen", "ping", "-c", "5", "2001:2::2", "a b", "it's"]);
+        c.args([
+            "netns",
+            "exec",
+            "x-gen",
+            "ping",
+            "-c",
+            "5",
+            "2001:2::2",
+            "a b",
+            "it's",
+        ]);
         assert_eq!(
             display(&c),
             r"ip netns exec x-gen ping -c 5 2001:2::2 'a b' 'it'\''s'"

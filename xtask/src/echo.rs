@@ -102,7 +102,11 @@ fn describe_mismatch(want: &[u8], got: &[u8]) -> String {
 /// `timeout` for each reply and compare it with what was sent. Run it inside the client
 /// namespace with [`crate::netns::in_netns`]. Errors only on socket failures; lost or
 /// wrong replies are counted in the report.
-pub fn udp_echo_check(target: SocketAddr, sizes: &[usize], timeout: Duration) -> Result<EchoReport> {
+pub fn udp_echo_check(
+    target: SocketAddr,
+    sizes: &[usize],
+    timeout: Duration,
+) -> Result<EchoReport> {
     let bind: SocketAddr = match target {
         SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
         SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
@@ -119,7 +123,10 @@ pub fn udp_echo_check(target: SocketAddr, sizes: &[usize], timeout: Duration) ->
     let mut buf = vec![0u8; MAX_PAYLOAD + 1];
 
     for (seq, &size) in sizes.iter().enumerate() {
-        anyhow::ensure!(size <= MAX_PAYLOAD, "UDP payload size {size} exceeds {MAX_PAYLOAD}");
+        anyhow::ensure!(
+            size <= MAX_PAYLOAD,
+            "UDP payload size {size} exceeds {MAX_PAYLOAD}"
+        );
         let seq = u32::try_from(seq).unwrap_or(u32::MAX);
         let want = pattern(seq, size);
         sock.send(&want)
@@ -130,7 +137,9 @@ pub fn udp_echo_check(target: SocketAddr, sizes: &[usize], timeout: Duration) ->
         let outcome = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                break Outcome::Lost(format!("#{seq} ({size} bytes): no reply within {timeout:?}"));
+                break Outcome::Lost(format!(
+                    "#{seq} ({size} bytes): no reply within {timeout:?}"
+                ));
             }
             sock.set_read_timeout(Some(left))
                 .context("setting socket read timeout")?;
@@ -143,10 +152,11 @@ pub fn udp_echo_check(target: SocketAddr, sizes: &[usize], timeout: Duration) ->
                         describe_mismatch(&want, &buf[..n])
                     ))
                 }
-                Err(e) if matches!(
-                    e.kind(),
-                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
-                ) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                    ) => {}
                 // ICMP port/host unreachable surfaces as ECONNREFUSED on a connected socket.
                 Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
                     break Outcome::Lost(format!(
@@ -210,17 +220,23 @@ mod tests {
                 }
             }
         });
-        let r = udp_echo_check(addr, &[0, 64, 100, 1472], Duration::from_millis(300)).expect("check");
+        let r =
+            udp_echo_check(addr, &[0, 64, 100, 1472], Duration::from_millis(300)).expect("check");
         handle.join().expect("server thread");
         assert_eq!((r.sent, r.ok, r.mismatch, r.timeout), (4, 2, 1, 1), "{r}");
         assert!(!r.all_ok());
-        assert!(r.to_string().contains("sent 4 ok 2 mismatch 1 timeout 1"), "{r}");
+        assert!(
+            r.to_string().contains("sent 4 ok 2 mismatch 1 timeout 1"),
+            "{r}"
+        );
     }
 
     #[test]
     fn refused_port_counts_as_failure_not_error() {
         // Reserve a port, then close it so nothing listens there.
-        let addr = UdpSocket::bind("127.0.0.1:0").and_then(|s| s.local_addr()).expect("addr");
+        let addr = UdpSocket::bind("127.0.0.1:0")
+            .and_then(|s| s.local_addr())
+            .expect("addr");
         let r = udp_echo_check(addr, &[10], Duration::from_millis(300)).expect("check");
         assert_eq!((r.sent, r.ok, r.timeout), (1, 0, 1), "{r}");
     }

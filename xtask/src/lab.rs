@@ -190,9 +190,30 @@ impl Lab {
                 .context("ip netns add failed: are you root? (needs CAP_NET_ADMIN)")?;
         }
         run(&[
-            "-n", gen, "link", "add", GEN_IFACE, "numrxqueues", &q, "numtxqueues", &q,
-            "address", GEN_MAC, "type", "veth", "peer", "name", RESP_IFACE, "numrxqueues", &q,
-            "numtxqueues", &q, "address", RESP_MAC, "netns", resp,
+            "-n",
+            gen,
+            "link",
+            "add",
+            GEN_IFACE,
+            "numrxqueues",
+            &q,
+            "numtxqueues",
+            &q,
+            "address",
+            GEN_MAC,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            RESP_IFACE,
+            "numrxqueues",
+            &q,
+            "numtxqueues",
+            &q,
+            "address",
+            RESP_MAC,
+            "netns",
+            resp,
         ])
         .context("creating the veth pair failed (is the veth module available?)")?;
 
@@ -212,7 +233,8 @@ impl Lab {
             if echo {
                 cmd::echo(&c);
             }
-            cmd::output(&mut c).context("turning TX checksum offload off failed (is ethtool installed?)")?;
+            cmd::output(&mut c)
+                .context("turning TX checksum offload off failed (is ethtool installed?)")?;
         }
         for (ns, dev) in [(gen, GEN_IFACE), (resp, RESP_IFACE)] {
             run(&["-n", ns, "link", "set", "dev", dev, "up"])?;
@@ -325,12 +347,16 @@ pub fn exec_in<S: AsRef<OsStr>>(ns: &str, args: &[S]) -> Command {
 fn wait_link_up(ns: &str, dev: &str, timeout: Duration) -> Result<()> {
     let start = Instant::now();
     loop {
-        let out = cmd::output(Command::new("ip").args(["-n", ns, "-o", "link", "show", "dev", dev]))?;
+        let out =
+            cmd::output(Command::new("ip").args(["-n", ns, "-o", "link", "show", "dev", dev]))?;
         if out.contains("LOWER_UP") {
             return Ok(());
         }
         if start.elapsed() > timeout {
-            bail!("{dev} in {ns} did not come up within {timeout:?}: {}", out.trim());
+            bail!(
+                "{dev} in {ns} did not come up within {timeout:?}: {}",
+                out.trim()
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -339,8 +365,15 @@ fn wait_link_up(ns: &str, dev: &str, timeout: Duration) -> Result<()> {
 /// The lab layout (names, addresses, MACs) and example commands, for humans.
 pub fn layout(spec: &LabSpec) -> String {
     let (gen, resp) = (gen_ns_name(&spec.prefix), resp_ns_name(&spec.prefix));
+    let bin = crate::paths::responder_binary(true);
+    let root = crate::paths::workspace_root();
+    let bin = bin.strip_prefix(&root).unwrap_or(&bin).display();
     let mut s = String::new();
-    let _ = writeln!(s, "lab {:?}: veth pair with {} RX/TX queue(s) per end", spec.prefix, spec.queues);
+    let _ = writeln!(
+        s,
+        "lab {:?}: veth pair with {} RX/TX queue(s) per end",
+        spec.prefix, spec.queues
+    );
     let _ = writeln!(s, "  namespace {gen}  (client / traffic generator)");
     let _ = writeln!(
         s,
@@ -360,12 +393,18 @@ pub fn layout(spec: &LabSpec) -> String {
     let _ = writeln!(s, "  cargo xtask build --release");
     let _ = writeln!(
         s,
-        "  ip netns exec {resp} target/release/xdp-responder run --iface {RESP_IFACE} --addr {RESP_XDP_IPV4} --addr {RESP_XDP_IPV6} --udp-port {UDP_ECHO_PORT} --interval 1"
+        "  ip netns exec {resp} {bin} run --iface {RESP_IFACE} --addr {RESP_XDP_IPV4} --addr {RESP_XDP_IPV6} --udp-port {UDP_ECHO_PORT} --interval 1"
     );
     let _ = writeln!(s, "  ip netns exec {gen} ping -c 3 {RESP_XDP_IPV4}");
     let _ = writeln!(s, "  ip netns exec {gen} ping -6 -c 3 {RESP_XDP_IPV6}");
-    let _ = writeln!(s, "  ip netns exec {gen} arping -c 3 -I {GEN_IFACE} {RESP_XDP_IPV4}");
-    let _ = writeln!(s, "  ip netns exec {gen} ping -c 3 {RESP_KERNEL_IPV4}    # kernel pass-through");
+    let _ = writeln!(
+        s,
+        "  ip netns exec {gen} arping -c 3 -I {GEN_IFACE} {RESP_XDP_IPV4}"
+    );
+    let _ = writeln!(
+        s,
+        "  ip netns exec {gen} ping -c 3 {RESP_KERNEL_IPV4}    # kernel pass-through"
+    );
     let _ = write!(s, "  cargo xtask lab down --prefix {}", spec.prefix);
     s
 }
@@ -408,14 +447,24 @@ mod tests {
         for a in v4 {
             assert_eq!(v4_net(a), v4_net(GEN_IPV4));
             // 198.18.0.0/15: RFC 2544 benchmarking range.
-            assert_eq!(u32::from(a) >> 17, u32::from(Ipv4Addr::new(198, 18, 0, 0)) >> 17);
+            assert_eq!(
+                u32::from(a) >> 17,
+                u32::from(Ipv4Addr::new(198, 18, 0, 0)) >> 17
+            );
         }
         for a in v6 {
             assert_eq!(v6_net(a), v6_net(GEN_IPV6));
             // 2001:2::/48: RFC 5180 benchmarking range.
-            assert_eq!(u128::from(a) >> 80, u128::from(Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 0)) >> 80);
+            assert_eq!(
+                u128::from(a) >> 80,
+                u128::from(Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 0)) >> 80
+            );
         }
-        let all: Vec<IpAddr> = v4.iter().map(|&a| a.into()).chain(v6.iter().map(|&a| a.into())).collect();
+        let all: Vec<IpAddr> = v4
+            .iter()
+            .map(|&a| a.into())
+            .chain(v6.iter().map(|&a| a.into()))
+            .collect();
         for (i, a) in all.iter().enumerate() {
             assert!(!all[i + 1..].contains(a), "{a} duplicated");
         }
@@ -477,9 +526,20 @@ mod tests {
     fn layout_mentions_everything() {
         let text = layout(&LabSpec::new("demo", 2));
         for needle in [
-            "demo-gen", "demo-resp", GEN_IFACE, RESP_IFACE, GEN_MAC, RESP_MAC, "198.18.0.1/24",
-            "198.18.0.2", "198.18.0.3/24", "2001:2::1/64", "2001:2::2", "2001:2::3/64",
-            "2 RX/TX", "lab down --prefix demo",
+            "demo-gen",
+            "demo-resp",
+            GEN_IFACE,
+            RESP_IFACE,
+            GEN_MAC,
+            RESP_MAC,
+            "198.18.0.1/24",
+            "198.18.0.2",
+            "198.18.0.3/24",
+            "2001:2::1/64",
+            "2001:2::2",
+            "2001:2::3/64",
+            "2 RX/TX",
+            "lab down --prefix demo",
         ] {
             assert!(text.contains(needle), "layout lacks {needle}:\n{text}");
         }

@@ -43,7 +43,11 @@ enum Task {
     /// e.g. `cargo xtask run -- run --iface eth1 --addr 192.0.2.10`.
     Run {
         /// Arguments passed to `xdp-responder` unchanged.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "RESPONDER ARGS")]
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "RESPONDER ARGS"
+        )]
         args: Vec<OsString>,
     },
     /// Build, bring up a lab, run the responder in it, send real traffic (ping, arping,
@@ -96,23 +100,35 @@ fn run(cli: Cli) -> Result<()> {
     match cli.task {
         Task::Setup { verbose } => setup::ensure_toolchain(verbose),
         Task::Build { release } => tasks::build::build(release),
-        Task::Lab { action: LabAction::Up { queues, prefix } } => {
+        Task::Lab {
+            action: LabAction::Up { queues, prefix },
+        } => {
             privilege::require_root("lab up")?;
             let lab = Lab::up_with(LabSpec::new(prefix, queues), true)?;
             println!("{}", lab.layout());
             lab.persist();
             Ok(())
         }
-        Task::Lab { action: LabAction::Down { prefix } } => {
+        Task::Lab {
+            action: LabAction::Down { prefix },
+        } => {
             privilege::require_root("lab down")?;
             Lab::down_with(&prefix, true)?;
             println!("lab {prefix:?} is down");
             Ok(())
         }
         Task::Run { args } => tasks::run::run(&args),
-        Task::Demo { queues, seconds, prefix, responder } => {
-            tasks::demo::demo(&DemoOptions { queues, seconds, prefix, responder })
-        }
+        Task::Demo {
+            queues,
+            seconds,
+            prefix,
+            responder,
+        } => tasks::demo::demo(&DemoOptions {
+            queues,
+            seconds,
+            prefix,
+            responder,
+        }),
         Task::Test => tasks::ci::test(),
     }
 }
@@ -147,7 +163,11 @@ mod tests {
             for arg in cmd.get_arguments() {
                 let id = arg.get_id().as_str();
                 if id != "help" && id != "version" {
-                    assert!(arg.get_help().is_some(), "{} --{id} lacks help", cmd.get_name());
+                    assert!(
+                        arg.get_help().is_some(),
+                        "{} --{id} lacks help",
+                        cmd.get_name()
+                    );
                 }
             }
             for sub in cmd.get_subcommands() {
@@ -161,29 +181,60 @@ mod tests {
     #[test]
     fn lab_defaults_and_flags() {
         match parse(&["lab", "up"]).expect("parse").task {
-            Task::Lab { action: LabAction::Up { queues, prefix } } => {
+            Task::Lab {
+                action: LabAction::Up { queues, prefix },
+            } => {
                 assert_eq!((queues, prefix.as_str()), (1, lab::DEFAULT_PREFIX));
             }
             other => panic!("{other:?}"),
         }
-        match parse(&["lab", "up", "--queues", "2", "--prefix", "t1"]).expect("parse").task {
-            Task::Lab { action: LabAction::Up { queues, prefix } } => assert_eq!((queues, prefix.as_str()), (2, "t1")),
+        match parse(&["lab", "up", "--queues", "2", "--prefix", "t1"])
+            .expect("parse")
+            .task
+        {
+            Task::Lab {
+                action: LabAction::Up { queues, prefix },
+            } => assert_eq!((queues, prefix.as_str()), (2, "t1")),
             other => panic!("{other:?}"),
         }
         assert!(parse(&["lab", "up", "--queues", "0"]).is_err());
         assert!(parse(&["lab", "up", "--prefix", "bad name"]).is_err());
         assert!(matches!(
             parse(&["lab", "down"]).expect("parse").task,
-            Task::Lab { action: LabAction::Down { .. } }
+            Task::Lab {
+                action: LabAction::Down { .. }
+            }
         ));
     }
 
     #[test]
     fn run_passes_everything_through() {
-        match parse(&["run", "--", "run", "--iface", "eth1", "--addr", "192.0.2.1", "--queues", "all"]).expect("parse").task {
+        match parse(&[
+            "run",
+            "--",
+            "run",
+            "--iface",
+            "eth1",
+            "--addr",
+            "192.0.2.1",
+            "--queues",
+            "all",
+        ])
+        .expect("parse")
+        .task
+        {
             Task::Run { args } => assert_eq!(
                 args,
-                ["run", "--iface", "eth1", "--addr", "192.0.2.1", "--queues", "all"].map(OsString::from)
+                [
+                    "run",
+                    "--iface",
+                    "eth1",
+                    "--addr",
+                    "192.0.2.1",
+                    "--queues",
+                    "all"
+                ]
+                .map(OsString::from)
             ),
             other => panic!("{other:?}"),
         }
@@ -192,8 +243,16 @@ mod tests {
     #[test]
     fn demo_defaults_and_bounds() {
         match parse(&["demo"]).expect("parse").task {
-            Task::Demo { queues, seconds, prefix, responder } => {
-                assert_eq!((queues, seconds, prefix.as_str(), responder), (2, 15, tasks::demo::DEMO_PREFIX, None));
+            Task::Demo {
+                queues,
+                seconds,
+                prefix,
+                responder,
+            } => {
+                assert_eq!(
+                    (queues, seconds, prefix.as_str(), responder),
+                    (2, 15, tasks::demo::DEMO_PREFIX, None)
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -204,7 +263,13 @@ mod tests {
     #[test]
     fn simple_tasks() {
         assert!(matches!(parse(&["test"]).expect("parse").task, Task::Test));
-        assert!(matches!(parse(&["build", "--release"]).expect("parse").task, Task::Build { release: true }));
-        assert!(matches!(parse(&["setup", "-v"]).expect("parse").task, Task::Setup { verbose: true }));
+        assert!(matches!(
+            parse(&["build", "--release"]).expect("parse").task,
+            Task::Build { release: true }
+        ));
+        assert!(matches!(
+            parse(&["setup", "-v"]).expect("parse").task,
+            Task::Setup { verbose: true }
+        ));
     }
 }

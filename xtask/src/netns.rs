@@ -24,10 +24,7 @@ pub fn netns_exists(ns: &str) -> bool {
 /// `setns(CLONE_NEWNET)`), and return its result. Sockets created inside `f` (e.g.
 /// `std::net::UdpSocket`) live in that namespace; the calling thread is not affected.
 /// A panic in `f` is returned as an error.
-pub fn in_netns<T: Send + 'static>(
-    ns: &str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T> {
+pub fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     let path = netns_path(ns);
     let file = File::open(&path).with_context(|| {
         format!(
@@ -46,16 +43,14 @@ pub fn in_netns<T: Send + 'static>(
             Ok(f())
         })
         .context("spawning namespace thread")?;
-    handle
-        .join()
-        .map_err(|panic| {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "non-string panic".to_string());
-            anyhow!("code running in network namespace {ns} panicked: {msg}")
-        })?
+    handle.join().map_err(|panic| {
+        let msg = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic".to_string());
+        anyhow!("code running in network namespace {ns} panicked: {msg}")
+    })?
 }
 
 #[cfg(test)]

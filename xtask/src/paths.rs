@@ -77,9 +77,18 @@ mod tests {
     fn target_dir_rules() {
         let root = Path::new("/ws");
         assert_eq!(target_dir_from(None, root), Path::new("/ws/target"));
-        assert_eq!(target_dir_from(Some("".into()), root), Path::new("/ws/target"));
-        assert_eq!(target_dir_from(Some("t2".into()), root), Path::new("/ws/t2"));
-        assert_eq!(target_dir_from(Some("/abs".into()), root), Path::new("/abs"));
+        assert_eq!(
+            target_dir_from(Some("".into()), root),
+            Path::new("/ws/target")
+        );
+        assert_eq!(
+            target_dir_from(Some("t2".into()), root),
+            Path::new("/ws/t2")
+        );
+        assert_eq!(
+            target_dir_from(Some("/abs".into()), root),
+            Path::new("/abs")
+        );
     }
 
     #[test]

@@ -11,9 +11,7 @@ pub fn is_root() -> bool {
 /// e.g. `"lab up"`.
 pub fn require_root(what: &str) -> Result<()> {
     if !is_root() {
-        bail!(
-            "`{what}` needs root (CAP_NET_ADMIN for namespaces, veth and XDP): run it as root"
-        );
+        bail!("`{what}` needs root (CAP_NET_ADMIN for namespaces, veth and XDP): run it as root");
     }
     Ok(())
 }

@@ -24,8 +24,23 @@ pub const READY_PREFIX: &str = "ready";
 /// How long to wait for the output pumps after the process exited.
 const READER_DRAIN: Duration = Duration::from_secs(2);
 
-/// How many stderr lines are kept for error messages.
+/// How many stderr lines error messages show.
 const STDERR_TAIL_LINES: usize = 40;
+
+/// How many output lines are kept for [`Responder::output`] (oldest dropped first).
+const MAX_KEPT_LINES: usize = 100_000;
+
+/// All output lines so far, shared with the pump threads.
+type Log = Arc<Mutex<VecDeque<Line>>>;
+
+/// Lock `log`, surviving a poisoned mutex (a pump thread never panics while holding it,
+/// but the lines stay useful either way).
+fn lock(log: &Log) -> std::sync::MutexGuard<'_, VecDeque<Line>> {
+    match log.lock() {
+        Ok(l) => l,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
 
 /// Arguments for `xdp-responder run` (the responder's CLI).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -85,7 +100,7 @@ pub struct Responder {
     child: Child,
     line: String,
     lines: Receiver<Line>,
-    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    log: Log,
     readers: Vec<JoinHandle<()>>,
     status: Option<ExitStatus>,
 }
@@ -103,19 +118,31 @@ impl Responder {
             .spawn()
             .with_context(|| format!("cannot start `{line}`"))?;
         let (tx, rx) = mpsc::channel();
-        let tail = Arc::new(Mutex::new(VecDeque::new()));
+        let log: Log = Arc::new(Mutex::new(VecDeque::new()));
         let mut readers = Vec::new();
         if let Some(out) = child.stdout.take() {
-            readers.push(pump(out, Stream::Stdout, prefix.to_string(), tx.clone(), None));
+            readers.push(pump(
+                out,
+                Stream::Stdout,
+                prefix.to_string(),
+                tx.clone(),
+                log.clone(),
+            ));
         }
         if let Some(err) = child.stderr.take() {
-            readers.push(pump(err, Stream::Stderr, prefix.to_string(), tx, Some(tail.clone())));
+            readers.push(pump(
+                err,
+                Stream::Stderr,
+                prefix.to_string(),
+                tx,
+                log.clone(),
+            ));
         }
         Ok(Responder {
             child,
             line,
             lines: rx,
-            stderr_tail: tail,
+            log,
             readers,
             status: None,
         })
@@ -185,7 +212,10 @@ impl Responder {
             if start.elapsed() > grace {
                 eprintln!("responder did not exit within {grace:?} of SIGINT; killing it");
                 let _ = self.child.kill();
-                let s = self.child.wait().context("waiting for the killed responder")?;
+                let s = self
+                    .child
+                    .wait()
+                    .context("waiting for the killed responder")?;
                 self.status = Some(s);
                 break s;
             }
@@ -195,20 +225,32 @@ impl Responder {
         Ok(status)
     }
 
-    /// The last lines of stderr (for error messages).
+    /// Every output line so far (stdout and stderr, in arrival order, without the
+    /// prefix). After [`Responder::stop`] this includes the totals printed at exit.
+    pub fn output(&self) -> Vec<String> {
+        lock(&self.log).iter().map(|l| l.text.clone()).collect()
+    }
+
+    /// Like [`Responder::output`], with the stream of each line.
+    pub fn lines(&self) -> Vec<Line> {
+        lock(&self.log).iter().cloned().collect()
+    }
+
+    /// The last lines of stderr, formatted for error messages.
     pub fn stderr_tail(&self) -> String {
-        let tail = match self.stderr_tail.lock() {
-            Ok(t) => t,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let log = lock(&self.log);
+        let mut tail: Vec<String> = log
+            .iter()
+            .rev()
+            .filter(|l| l.stream == Stream::Stderr)
+            .take(STDERR_TAIL_LINES)
+            .map(|l| format!("  stderr: {}", l.text))
+            .collect();
         if tail.is_empty() {
-            "(no stderr output)".to_string()
-        } else {
-            tail.iter()
-                .map(|l| format!("  stderr: {l}"))
-                .collect::<Vec<_>>()
-                .join("\n")
+            return "(no stderr output)".to_string();
         }
+        tail.reverse();
+        tail.join("\n")
     }
 
     /// Wait (bounded) for the output pumps to reach end of file. A grandchild that
@@ -235,14 +277,14 @@ impl Drop for Responder {
     }
 }
 
-/// Copy lines from `src` to our stdout/stderr with `prefix`, forward them on `tx`, and
-/// keep the last ones in `tail`.
+/// Copy lines from `src` to our stdout/stderr with `prefix`, keep them in `log`, and
+/// forward them on `tx`.
 fn pump(
     src: impl Read + Send + 'static,
     stream: Stream,
     prefix: String,
     tx: Sender<Line>,
-    tail: Option<Arc<Mutex<VecDeque<String>>>>,
+    log: Log,
 ) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let mut reader = BufReader::new(src);
@@ -253,26 +295,29 @@ fn pump(
                 Ok(0) | Err(_) => break,
                 Ok(_) => {}
             }
-            let text = String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']).to_string();
+            let text = String::from_utf8_lossy(&buf)
+                .trim_end_matches(['\n', '\r'])
+                .to_string();
+            // Write errors (closed terminal) must not stop the pump: the child would block.
             match stream {
                 Stream::Stdout => {
                     let mut out = std::io::stdout().lock();
                     let _ = writeln!(out, "{prefix}{text}");
                     let _ = out.flush();
                 }
-                Stream::Stderr => eprintln!("{prefix}{text}"),
-            }
-            if let Some(tail) = &tail {
-                let mut t = match tail.lock() {
-                    Ok(t) => t,
-                    Err(poisoned) => poisoned.into_inner(),
-                };
-                if t.len() == STDERR_TAIL_LINES {
-                    t.pop_front();
+                Stream::Stderr => {
+                    let _ = writeln!(std::io::stderr().lock(), "{prefix}{text}");
                 }
-                t.push_back(text.clone());
             }
-            let _ = tx.send(Line { stream, text });
+            let line = Line { stream, text };
+            {
+                let mut log = lock(&log);
+                if log.len() == MAX_KEPT_LINES {
+                    log.pop_front();
+                }
+                log.push_back(line.clone());
+            }
+            let _ = tx.send(line);
         }
     })
 }
@@ -285,7 +330,10 @@ mod tests {
     fn run_args_match_responder_cli() {
         let a = RunArgs {
             iface: "veth-resp".into(),
-            addrs: vec!["198.18.0.2".parse().expect("v4"), "2001:2::2".parse().expect("v6")],
+            addrs: vec![
+                "198.18.0.2".parse().expect("v4"),
+                "2001:2::2".parse().expect("v6"),
+            ],
             udp_ports: vec![7],
             interval: Some(1),
             duration: Some(25),
@@ -301,9 +349,12 @@ mod tests {
         let mut c = Command::new("sh");
         c.args(["-c", "echo starting; echo 'ready: attached'; trap 'echo totals; exit 0' INT; while :; do sleep 0.05; done"]);
         let mut r = Responder::spawn(c, "[test] ").expect("spawn");
-        r.wait_ready(Duration::from_secs(5), &AtomicBool::new(false)).expect("ready");
+        r.wait_ready(Duration::from_secs(5), &AtomicBool::new(false))
+            .expect("ready");
         let status = r.stop(Duration::from_secs(5)).expect("stop");
         assert!(status.success(), "{status:?}");
+        assert_eq!(r.output(), ["starting", "ready: attached", "totals"]);
+        assert!(r.lines().iter().all(|l| l.stream == Stream::Stdout));
     }
 
     #[test]
@@ -315,7 +366,10 @@ mod tests {
             .wait_ready(Duration::from_secs(5), &AtomicBool::new(false))
             .expect_err("must fail");
         let msg = format!("{err:#}");
-        assert!(msg.contains("exit code 2") && msg.contains("no such device"), "{msg}");
+        assert!(
+            msg.contains("exit code 2") && msg.contains("no such device"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -327,7 +381,11 @@ mod tests {
         let start = Instant::now();
         let status = r.stop(Duration::from_millis(300)).expect("stop");
         assert!(!status.success());
-        assert!(start.elapsed() < Duration::from_secs(10), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[test]

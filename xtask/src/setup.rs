@@ -62,7 +62,8 @@ fn dpkg_installed(pkg: &str) -> Result<bool> {
         .output()
         .context("cannot run dpkg-query: `cargo xtask setup` supports Debian/Ubuntu only")?;
     // Unknown packages make dpkg-query exit non-zero: treat as not installed.
-    Ok(out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "install ok installed")
+    Ok(out.status.success()
+        && String::from_utf8_lossy(&out.stdout).trim() == "install ok installed")
 }
 
 fn ensure_apt_packages(verbose: bool, installed: &mut Vec<String>) -> Result<()> {
@@ -87,7 +88,10 @@ fn ensure_apt_packages(verbose: bool, installed: &mut Vec<String>) -> Result<()>
             missing.join(" ")
         );
     }
-    println!("setup: installing Debian packages: {}...", missing.join(" "));
+    println!(
+        "setup: installing Debian packages: {}...",
+        missing.join(" ")
+    );
     cmd::run(Command::new("apt-get").arg("update"))
         .context("apt-get update failed (network access to the Debian mirror?)")?;
     cmd::run(
@@ -125,7 +129,8 @@ fn ensure_nightly(verbose: bool, installed: &mut Vec<String>) -> Result<()> {
         installed.push(format!("{NIGHTLY} toolchain"));
     }
 
-    let components = cmd::output(rustup().args(["component", "list", "--installed", "--toolchain", NIGHTLY]))?;
+    let components =
+        cmd::output(rustup().args(["component", "list", "--installed", "--toolchain", NIGHTLY]))?;
     if components.lines().any(|l| l.starts_with("rust-src")) {
         if verbose {
             println!("setup: ok rust-src ({NIGHTLY})");
@@ -165,7 +170,9 @@ fn ensure_bpf_linker(verbose: bool, installed: &mut Vec<String>) -> Result<Strin
         return Ok(version);
     }
     if let Some(pid) = foreign_bpf_linker_install() {
-        println!("setup: another `cargo install bpf-linker` is running (pid {pid}); waiting for it...");
+        println!(
+            "setup: another `cargo install bpf-linker` is running (pid {pid}); waiting for it..."
+        );
         wait_for_exit(pid, FOREIGN_INSTALL_WAIT)?;
         if let Some(version) = find_bpf_linker().as_deref().and_then(bpf_linker_version) {
             installed.push("bpf-linker (by another process)".into());
@@ -175,21 +182,31 @@ fn ensure_bpf_linker(verbose: bool, installed: &mut Vec<String>) -> Result<Strin
     }
     let force = existing.is_some();
     if force {
-        println!("setup: bpf-linker is present but does not run; reinstalling it (about 1-3 minutes)...");
+        println!(
+            "setup: bpf-linker is present but does not run; reinstalling it (about 1-3 minutes)..."
+        );
     } else {
         println!("setup: installing bpf-linker (about 1-3 minutes)...");
     }
     let mut c = Command::new(paths::cargo());
     c.env("LLVM_PREFIX", LLVM_PREFIX)
         .env_remove("RUSTUP_TOOLCHAIN")
-        .args(["install", "bpf-linker", "--locked", "--no-default-features", "--features"])
+        .args([
+            "install",
+            "bpf-linker",
+            "--locked",
+            "--no-default-features",
+            "--features",
+        ])
         .arg(BPF_LINKER_LLVM_FEATURE);
     if force {
         c.arg("--force");
     }
     eprintln!("$ LLVM_PREFIX={LLVM_PREFIX} {}", cmd::display(&c));
-    cmd::run_quiet(&mut c).context("cargo install bpf-linker failed (is llvm-22-dev installed?)")?;
-    let path = find_bpf_linker().context("bpf-linker was installed but cannot be found in ~/.cargo/bin")?;
+    cmd::run_quiet(&mut c)
+        .context("cargo install bpf-linker failed (is llvm-22-dev installed?)")?;
+    let path = find_bpf_linker()
+        .context("bpf-linker was installed but cannot be found in ~/.cargo/bin")?;
     let version = bpf_linker_version(&path)
         .with_context(|| format!("{} --version fails after installing", path.display()))?;
     installed.push(version.clone());
@@ -261,8 +278,16 @@ mod tests {
     fn apt_list_has_what_the_facts_require() {
         let names: Vec<&str> = APT_PACKAGES.iter().map(|(n, _)| *n).collect();
         for pkg in [
-            "llvm-22-dev", "clang-22", "libelf-dev", "m4", "zlib1g-dev", "pkg-config",
-            "iproute2", "iputils-ping", "iputils-arping", "ethtool",
+            "llvm-22-dev",
+            "clang-22",
+            "libelf-dev",
+            "m4",
+            "zlib1g-dev",
+            "pkg-config",
+            "iproute2",
+            "iputils-ping",
+            "iputils-arping",
+            "ethtool",
         ] {
             assert!(names.contains(&pkg), "{pkg} missing");
         }
@@ -286,7 +311,9 @@ mod tests {
     #[test]
     fn build_env_clang_only_when_needed() {
         let env = build_env();
-        let sets_clang = env.iter().any(|(k, v)| k == "CLANG" && v == VERSIONED_CLANG);
+        let sets_clang = env
+            .iter()
+            .any(|(k, v)| k == "CLANG" && v == VERSIONED_CLANG);
         if std::env::var_os("CLANG").is_some() || paths::which("clang").is_some() {
             assert!(!sets_clang);
         }

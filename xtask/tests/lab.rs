@@ -14,7 +14,11 @@ use xtask::{cmd, privilege, udp_echo_check};
 
 const PREFIX: &str = "xtasktest";
 
-fn kernel_echo_server(ns: &str, addr: IpAddr, datagrams: usize) -> Result<std::thread::JoinHandle<Result<()>>> {
+fn kernel_echo_server(
+    ns: &str,
+    addr: IpAddr,
+    datagrams: usize,
+) -> Result<std::thread::JoinHandle<Result<()>>> {
     let (tx, rx) = mpsc::channel::<Result<SocketAddr, String>>();
     let ns = ns.to_string();
     let handle = std::thread::spawn(move || -> Result<()> {
@@ -54,8 +58,14 @@ fn lab_up_check_and_down() -> Result<()> {
 
     // Queues and MACs on both ends.
     for (out, mac) in [
-        (cmd::output(&mut lab.exec_gen(&["ip", "-d", "link", "show", lab::GEN_IFACE]))?, lab::GEN_MAC),
-        (cmd::output(&mut lab.exec_resp(&["ip", "-d", "link", "show", lab::RESP_IFACE]))?, lab::RESP_MAC),
+        (
+            cmd::output(&mut lab.exec_gen(&["ip", "-d", "link", "show", lab::GEN_IFACE]))?,
+            lab::GEN_MAC,
+        ),
+        (
+            cmd::output(&mut lab.exec_resp(&["ip", "-d", "link", "show", lab::RESP_IFACE]))?,
+            lab::RESP_MAC,
+        ),
     ] {
         assert!(out.contains("numtxqueues 2 numrxqueues 2"), "{out}");
         assert!(out.contains(mac), "{out}");
@@ -70,22 +80,49 @@ fn lab_up_check_and_down() -> Result<()> {
     }
     // The XDP-owned addresses are in no kernel.
     let resp_addrs = cmd::output(&mut lab.exec_resp(&["ip", "addr"]))?;
-    assert!(!resp_addrs.contains(&format!("{}/", lab::RESP_XDP_IPV4)), "{resp_addrs}");
-    assert!(!resp_addrs.contains(&format!("{}/", lab::RESP_XDP_IPV6)), "{resp_addrs}");
+    assert!(
+        !resp_addrs.contains(&format!("{}/", lab::RESP_XDP_IPV4)),
+        "{resp_addrs}"
+    );
+    assert!(
+        !resp_addrs.contains(&format!("{}/", lab::RESP_XDP_IPV6)),
+        "{resp_addrs}"
+    );
 
     // Kernel pass-through address answers ping.
-    cmd::output(&mut lab.exec_gen(&["ping", "-c", "1", "-W", "2", &lab::RESP_KERNEL_IPV4.to_string()]))?;
-    cmd::output(&mut lab.exec_gen(&["ping", "-6", "-c", "1", "-W", "2", &lab::RESP_KERNEL_IPV6.to_string()]))?;
+    cmd::output(&mut lab.exec_gen(&[
+        "ping",
+        "-c",
+        "1",
+        "-W",
+        "2",
+        &lab::RESP_KERNEL_IPV4.to_string(),
+    ]))?;
+    cmd::output(&mut lab.exec_gen(&[
+        "ping",
+        "-6",
+        "-c",
+        "1",
+        "-W",
+        "2",
+        &lab::RESP_KERNEL_IPV6.to_string(),
+    ]))?;
 
     // UDP echo from the client namespace against a kernel echo server, both families.
-    for (addr, max) in [(IpAddr::V4(lab::RESP_KERNEL_IPV4), 1472), (IpAddr::V6(lab::RESP_KERNEL_IPV6), 1452)] {
+    for (addr, max) in [
+        (IpAddr::V4(lab::RESP_KERNEL_IPV4), 1472),
+        (IpAddr::V6(lab::RESP_KERNEL_IPV6), 1452),
+    ] {
         let sizes = [0, 1, 64, 512, max];
         let server = kernel_echo_server(lab.resp_ns(), addr, sizes.len())?;
         let target = SocketAddr::new(addr, lab::UDP_ECHO_PORT);
-        let report = lab.in_gen(move || udp_echo_check(target, &sizes, Duration::from_secs(2)))??;
+        let report =
+            lab.in_gen(move || udp_echo_check(target, &sizes, Duration::from_secs(2)))??;
         assert!(report.all_ok(), "{report}");
         assert_eq!(report.sent, sizes.len());
-        server.join().map_err(|_| anyhow::anyhow!("server panicked"))??;
+        server
+            .join()
+            .map_err(|_| anyhow::anyhow!("server panicked"))??;
     }
 
     // Up again with the same prefix replaces the lab (leftovers removed first).

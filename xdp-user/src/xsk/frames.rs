@@ -84,8 +84,11 @@ impl FrameLedger {
     /// Ok when every frame is in exactly one place and the free-list count matches the
     /// list the worker really holds.
     pub fn check(&self, free_list_len: usize) -> Result<(), String> {
+        if self.received > self.filled || self.completed > self.sent {
+            return Err(format!("frame accounting drifted: the kernel returned more frames than it was given; ledger {self:?}"));
+        }
         let p = self.places();
-        if p.sum() != self.total || p.free != free_list_len as u64 || self.received > self.filled || self.completed > self.sent {
+        if p.sum() != self.total || p.free != free_list_len as u64 {
             return Err(format!("frame accounting drifted: {p:?} (sum {}) vs total {}, free list holds {free_list_len}; ledger {self:?}", p.sum(), self.total));
         }
         Ok(())

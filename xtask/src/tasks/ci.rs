@@ -14,8 +14,23 @@ use crate::{cmd, privilege, setup};
 /// The cargo steps after setup: (name, cargo arguments, stop the run if it fails).
 pub const CARGO_STEPS: &[(&str, &[&str], bool)] = &[
     ("build", &["build", "--workspace", "--all-targets"], true),
-    ("clippy", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], false),
-    ("test", &["test", "--workspace", "--", "--test-threads=1"], false),
+    (
+        "clippy",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        false,
+    ),
+    (
+        "test",
+        &["test", "--workspace", "--", "--test-threads=1"],
+        false,
+    ),
 ];
 
 /// Run the CI pipeline. Errors if any step failed.

@@ -53,7 +53,10 @@ enum Check {
     /// An external command (ping, arping); passes if it exits 0.
     Command { name: String, args: Vec<String> },
     /// A UDP echo check.
-    UdpEcho { target: SocketAddr, sizes: &'static [usize] },
+    UdpEcho {
+        target: SocketAddr,
+        sizes: &'static [usize],
+    },
 }
 
 impl Check {
@@ -71,13 +74,28 @@ fn checks() -> Vec<Check> {
         name: name.to_string(),
         args: args.iter().map(|a| a.to_string()).collect(),
     };
-    let (x4, x6) = (lab::RESP_XDP_IPV4.to_string(), lab::RESP_XDP_IPV6.to_string());
-    let (k4, k6) = (lab::RESP_KERNEL_IPV4.to_string(), lab::RESP_KERNEL_IPV6.to_string());
+    let (x4, x6) = (
+        lab::RESP_XDP_IPV4.to_string(),
+        lab::RESP_XDP_IPV6.to_string(),
+    );
+    let (k4, k6) = (
+        lab::RESP_KERNEL_IPV4.to_string(),
+        lab::RESP_KERNEL_IPV6.to_string(),
+    );
     vec![
         // -W 1: bound the wait for replies when nothing answers.
-        cmd(&format!("ping {x4} (XDP)"), &["ping", "-c", "5", "-i", "0.2", "-W", "1", &x4]),
-        cmd(&format!("ping -6 {x6} (XDP)"), &["ping", "-6", "-c", "5", "-i", "0.2", "-W", "1", &x6]),
-        cmd(&format!("arping {x4} (XDP)"), &["arping", "-c", "3", "-I", lab::GEN_IFACE, &x4]),
+        cmd(
+            &format!("ping {x4} (XDP)"),
+            &["ping", "-c", "5", "-i", "0.2", "-W", "1", &x4],
+        ),
+        cmd(
+            &format!("ping -6 {x6} (XDP)"),
+            &["ping", "-6", "-c", "5", "-i", "0.2", "-W", "1", &x6],
+        ),
+        cmd(
+            &format!("arping {x4} (XDP)"),
+            &["arping", "-c", "3", "-I", lab::GEN_IFACE, &x4],
+        ),
         Check::UdpEcho {
             target: SocketAddr::new(IpAddr::V4(lab::RESP_XDP_IPV4), lab::UDP_ECHO_PORT),
             sizes: UDP_SIZES_V4,
@@ -86,8 +104,14 @@ fn checks() -> Vec<Check> {
             target: SocketAddr::new(IpAddr::V6(lab::RESP_XDP_IPV6), lab::UDP_ECHO_PORT),
             sizes: UDP_SIZES_V6,
         },
-        cmd(&format!("ping {k4} (kernel pass-through)"), &["ping", "-c", "3", "-i", "0.2", "-W", "1", &k4]),
-        cmd(&format!("ping -6 {k6} (kernel pass-through)"), &["ping", "-6", "-c", "3", "-i", "0.2", "-W", "1", &k6]),
+        cmd(
+            &format!("ping {k4} (kernel pass-through)"),
+            &["ping", "-c", "3", "-i", "0.2", "-W", "1", &k4],
+        ),
+        cmd(
+            &format!("ping -6 {k6} (kernel pass-through)"),
+            &["ping", "-6", "-c", "3", "-i", "0.2", "-W", "1", &k6],
+        ),
     ]
 }
 
@@ -124,10 +148,13 @@ pub fn demo(opts: &DemoOptions) -> Result<()> {
         bail!("interrupted");
     }
     // ip netns exec resolves relative paths against our cwd; make it absolute anyway.
-    let bin = std::fs::canonicalize(&bin)
-        .with_context(|| format!("resolving {}", bin.display()))?;
+    let bin =
+        std::fs::canonicalize(&bin).with_context(|| format!("resolving {}", bin.display()))?;
 
-    println!("demo: bringing up lab {:?} with {} queue(s)...", opts.prefix, opts.queues);
+    println!(
+        "demo: bringing up lab {:?} with {} queue(s)...",
+        opts.prefix, opts.queues
+    );
     let lab = Lab::up_with(LabSpec::new(opts.prefix.clone(), opts.queues), true)?;
     println!("{}", lab.layout());
 
@@ -175,7 +202,10 @@ fn with_lab(lab: &Lab, bin: &Path, opts: &DemoOptions, stop: &AtomicBool) -> Res
     // Let the responder run (and print its counters) until `seconds` have passed.
     let until = ready_at + Duration::from_secs(opts.seconds);
     if Instant::now() < until {
-        println!("demo: checks done; responder keeps running until {}s after ready...", opts.seconds);
+        println!(
+            "demo: checks done; responder keeps running until {}s after ready...",
+            opts.seconds
+        );
     }
     while Instant::now() < until && responder.try_status()?.is_none() {
         if stop.load(Ordering::SeqCst) {
@@ -189,7 +219,10 @@ fn with_lab(lab: &Lab, bin: &Path, opts: &DemoOptions, stop: &AtomicBool) -> Res
     let outcome = match responder.try_status()? {
         Some(status) => Outcome::fail(
             name,
-            format!("exited on its own before the demo stopped it ({}); raise --seconds?", cmd::describe_status(status)),
+            format!(
+                "exited on its own before the demo stopped it ({}); raise --seconds?",
+                cmd::describe_status(status)
+            ),
             start.elapsed(),
         ),
         None => {
@@ -225,7 +258,10 @@ fn run_check(lab: &Lab, check: &Check, stop: &AtomicBool) -> Result<Outcome> {
             let (target, sizes) = (*target, *sizes);
             let report = lab.in_gen(move || udp_echo_check(target, sizes, UDP_TIMEOUT))??;
             println!("{report}");
-            let detail = format!("sent {} ok {} mismatch {} timeout {}", report.sent, report.ok, report.mismatch, report.timeout);
+            let detail = format!(
+                "sent {} ok {} mismatch {} timeout {}",
+                report.sent, report.ok, report.mismatch, report.timeout
+            );
             Ok(if report.all_ok() {
                 Outcome::pass(check.name(), detail, start.elapsed())
             } else {
@@ -256,8 +292,18 @@ mod tests {
     #[test]
     fn checks_cover_xdp_and_pass_through() {
         let names: Vec<String> = checks().iter().map(Check::name).collect();
-        for needle in ["ping 198.18.0.2", "ping -6 2001:2::2", "arping 198.18.0.2", "198.18.0.2:7", "[2001:2::2]:7", "ping 198.18.0.3"] {
-            assert!(names.iter().any(|n| n.contains(needle)), "{needle} not in {names:?}");
+        for needle in [
+            "ping 198.18.0.2",
+            "ping -6 2001:2::2",
+            "arping 198.18.0.2",
+            "198.18.0.2:7",
+            "[2001:2::2]:7",
+            "ping 198.18.0.3",
+        ] {
+            assert!(
+                names.iter().any(|n| n.contains(needle)),
+                "{needle} not in {names:?}"
+            );
         }
     }
 }

@@ -29,17 +29,32 @@ pub enum Status {
 impl Outcome {
     /// A passed outcome.
     pub fn pass(name: impl Into<String>, detail: impl Into<String>, took: Duration) -> Self {
-        Self { name: name.into(), status: Status::Pass, detail: detail.into(), took }
+        Self {
+            name: name.into(),
+            status: Status::Pass,
+            detail: detail.into(),
+            took,
+        }
     }
 
     /// A failed outcome.
     pub fn fail(name: impl Into<String>, detail: impl Into<String>, took: Duration) -> Self {
-        Self { name: name.into(), status: Status::Fail, detail: detail.into(), took }
+        Self {
+            name: name.into(),
+            status: Status::Fail,
+            detail: detail.into(),
+            took,
+        }
     }
 
     /// A skipped outcome.
     pub fn skipped(name: impl Into<String>, why: impl Into<String>) -> Self {
-        Self { name: name.into(), status: Status::Skipped, detail: why.into(), took: Duration::ZERO }
+        Self {
+            name: name.into(),
+            status: Status::Skipped,
+            detail: why.into(),
+            took: Duration::ZERO,
+        }
     }
 }
 
@@ -83,7 +98,10 @@ mod tests {
         ];
         let text = render("demo", &o);
         assert!(text.contains("PASS  a"), "{text}");
-        assert!(text.contains("FAIL  b") && text.contains("boom") && !text.contains("more"), "{text}");
+        assert!(
+            text.contains("FAIL  b") && text.contains("boom") && !text.contains("more"),
+            "{text}"
+        );
         assert!(text.contains("SKIP  c"), "{text}");
         assert!(text.ends_with("demo: 1/3 passed"), "{text}");
         assert!(!all_passed(&o));
