@@ -135,6 +135,9 @@ fn address_added_and_removed_at_run_time() {
     assert!(!ping(&lab, false, 56, 1, extra), "{extra} answered before it was added");
     let out = responder_cmd(&lab, &["addr", "add", "--iface", lab::RESP_IFACE, extra]);
     assert!(out.status.success(), "addr add failed");
+    // The failed probe above left the generator's neighbour entry for the address in
+    // INCOMPLETE/FAILED; start resolution afresh so that only the responder is tested.
+    gen_ok(&lab, &["ip", "neigh", "flush", "dev", lab::GEN_IFACE]);
     assert!(ping(&lab, false, 56, 2, extra), "{extra} did not answer after addr add");
     let status = responder_cmd(&lab, &["status", "--iface", lab::RESP_IFACE]);
     assert!(String::from_utf8_lossy(&status.stdout).contains(extra), "status does not list {extra}");
