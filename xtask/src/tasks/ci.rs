@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use super::cargo;
 use super::summary::{self, Outcome};
@@ -39,6 +39,7 @@ pub fn test() -> Result<()> {
         println!("test: note: not root; privileged integration tests will fail or skip");
     }
     let mut outcomes = Vec::new();
+    let mut tally = Tally::default();
     let start = Instant::now();
     let mut stop = match setup::ensure_toolchain(false) {
         Ok(()) => {
@@ -60,7 +61,8 @@ pub fn test() -> Result<()> {
         let mut c: Command = cargo(args);
         c.env("RUST_BACKTRACE", "1");
         let start = Instant::now();
-        match cmd::run(&mut c) {
+        let result = if name == "test" { run_tallied(&mut c, &mut tally) } else { cmd::run(&mut c) };
+        match result {
             Ok(()) => outcomes.push(Outcome::pass(name, "", start.elapsed())),
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -70,8 +72,55 @@ pub fn test() -> Result<()> {
         }
     }
     println!("\n{}", summary::render("test", &outcomes));
+    // The closing line, in the plain `N passed, N failed` form CI readers understand.
+    println!("tests: {} passed, {} failed, {} skipped", tally.passed, tally.failed, tally.ignored);
     if !summary::all_passed(&outcomes) {
         bail!("CI failed");
+    }
+    Ok(())
+}
+
+/// Test counts summed over every `test result:` line of a `cargo test` run.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub passed: u64,
+    pub failed: u64,
+    pub ignored: u64,
+}
+
+impl Tally {
+    /// Adds the counts of a libtest closing line
+    /// (`test result: ok. 5 passed; 0 failed; 1 ignored; ...`); other lines are ignored.
+    pub fn add_line(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else { return };
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(what), Some(n)) = (words.next(), words.next()) else { continue };
+            let Ok(n) = n.parse::<u64>() else { continue };
+            match what {
+                "passed" => self.passed += n,
+                "failed" => self.failed += n,
+                "ignored" => self.ignored += n,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Runs `c` with its stdout streamed through us, adding its test counts to `tally`.
+fn run_tallied(c: &mut Command, tally: &mut Tally) -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    cmd::echo(c);
+    let mut child = c.stdout(std::process::Stdio::piped()).spawn().with_context(|| format!("cannot start `{}`", cmd::display(c)))?;
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(std::result::Result::ok) {
+            println!("{line}");
+            tally.add_line(&line);
+        }
+    }
+    let status = child.wait().context("waiting for cargo test")?;
+    if !status.success() {
+        bail!("command failed ({}): {}", cmd::describe_status(status), cmd::display(c));
     }
     Ok(())
 }
@@ -79,6 +128,15 @@ pub fn test() -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tally_sums_libtest_closing_lines() {
+        let mut t = Tally::default();
+        t.add_line("test result: ok. 5 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.1s");
+        t.add_line("test result: FAILED. 98 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out");
+        t.add_line("running 3 tests");
+        assert_eq!(t, Tally { passed: 103, failed: 1, ignored: 1 });
+    }
 
     #[test]
     fn steps_are_what_ci_promises() {
