@@ -9,11 +9,14 @@
 pub mod control;
 pub mod errors;
 pub mod handlers;
+pub mod latency;
 pub mod live_identity;
 pub mod loader;
+pub mod metrics;
 pub mod netdev;
 pub mod report;
 pub mod runner;
+pub mod sample;
 pub mod stats;
 pub mod worker;
 pub mod xsk;

@@ -3,7 +3,7 @@
 use std::{net::IpAddr, process::ExitCode};
 
 use clap::{Parser, Subcommand};
-use xdp_user::{control, runner};
+use xdp_user::{control, report, runner};
 
 #[derive(Parser)]
 #[command(name = "xdp-responder", version, about, long_about = "Answers ARP, ICMP/ICMPv6 echo, NDP and UDP echo for the addresses you give it, from AF_XDP \
@@ -23,11 +23,15 @@ enum Command {
         #[command(subcommand)]
         op: AddrOp,
     },
-    /// Show the counters and modes of the responder running on an interface.
+    /// Show the counters and modes of the responder running on an interface (from another
+    /// process, in the same network namespace).
     Status {
         /// Interface the responder serves.
         #[arg(short, long)]
         iface: String,
+        /// Print the raw JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -55,7 +59,13 @@ fn main() -> ExitCode {
         Command::Run(args) => runner::run(args),
         Command::Addr { op: AddrOp::Add { iface, ip } } => control::request(&iface, &format!("addr add {ip}")).map(|a| println!("{a}")),
         Command::Addr { op: AddrOp::Del { iface, ip } } => control::request(&iface, &format!("addr del {ip}")).map(|a| println!("{a}")),
-        Command::Status { iface } => control::request(&iface, "status").map(|a| println!("{a}")),
+        Command::Status { iface, json } => control::request(&iface, "status").map(|a| {
+            if json {
+                println!("{a}")
+            } else {
+                println!("{}", report::status_text(&a))
+            }
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

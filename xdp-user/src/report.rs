@@ -1,20 +1,49 @@
-//! What the responder prints: one line per interval (rates and counts), the totals at exit,
-//! and the `status` answer for another process.
+//! What the responder prints: one line per interval (rates and counts, per queue when there
+//! are several), the totals at exit, JSON lines with `--json`, and the `status` answer.
+//! All of them render a [`Sample`].
 use std::{
     fmt::Write as _,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
+use serde::Serialize;
 use xdp_common::Counter;
 
 use crate::{
     live_identity::LiveIdentity,
     loader::Loader,
+    sample::{bpf_named, Figures, QueueFigures, Sample},
     stats::{answer_names, drop_names, human_bps, human_pps, nonzero, QueueStats, Snapshot},
     worker::WorkerExit,
     xsk::sys,
 };
+
+/// Where lines go: with `--json`, stdout carries only JSON lines and human text goes to
+/// stderr.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Out {
+    pub json: bool,
+}
+
+impl Out {
+    pub fn human(&self, line: &str) {
+        if self.json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    }
+
+    pub fn json(&self, value: &impl Serialize) {
+        if self.json {
+            match serde_json::to_string(value) {
+                Ok(s) => println!("{s}"),
+                Err(e) => eprintln!("error: encoding JSON: {e}"),
+            }
+        }
+    }
+}
 
 /// One served queue, as the report sees it.
 #[derive(Clone)]
@@ -28,99 +57,196 @@ pub struct QueueInfo {
 
 type BpfCounters = [u64; Counter::COUNT as usize];
 
-pub struct Report {
-    iface: String,
-    loader: Arc<Mutex<Loader>>,
-    queues: Vec<QueueInfo>,
-    live: Arc<LiveIdentity>,
-    last: Option<(Duration, Snapshot)>,
+/// The live state a sample is read from; cheap to clone for other threads.
+#[derive(Clone)]
+pub struct Sources {
+    pub iface: String,
+    pub loader: Arc<Mutex<Loader>>,
+    pub queues: Vec<QueueInfo>,
+    pub live: Arc<LiveIdentity>,
 }
 
-fn bpf_counters(loader: &Mutex<Loader>) -> BpfCounters {
-    loader.lock().ok().and_then(|l| l.counters().ok()).unwrap_or([0; Counter::COUNT as usize])
+/// Snapshots of every queue (with XDP_STATISTICS) at one moment.
+#[derive(Clone, Default)]
+pub struct Reading {
+    pub elapsed: Duration,
+    pub queues: Vec<Snapshot>,
+    pub total: Snapshot,
 }
 
-fn queue_snapshot(q: &QueueInfo) -> Snapshot {
-    let mut s = q.stats.snapshot();
-    s.xdp = sys::xdp_statistics(q.fd).unwrap_or_default();
-    s
-}
-
-fn total(queues: &[QueueInfo]) -> Snapshot {
-    let mut t = Snapshot::default();
-    for q in queues {
-        t.add(&queue_snapshot(q));
+impl Sources {
+    pub fn bpf_counters(&self) -> BpfCounters {
+        self.loader.lock().ok().and_then(|l| l.counters().ok()).unwrap_or([0; Counter::COUNT as usize])
     }
-    t
+
+    pub fn xdp_mode(&self) -> &'static str {
+        self.loader.lock().map(|l| l.attached.name()).unwrap_or("?")
+    }
+
+    pub fn read(&self, elapsed: Duration) -> Reading {
+        let queues: Vec<Snapshot> = self
+            .queues
+            .iter()
+            .map(|q| {
+                let mut s = q.stats.snapshot();
+                // Once the worker closed the socket, its fd may be reused: use the kept copy.
+                let kept = *q.stats.xdp_final.lock().unwrap_or_else(|p| p.into_inner());
+                s.xdp = kept.unwrap_or_else(|| sys::xdp_statistics(q.fd).unwrap_or_default());
+                s
+            })
+            .collect();
+        let mut total = Snapshot::default();
+        for s in &queues {
+            total.add(s);
+        }
+        Reading { elapsed, queues, total }
+    }
+
+    /// A sample of `now`, with rates against `prev` (or since start).
+    pub fn sample(&self, kind: &'static str, now: &Reading, prev: Option<&Reading>) -> Sample {
+        let empty = Reading::default();
+        let prev = prev.unwrap_or(&empty);
+        let secs = (now.elapsed.saturating_sub(prev.elapsed)).as_secs_f64();
+        let blank = Snapshot::default();
+        Sample {
+            kind,
+            time_s: now.elapsed.as_secs_f64(),
+            interval_s: secs,
+            iface: self.iface.clone(),
+            xdp_mode: self.xdp_mode(),
+            total: Figures::new(&now.total, &prev.total, secs),
+            xdp: bpf_named(&self.bpf_counters()),
+            queues: self
+                .queues
+                .iter()
+                .zip(&now.queues)
+                .enumerate()
+                .map(|(i, (q, s))| QueueFigures {
+                    queue: q.queue,
+                    mode: q.mode,
+                    figures: Figures::new(s, prev.queues.get(i).unwrap_or(&blank), secs),
+                })
+                .collect(),
+        }
+    }
 }
 
-fn bpf_line(c: &BpfCounters) -> String {
-    nonzero(Counter::ALL.map(Counter::name), c)
+/// The `status` answer: who is running where, in which modes, answering for what.
+#[derive(Serialize)]
+pub struct Status {
+    pub pid: u32,
+    pub program: &'static str,
+    pub v4: Vec<std::net::Ipv4Addr>,
+    pub v6: Vec<std::net::Ipv6Addr>,
+    pub udp_ports: Vec<u16>,
+    #[serde(flatten)]
+    pub sample: Sample,
 }
 
-fn xdp_stats_line(s: &Snapshot) -> String {
-    let f = s.xdp.fields();
-    nonzero(f.map(|(n, _)| n), &f.map(|(_, v)| v))
+fn nonzero_map(m: &std::collections::BTreeMap<&'static str, u64>) -> String {
+    let parts: Vec<String> = m.iter().filter(|(_, v)| **v != 0).map(|(k, v)| format!("{k}={v}")).collect();
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// The one-line live view of a sample.
+pub fn interval_line(s: &Sample) -> String {
+    let t = &s.total;
+    format!(
+        "[{:>6.1}s] rx {} tx {} ({}) | total rx={} tx={} | answers {} | drops {} | xdp {} | xsk {} | syscalls tx={:.0}/s fill_empty={:.0}/s | handler p50={}ns p99={}ns",
+        s.time_s,
+        human_pps(t.rx_pps),
+        human_pps(t.tx_pps),
+        human_bps(t.tx_bps),
+        t.rx_packets,
+        t.tx_packets,
+        nonzero_map(&t.answers),
+        nonzero_map(&t.drops),
+        nonzero_map(&s.xdp),
+        nonzero_map(&t.xsk),
+        t.tx_wakeups_per_s,
+        t.fill_ring_empty_per_s,
+        t.handler_ns.p50,
+        t.handler_ns.p99,
+    )
+}
+
+/// The compact per-queue line under the live view (when serving several queues).
+pub fn queue_line(q: &QueueFigures) -> String {
+    let f = &q.figures;
+    format!(
+        "         q{} {}: rx {} tx {} | answers {} | drops {} | xsk {}",
+        q.queue,
+        q.mode,
+        human_pps(f.rx_pps),
+        human_pps(f.tx_pps),
+        nonzero_map(&f.answers),
+        nonzero_map(&f.drops),
+        nonzero_map(&f.xsk)
+    )
+}
+
+pub struct Report {
+    src: Sources,
+    out: Out,
+    last: Option<Reading>,
 }
 
 impl Report {
-    pub fn new(iface: &str, loader: Arc<Mutex<Loader>>, queues: Vec<QueueInfo>, live: Arc<LiveIdentity>) -> Self {
-        Report { iface: iface.to_string(), loader, queues, live, last: None }
+    pub fn new(src: Sources, out: Out) -> Self {
+        Report { src, out, last: None }
     }
 
-    /// "native" or "skb", with the socket modes: e.g. `native, sockets copy`.
-    pub fn xdp_mode(&self) -> String {
-        let attached = self.loader.lock().map(|l| l.attached.name()).unwrap_or("?");
-        let mut modes: Vec<&str> = self.queues.iter().map(|q| q.mode).collect();
+    pub fn sources(&self) -> Sources {
+        self.src.clone()
+    }
+
+    /// "native sockets=copy" and the like.
+    pub fn modes(&self) -> String {
+        let mut modes: Vec<&str> = self.src.queues.iter().map(|q| q.mode).collect();
         modes.dedup();
-        format!("{attached} sockets={}", modes.join("/"))
+        format!("{} sockets={}", self.src.xdp_mode(), modes.join("/"))
     }
 
-    /// One line: rates since the last line, and counts so far.
-    pub fn interval_line(&mut self, elapsed: Duration) -> String {
-        let now = total(&self.queues);
-        let (prev_t, prev) = self.last.take().unwrap_or_default();
-        let secs = (elapsed - prev_t).as_secs_f64().max(1e-6);
-        let rx_pps = (now.rx_packets - prev.rx_packets) as f64 / secs;
-        let tx_pps = (now.tx_packets - prev.tx_packets) as f64 / secs;
-        let tx_bps = (now.tx_bytes - prev.tx_bytes) as f64 * 8.0 / secs;
-        let line = format!(
-            "[{:>6.1}s] rx {} tx {} ({}) | total rx={} tx={} | answers {} | drops {} | xdp {} | xsk {} | wakeups tx={} fill={}",
-            elapsed.as_secs_f64(),
-            human_pps(rx_pps),
-            human_pps(tx_pps),
-            human_bps(tx_bps),
-            now.rx_packets,
-            now.tx_packets,
-            nonzero(answer_names(), &now.answers),
-            nonzero(drop_names(), &now.drops),
-            bpf_line(&bpf_counters(&self.loader)),
-            xdp_stats_line(&now),
-            now.tx_wakeups,
-            now.fill_wakeups,
-        );
-        self.last = Some((elapsed, now));
-        line
+    /// Prints the live view (and JSON line) for this interval.
+    pub fn interval(&mut self, elapsed: Duration) {
+        let now = self.src.read(elapsed);
+        let sample = self.src.sample("interval", &now, self.last.as_ref());
+        self.out.human(&interval_line(&sample));
+        if sample.queues.len() > 1 {
+            for q in &sample.queues {
+                self.out.human(&queue_line(q));
+            }
+        }
+        self.out.json(&sample);
+        self.last = Some(now);
     }
 
-    /// The totals block printed at exit.
-    pub fn print_totals(&self, elapsed: Duration, exits: &[WorkerExit]) {
-        let t = total(&self.queues);
+    /// Prints the totals block (and a JSON `totals` object).
+    pub fn totals(&self, elapsed: Duration, exits: &[WorkerExit]) {
+        let now = self.src.read(elapsed);
+        let sample = self.src.sample("totals", &now, None);
+        let t = &now.total;
         let secs = elapsed.as_secs_f64().max(1e-6);
         let mut out = String::new();
-        let _ = writeln!(out, "totals after {secs:.1}s on {}:", self.iface);
+        let _ = writeln!(out, "totals after {secs:.1}s on {}:", self.src.iface);
         let _ = writeln!(out, "  rx packets     {} ({} avg)", t.rx_packets, human_pps(t.rx_packets as f64 / secs));
         let _ = writeln!(out, "  tx packets     {} ({} avg)", t.tx_packets, human_pps(t.tx_packets as f64 / secs));
         let _ = writeln!(out, "  answers        {}", nonzero(answer_names(), &t.answers));
         let _ = writeln!(out, "  drops          {}", nonzero(drop_names(), &t.drops));
         let _ = writeln!(out, "  tx ring full   {}", t.tx_ring_full);
         let _ = writeln!(out, "  same-frame replies {} of {} sent; user-space bytes copied {}", t.same_frame_replies, t.tx_packets, t.bytes_copied);
-        let _ = writeln!(out, "  xdp program    {}", bpf_line(&bpf_counters(&self.loader)));
-        let _ = writeln!(out, "  xsk statistics {}", xdp_stats_line(&t));
+        let _ = writeln!(out, "  xdp program    {}", nonzero_map(&sample.xdp));
+        let _ = writeln!(out, "  xsk statistics {}", nonzero_map(&sample.total.xsk));
         let _ = writeln!(out, "  wakeups        tx={} fill={} idle_sleeps={}", t.tx_wakeups, t.fill_wakeups, t.idle_sleeps);
-        for q in &self.queues {
-            let s = queue_snapshot(q);
-            let _ = writeln!(out, "  queue {} ({}): rx={} tx={} answers {} drops {}", q.queue, q.mode, s.rx_packets, s.tx_packets, nonzero(answer_names(), &s.answers), nonzero(drop_names(), &s.drops));
+        let h = &sample.total.handler_ns;
+        let _ = writeln!(out, "  handler time   min={}ns p50={}ns p99={}ns max={}ns ({} samples)", h.min, h.p50, h.p99, h.max, h.samples);
+        for q in &sample.queues {
+            let f = &q.figures;
+            let _ = writeln!(out, "  queue {} ({}): rx={} tx={} answers {} drops {}", q.queue, q.mode, f.rx_packets, f.tx_packets, nonzero_map(&f.answers), nonzero_map(&f.drops));
         }
         for e in exits {
             let p = e.ledger.places();
@@ -134,30 +260,63 @@ impl Report {
                 e.queue, e.ledger.total, p.free, p.kernel_rx, p.kernel_tx, p.in_hand
             );
         }
-        print!("{out}");
+        self.out.human(out.trim_end());
+        self.out.json(&sample);
     }
+}
 
-    /// A closure that renders the `status` answer, for the control thread.
-    pub fn status_source(&self) -> impl Fn() -> String + Send + 'static {
-        let (iface, loader, queues, live) = (self.iface.clone(), self.loader.clone(), self.queues.clone(), self.live.clone());
-        move || {
-            let t = total(&queues);
-            let (_, id) = live.load();
-            let attached = loader.lock().map(|l| l.attached.name()).unwrap_or("?");
-            let queue_list: Vec<String> = queues.iter().map(|q| format!("{}:{}", q.queue, q.mode)).collect();
-            format!(
-                "iface={iface} pid={} xdp={attached} queues={} v4={:?} v6={:?} udp_ports={:?} rx={} tx={} answers {} drops {} | xdp {}",
-                std::process::id(),
-                queue_list.join(","),
-                id.v4,
-                id.v6,
-                id.udp_ports,
-                t.rx_packets,
-                t.tx_packets,
-                nonzero(answer_names(), &t.answers),
-                nonzero(drop_names(), &t.drops),
-                bpf_line(&bpf_counters(&loader)),
-            )
+/// Renders the `status` answer (one JSON line) for the control thread.
+pub fn status_json(src: &Sources, elapsed: Duration) -> String {
+    let (_, id) = src.live.load();
+    let now = src.read(elapsed);
+    let status = Status {
+        pid: std::process::id(),
+        program: crate::loader::PROGRAM,
+        v4: id.v4.clone(),
+        v6: id.v6.clone(),
+        udp_ports: id.udp_ports.clone(),
+        sample: src.sample("status", &now, None),
+    };
+    serde_json::to_string(&status).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// Human rendering of a `status` JSON answer (for `xdp-responder status`).
+pub fn status_text(json: &str) -> String {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(json) else {
+        return json.to_string();
+    };
+    let list = |key: &str| -> String {
+        v[key].as_array().map(|a| a.iter().map(|x| x.to_string().trim_matches('"').to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+    };
+    let map = |m: &serde_json::Value| -> String {
+        let parts: Vec<String> = m
+            .as_object()
+            .map(|o| o.iter().filter(|(_, x)| x.as_u64().unwrap_or(0) != 0).map(|(k, x)| format!("{k}={x}")).collect())
+            .unwrap_or_default();
+        if parts.is_empty() {
+            "-".into()
+        } else {
+            parts.join(" ")
         }
-    }
+    };
+    let queues: Vec<String> = v["queues"]
+        .as_array()
+        .map(|a| a.iter().map(|q| format!("{}:{}", q["queue"], q["mode"].as_str().unwrap_or("?"))).collect())
+        .unwrap_or_default();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "xdp-responder pid {} on {}: program {} attached in {} mode, up {:.0}s",
+        v["pid"],
+        v["iface"].as_str().unwrap_or("?"),
+        v["program"].as_str().unwrap_or("?"),
+        v["xdp_mode"].as_str().unwrap_or("?"),
+        v["time_s"].as_f64().unwrap_or(0.0)
+    );
+    let _ = writeln!(out, "  queues (queue:socket mode) {}", queues.join(" "));
+    let _ = writeln!(out, "  answering for {} {}; UDP ports {}", list("v4"), list("v6"), list("udp_ports"));
+    let _ = writeln!(out, "  rx={} tx={} answers {} drops {}", v["rx_packets"], v["tx_packets"], map(&v["answers"]), map(&v["drops"]));
+    let _ = writeln!(out, "  xdp program {}", map(&v["xdp"]));
+    let _ = write!(out, "  xsk statistics {}", map(&v["xsk"]));
+    out
 }

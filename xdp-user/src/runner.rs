@@ -21,7 +21,8 @@ use crate::{
     live_identity::LiveIdentity,
     loader::{Attached, Loader, XdpModeChoice},
     netdev::{format_mac, NetDev},
-    report::{self, Report},
+    metrics,
+    report::{self, Out, Report, Sources},
     stats::QueueStats,
     worker::{self, WorkerOptions},
     xsk::socket::{self, BindMode, SocketOptions},
@@ -82,6 +83,14 @@ pub struct RunArgs {
     /// Stop after this many seconds (default: run until SIGINT/SIGTERM).
     #[arg(long)]
     pub duration: Option<f64>,
+    /// Print one JSON object per interval (and the totals) on stdout; human text goes to
+    /// stderr. Field names are documented in the README.
+    #[arg(long)]
+    pub json: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics (default 127.0.0.1:9435 when given
+    /// without a value; loopback unless you name another address).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = crate::metrics::DEFAULT_ADDR)]
+    pub prometheus: Option<std::net::SocketAddr>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -194,12 +203,13 @@ pub fn run(args: RunArgs) -> Result<()> {
     install_signal_handlers()?;
     raise_memlock_limit();
 
+    let out = Out { json: args.json };
     let id = identity(&args, dev.mac);
     let mut loader = Loader::attach(&dev, args.xdp_mode)?;
     loader.configure(&id)?;
     let live = Arc::new(LiveIdentity::new(id));
     if let Some(why) = &loader.native_refusal {
-        println!("note: native XDP refused, running in SKB mode: {why}");
+        out.human(&format!("note: native XDP refused, running in SKB mode: {why}"));
     }
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -212,8 +222,8 @@ pub fn run(args: RunArgs) -> Result<()> {
         loader.register_socket(queue, q.fd())?;
         let mode = socket_mode(q.zero_copy, loader.attached);
         match &q.zero_copy_refusal {
-            Some(why) => println!("queue {queue}: socket mode {mode} (zero-copy not used: {why})"),
-            None => println!("queue {queue}: socket mode {mode}"),
+            Some(why) => out.human(&format!("queue {queue}: socket mode {mode} (zero-copy not used: {why})")),
+            None => out.human(&format!("queue {queue}: socket mode {mode}")),
         }
         let stats = Arc::new(QueueStats::default());
         sockets.push(report::QueueInfo { queue, fd: q.fd(), mode, stats: stats.clone() });
@@ -233,26 +243,38 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
 
     let loader = Arc::new(Mutex::new(loader));
-    let mut report = Report::new(&dev.name, loader.clone(), sockets, live.clone());
-    let status_report = report.status_source();
+    let started = Instant::now();
+    let mut report = Report::new(Sources { iface: dev.name.clone(), loader: loader.clone(), queues: sockets, live: live.clone() }, out);
+    let status_src = report.sources();
     let control = control::serve(
         listener,
-        control::ControlContext { loader: loader.clone(), identity: live.clone(), status: Box::new(status_report) },
+        control::ControlContext {
+            loader: loader.clone(),
+            identity: live.clone(),
+            status: Box::new(move || report::status_json(&status_src, started.elapsed())),
+        },
         stop.clone(),
     )?;
+    let metrics = match args.prometheus {
+        Some(addr) => {
+            let server = metrics::serve(addr, report.sources(), started, stop.clone())?;
+            out.human(&format!("prometheus: serving http://{addr}/metrics"));
+            Some(server)
+        }
+        None => None,
+    };
 
-    println!(
+    out.human(&format!(
         "ready: iface={} mac={} driver={} xdp={} queues={:?} addrs={} udp_ports={:?}",
         dev.name,
         format_mac(&dev.mac),
         dev.driver,
-        report.xdp_mode(),
+        report.modes(),
         queues,
         args.addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(","),
         args.udp_ports
-    );
+    ));
 
-    let started = Instant::now();
     let interval = (args.interval > 0.0).then(|| Duration::from_secs_f64(args.interval));
     let deadline = args.duration.map(|d| started + Duration::from_secs_f64(d.max(0.0)));
     let mut next_line = interval.map(|i| started + i);
@@ -272,7 +294,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         }
         if let (Some(at), Some(every)) = (next_line, interval) {
             if Instant::now() >= at {
-                println!("{}", report.interval_line(started.elapsed()));
+                report.interval(started.elapsed());
                 next_line = Some(at + every);
             }
         }
@@ -288,8 +310,11 @@ pub fn run(args: RunArgs) -> Result<()> {
         }
     }
     let _ = control.join();
-    println!("stopping ({stop_reason})");
-    report.print_totals(started.elapsed(), &exits);
+    if let Some(m) = metrics {
+        let _ = m.join();
+    }
+    out.human(&format!("stopping ({stop_reason})"));
+    report.totals(started.elapsed(), &exits);
     // Detach before returning: the loader's drop removes the bpf_link.
     drop(report);
     drop(loader);

@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::handlers::{Answer, DropReason};
+use crate::latency::{LatencyHistogram, LatencySnapshot};
 use crate::xsk::sys::XdpStatistics;
 
 /// Live counters of one queue worker.
@@ -32,6 +33,10 @@ pub struct QueueStats {
     pub frames_kernel_tx: AtomicU64,
     /// Times the frame ledger check failed (must stay 0).
     pub ledger_errors: AtomicU64,
+    /// Time spent in the handler by sampled packets (one per batch), in nanoseconds.
+    pub handler_ns: LatencyHistogram,
+    /// The socket's last XDP_STATISTICS, kept by the worker when it closes the socket.
+    pub xdp_final: std::sync::Mutex<Option<XdpStatistics>>,
 }
 
 /// Counts gathered during one batch, published with one atomic add per field.
@@ -44,6 +49,8 @@ pub struct BatchCounts {
     pub answers: [u64; Answer::COUNT],
     pub drops: [u64; DropReason::COUNT],
     pub tx_ring_full: u64,
+    /// Sent replies whose TX address is the address their request arrived at.
+    pub same_frame: u64,
 }
 
 impl QueueStats {
@@ -57,7 +64,7 @@ impl QueueStats {
         add(&self.rx_bytes, b.rx_bytes);
         add(&self.tx_packets, b.tx_packets);
         add(&self.tx_bytes, b.tx_bytes);
-        add(&self.same_frame_replies, b.tx_packets);
+        add(&self.same_frame_replies, b.same_frame);
         for (a, v) in self.answers.iter().zip(b.answers) {
             add(a, v);
         }
@@ -87,6 +94,11 @@ impl QueueStats {
             frames_kernel_tx: l(&self.frames_kernel_tx),
             ledger_errors: l(&self.ledger_errors),
             xdp: XdpStatistics::default(),
+            handler_ns: {
+                let mut h = LatencySnapshot::default();
+                self.handler_ns.snapshot_into(&mut h);
+                h
+            },
         }
     }
 }
@@ -112,6 +124,8 @@ pub struct Snapshot {
     pub ledger_errors: u64,
     /// The socket's XDP_STATISTICS.
     pub xdp: XdpStatistics,
+    /// Handler time of sampled packets.
+    pub handler_ns: LatencySnapshot,
 }
 
 impl Snapshot {
@@ -137,6 +151,11 @@ impl Snapshot {
         self.frames_kernel_tx += o.frames_kernel_tx;
         self.ledger_errors += o.ledger_errors;
         self.xdp.add(&o.xdp);
+        for (a, b) in self.handler_ns.buckets.iter_mut().zip(&o.handler_ns.buckets) {
+            *a += b;
+        }
+        self.handler_ns.min = self.handler_ns.min.min(o.handler_ns.min);
+        self.handler_ns.max = self.handler_ns.max.max(o.handler_ns.max);
     }
 
     pub fn answers_total(&self) -> u64 {
@@ -208,7 +227,7 @@ mod tests {
     #[test]
     fn publish_and_sum() {
         let q = QueueStats::default();
-        let mut b = BatchCounts { rx_packets: 3, tx_packets: 2, ..Default::default() };
+        let mut b = BatchCounts { rx_packets: 3, tx_packets: 2, same_frame: 2, ..Default::default() };
         b.answers[Answer::Udp4 as usize] = 2;
         b.drops[DropReason::BadChecksum as usize] = 1;
         q.publish(&b);
