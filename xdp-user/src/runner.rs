@@ -25,7 +25,10 @@ use crate::{
     report::{self, Out, Report, Sources},
     stats::QueueStats,
     worker::{self, WorkerOptions},
-    xsk::socket::{self, BindMode, SocketOptions},
+    xsk::{
+        socket::{self, BindMode, SocketOptions},
+        sys,
+    },
 };
 
 /// Options of `xdp-responder run`.
@@ -68,7 +71,8 @@ pub struct RunArgs {
     /// Do not set XDP_USE_NEED_WAKEUP: kick the kernel on every batch.
     #[arg(long)]
     pub no_need_wakeup: bool,
-    /// Spin on the rings and never sleep (one busy core per queue, lowest latency).
+    /// Spin on the rings and never sleep (one busy core per queue, lowest latency), and ask
+    /// the kernel for socket busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL_BUDGET = --batch).
     #[arg(long)]
     pub busy_poll: bool,
     /// Back the UMEM with huge pages (needs HugePages_Total > 0).
@@ -220,6 +224,11 @@ pub fn run(args: RunArgs) -> Result<()> {
     for &queue in &queues {
         let q = socket::open(&dev.name, queue, &sock_opts, loader.attached == Attached::Skb)?;
         loader.register_socket(queue, q.fd())?;
+        if args.busy_poll {
+            if let Err(e) = sys::enable_busy_poll(q.fd(), args.batch as u32) {
+                out.human(&format!("queue {queue}: socket busy polling not enabled ({e}); spinning in user space only"));
+            }
+        }
         let mode = socket_mode(q.zero_copy, loader.attached);
         match &q.zero_copy_refusal {
             Some(why) => out.human(&format!("queue {queue}: socket mode {mode} (zero-copy not used: {why})")),

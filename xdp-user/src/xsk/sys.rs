@@ -116,3 +116,22 @@ pub fn driver_name(ifname: &str) -> io::Result<String> {
     let end = info.driver.iter().position(|&b| b == 0).unwrap_or(info.driver.len());
     Ok(String::from_utf8_lossy(&info.driver[..end]).into_owned())
 }
+
+/// Socket-level busy polling for an AF_XDP socket: the kernel polls the driver from our
+/// syscalls instead of waiting for interrupts (SO_PREFER_BUSY_POLL, SO_BUSY_POLL,
+/// SO_BUSY_POLL_BUDGET). Drivers without NAPI busy-poll support ignore it.
+pub fn enable_busy_poll(fd: RawFd, budget: u32) -> io::Result<()> {
+    const SO_BUSY_POLL: libc::c_int = 46;
+    const SO_PREFER_BUSY_POLL: libc::c_int = 69;
+    const SO_BUSY_POLL_BUDGET: libc::c_int = 70;
+    for (name, value) in [(SO_PREFER_BUSY_POLL, 1), (SO_BUSY_POLL, 20), (SO_BUSY_POLL_BUDGET, budget as libc::c_int)] {
+        // SAFETY: `value` is a valid c_int for the duration of the call.
+        let rc = unsafe {
+            libc::setsockopt(fd, libc::SOL_SOCKET, name, (&value as *const libc::c_int).cast(), mem::size_of::<libc::c_int>() as libc::socklen_t)
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
