@@ -217,38 +217,14 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
 
     let stop = Arc::new(AtomicBool::new(false));
-    let mut workers = Vec::new();
-    let mut sockets = Vec::new();
-    let worker_opts = WorkerOptions { batch: args.batch, busy_poll: args.busy_poll, need_wakeup: sock_opts.need_wakeup, ..Default::default() };
-    let cpus = thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    for &queue in &queues {
-        let q = socket::open(&dev.name, queue, &sock_opts, loader.attached == Attached::Skb)?;
-        loader.register_socket(queue, q.fd())?;
-        if args.busy_poll {
-            if let Err(e) = sys::enable_busy_poll(q.fd(), args.batch as u32) {
-                out.human(&format!("queue {queue}: socket busy polling not enabled ({e}); spinning in user space only"));
-            }
+    let (mut workers, mut sockets) = (Vec::new(), Vec::new());
+    if let Err(e) = spawn_workers(&args, &dev.name, &queues, &sock_opts, &mut loader, &live, &stop, out, &mut workers, &mut sockets) {
+        // Stop what did start before reporting the failure.
+        stop.store(true, Ordering::SeqCst);
+        for w in workers {
+            let _ = w.join();
         }
-        let mode = socket_mode(q.zero_copy, loader.attached);
-        match &q.zero_copy_refusal {
-            Some(why) => out.human(&format!("queue {queue}: socket mode {mode} (zero-copy not used: {why})")),
-            None => out.human(&format!("queue {queue}: socket mode {mode}")),
-        }
-        let stats = Arc::new(QueueStats::default());
-        sockets.push(report::QueueInfo { queue, fd: q.fd(), mode, stats: stats.clone() });
-        let (live, stop, opts) = (live.clone(), stop.clone(), worker_opts.clone());
-        let pin = args.pin_cpus.then_some(queue as usize % cpus);
-        workers.push(
-            thread::Builder::new()
-                .name(format!("xsk-q{queue}"))
-                .spawn(move || {
-                    if let Some(cpu) = pin {
-                        pin_to_cpu(cpu);
-                    }
-                    worker::run(q, stats, live, stop, opts)
-                })
-                .context("spawning worker")?,
-        );
+        return Err(e);
     }
 
     let loader = Arc::new(Mutex::new(loader));
@@ -332,6 +308,56 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
     if let Some(bad) = exits.iter().find(|e| e.ledger_ok.is_err()) {
         bail!("queue {}: {}", bad.queue, bad.ledger_ok.clone().unwrap_err());
+    }
+    Ok(())
+}
+
+type Worker = thread::JoinHandle<Result<worker::WorkerExit>>;
+
+/// Opens one socket per queue, registers it in the XSKMAP and starts its worker, adding to
+/// `workers` and `sockets` as it goes, so that on error the caller can stop what started.
+#[allow(clippy::too_many_arguments)]
+fn spawn_workers(
+    args: &RunArgs,
+    ifname: &str,
+    queues: &[u32],
+    sock_opts: &SocketOptions,
+    loader: &mut Loader,
+    live: &Arc<LiveIdentity>,
+    stop: &Arc<AtomicBool>,
+    out: Out,
+    workers: &mut Vec<Worker>,
+    sockets: &mut Vec<report::QueueInfo>,
+) -> Result<()> {
+    let worker_opts = WorkerOptions { batch: args.batch, busy_poll: args.busy_poll, need_wakeup: sock_opts.need_wakeup, ..Default::default() };
+    let cpus = thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    for &queue in queues {
+        let q = socket::open(ifname, queue, sock_opts, loader.attached == Attached::Skb)?;
+        loader.register_socket(queue, q.fd())?;
+        if args.busy_poll {
+            if let Err(e) = sys::enable_busy_poll(q.fd(), args.batch as u32) {
+                out.human(&format!("queue {queue}: socket busy polling not enabled ({e}); spinning in user space only"));
+            }
+        }
+        let mode = socket_mode(q.zero_copy, loader.attached);
+        match &q.zero_copy_refusal {
+            Some(why) => out.human(&format!("queue {queue}: socket mode {mode} (zero-copy not used: {why})")),
+            None => out.human(&format!("queue {queue}: socket mode {mode}")),
+        }
+        let stats = Arc::new(QueueStats::default());
+        sockets.push(report::QueueInfo { queue, fd: q.fd(), mode, stats: stats.clone() });
+        let (live, stop, opts) = (live.clone(), stop.clone(), worker_opts.clone());
+        let pin = args.pin_cpus.then_some(queue as usize % cpus);
+        let worker = thread::Builder::new()
+            .name(format!("xsk-q{queue}"))
+            .spawn(move || {
+                if let Some(cpu) = pin {
+                    pin_to_cpu(cpu);
+                }
+                worker::run(q, stats, live, stop, opts)
+            })
+            .context("spawning worker")?;
+        workers.push(worker);
     }
     Ok(())
 }
