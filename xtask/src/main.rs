@@ -69,6 +69,9 @@ enum Task {
     },
     /// What CI runs: setup, build (all targets), clippy -D warnings, tests (one thread).
     Test,
+    /// Benchmark the responder against kernel UDP echo servers and the in-kernel XDP_TX bound
+    /// (release build, own lab; writes results/latest.md and .svg). Needs root; ~6 minutes.
+    Bench(tasks::bench::BenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,6 +133,7 @@ fn run(cli: Cli) -> Result<()> {
             responder,
         }),
         Task::Test => tasks::ci::test(),
+        Task::Bench(args) => tasks::bench::bench(&args),
     }
 }
 

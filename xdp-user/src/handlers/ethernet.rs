@@ -5,6 +5,13 @@
 //! requester's source MAC unless the handler names another, source = our MAC) and adds the
 //! header length. VLAN-tagged frames (802.1Q, 802.1ad, the old 0x9100 QinQ tag) are not
 //! answered: the XDP program passes them to the kernel, and replying untagged would be wrong.
+//!
+//! Link-layer address checks, as Linux applies them before any protocol sees a frame:
+//! * the destination MAC must be ours or a group address: a unicast frame for another host
+//!   (seen in promiscuous mode, on a mirror port or a veth) is `NotOurs`, as Linux drops
+//!   `PACKET_OTHERHOST` frames in `ip_rcv` / `ipv6_rcv` / `arp_rcv`;
+//! * the source MAC must be a valid unicast address, where the reply can go: a group address
+//!   or 00:00:00:00:00:00 is `BadSource` (we never reflect a reply to a group).
 
 use super::{arp, ipv4, ipv6, Answer, DropReason, Identity};
 
@@ -28,6 +35,13 @@ pub mod ethertype {
 #[inline]
 pub fn is_group(mac: &[u8; 6]) -> bool {
     mac[0] & 0x01 != 0
+}
+
+/// Whether a MAC address can be the destination of a reply: unicast and not all-zero
+/// (Linux's `is_valid_ether_addr`).
+#[inline]
+pub fn is_valid_unicast(mac: &[u8; 6]) -> bool {
+    !is_group(mac) && *mac != [0; 6]
 }
 
 /// Where the reply goes on the link.
@@ -54,6 +68,10 @@ pub struct EthernetHeader<'a>(&'a mut [u8; HEADER_LEN]);
 impl<'a> EthernetHeader<'a> {
     pub fn new(bytes: &'a mut [u8; HEADER_LEN]) -> Self {
         Self(bytes)
+    }
+    pub fn dst(&self) -> [u8; 6] {
+        let h = &*self.0;
+        [h[0], h[1], h[2], h[3], h[4], h[5]]
     }
     pub fn src(&self) -> [u8; 6] {
         let h = &*self.0;
@@ -85,8 +103,13 @@ pub fn handle(buf: &mut [u8], len: usize, id: &Identity) -> Result<(usize, Answe
     let mut eth = EthernetHeader::new(hdr);
 
     let requester = eth.src();
-    if is_group(&requester) {
+    if !is_valid_unicast(&requester) {
         return Err(DropReason::BadSource);
+    }
+    // A unicast frame for another host's MAC: Linux drops it (PACKET_OTHERHOST), so do we.
+    let dst = eth.dst();
+    if !is_group(&dst) && dst != id.mac {
+        return Err(DropReason::NotOurs);
     }
     let reply = match eth.ethertype() {
         ethertype::ARP => arp::handle(rest, net_received, id)?,
@@ -110,7 +133,7 @@ pub fn handle(buf: &mut [u8], len: usize, id: &Identity) -> Result<(usize, Answe
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
-    use super::super::{handle, DropReason, Verdict};
+    use super::super::{handle, Answer, DropReason, Verdict};
     use etherparse::{PacketBuilder, VlanId};
 
     #[test]
@@ -157,6 +180,55 @@ mod tests {
             f[6..12].copy_from_slice(&src);
             assert_eq!(run(&f), Verdict::Drop(DropReason::BadSource));
         }
+    }
+
+    #[test]
+    fn zero_source_mac_is_bad_source() {
+        let mut f = icmp4_request(b"x");
+        f[6..12].copy_from_slice(&[0; 6]);
+        assert_eq!(run(&f), Verdict::Drop(DropReason::BadSource));
+        let mut f = arp_request(PEER_MAC, PEER_V4, OUR_V4);
+        f[6..12].copy_from_slice(&[0; 6]);
+        assert_eq!(run(&f), Verdict::Drop(DropReason::BadSource));
+    }
+
+    #[test]
+    fn unicast_frames_for_another_mac_are_not_ours() {
+        // Linux drops PACKET_OTHERHOST frames before IP, ARP or NDP see them; a responder in
+        // promiscuous mode (or on a veth, which does not filter) must not answer them either.
+        let other = [0x02, 0x99, 0x99, 0x99, 0x99, 0x99];
+        let g = solicited_node(OUR_V6);
+        let frames = [
+            icmp4_request(b"x"),
+            udp4_request(b"x"),
+            icmp6_request(b"x"),
+            udp6_request(b"x"),
+            arp_request(PEER_MAC, PEER_V4, OUR_V4),
+            ns_frame(v6_multicast_mac(g), PEER_V6, g, 255, OUR_V6, &sllao(PEER_MAC)),
+        ];
+        for f in frames {
+            let mut g = f.clone();
+            g[..6].copy_from_slice(&other);
+            assert_eq!(run(&g), Verdict::Drop(DropReason::NotOurs), "{:02x?}", &f[12..14]);
+        }
+    }
+
+    #[test]
+    fn group_destination_mac_with_our_ip_is_answered() {
+        // Linux answers a unicast IP in an L2 broadcast/multicast frame
+        // (net.ipv4.conf.*.drop_unicast_in_l2_multicast defaults to 0).
+        for dst in [BROADCAST_MAC, [0x01, 0x00, 0x5e, 0, 0, 1], [0x33, 0x33, 0, 0, 0, 1]] {
+            let mut f = icmp4_request(b"bcast");
+            f[..6].copy_from_slice(&dst);
+            reply(&f, Answer::Icmp4Echo);
+            let mut f = icmp6_request(b"mcast");
+            f[..6].copy_from_slice(&dst);
+            reply(&f, Answer::Icmp6Echo);
+        }
+        // A unicast ARP request straight to our MAC (as Linux sends to refresh an entry).
+        let mut f = arp_request(PEER_MAC, PEER_V4, OUR_V4);
+        f[..6].copy_from_slice(&OUR_MAC);
+        reply(&f, Answer::Arp);
     }
 
     #[test]

@@ -19,6 +19,8 @@
 //! request is never echoed; a Neighbor Advertisement is always 86 bytes and may be longer than
 //! the solicitation. Frames under 60 bytes are left to the NIC to pad, as for the kernel's own
 //! replies. Nothing here panics on any input: lengths are checked before every access.
+//! docs/ROBUSTNESS.md lists what happens to each kind of bad frame; the properties every reply
+//! has are checked by `tests/handler_props.rs` (proptest) and the cargo-fuzz target in `fuzz/`.
 // Production code may not index slices, unwrap or panic (constant indices into fixed-size
 // arrays stay allowed: they are checked at compile time); test code may.
 #![cfg_attr(
@@ -41,6 +43,7 @@ mod identity;
 mod ipv4;
 mod ipv6;
 mod ndp;
+pub mod ratelimit;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -107,14 +110,17 @@ pub enum DropReason {
     BadChecksum = 2,
     /// An IPv4 fragment (MF set or offset != 0): never answered as if whole.
     Fragment = 3,
-    /// Not addressed to one of our addresses / ports, or a protocol switched off.
+    /// Not addressed to one of our addresses / ports, or a protocol switched off, or a unicast
+    /// frame for another host's MAC (Linux's `PACKET_OTHERHOST`).
     NotOurs = 4,
-    /// Source MAC or IP is broadcast, multicast, unspecified or otherwise not answerable.
+    /// Source MAC or IP is broadcast, multicast, unspecified or otherwise not answerable, or a
+    /// UDP source port an echo must not go to (0, or a loop-prone service port).
     BadSource = 5,
     /// Destination is broadcast or multicast where Linux would not reply.
     BadDestination = 6,
     /// A well-formed frame of a kind we do not answer (ARP reply, gratuitous ARP, ICMP types
-    /// other than echo request, IPv6 extension headers, NDP with hop limit != 255, ...).
+    /// other than echo request, IPv6 extension headers, NDP with hop limit != 255, IPv4
+    /// source routes, ...).
     Unsupported = 7,
     /// The reply would not fit the frame buffer.
     TooBig = 8,

@@ -3,9 +3,12 @@
 //!
 //! The IP layer passes the datagram (exactly the IP payload) and the pseudo-header sum.
 //! Checks, in order: header present and UDP length == IP payload length (`Truncated`),
-//! destination port ours (`NotOurs`), source port not 0 (`BadSource`: nowhere to answer),
-//! checksum (`BadChecksum`) — where 0 means "none" over IPv4 and is invalid over IPv6
-//! (RFC 8200 §8.1).
+//! destination port ours (`NotOurs`), source port not 0 (`BadSource`: nowhere to answer) and
+//! not a loop-prone port ([`is_loop_prone_source`], `BadSource`), checksum (`BadChecksum`) —
+//! where 0 means "none" over IPv4 and is invalid over IPv6 (RFC 8200 §8.1).
+//!
+//! Linux trims a datagram whose UDP length is *shorter* than the IP payload; we drop it
+//! (`Truncated`) instead: stricter, never an answer Linux would not give.
 //!
 //! The reply keeps the checksum field as it is: swapping ports here and addresses in the IP
 //! layer only reorders the words of a commutative sum, so a valid checksum stays valid and an
@@ -17,6 +20,18 @@ use xdp_common::proto;
 
 /// Length of the UDP header.
 pub const HEADER_LEN: usize = 8;
+
+/// Source ports of the small services that answer any datagram: echo (7), daytime (13),
+/// quote of the day (17), chargen (19) and time (37). Echoing to one of them makes the two
+/// services bounce packets between each other for ever (the UDP echo/chargen loop, CERT
+/// CA-1996-01); inetd refuses these sources for the same reason.
+pub const LOOP_PRONE_PORTS: [u16; 5] = [7, 13, 17, 19, 37];
+
+/// Whether a datagram from `port` must not be echoed: a [`LOOP_PRONE_PORTS`] service, or one
+/// of our own echo ports (another responder, or a spoofed loop between two of them).
+pub fn is_loop_prone_source(port: u16, id: &Identity) -> bool {
+    LOOP_PRONE_PORTS.contains(&port) || id.owns_udp_port(port)
+}
 
 /// What a zero checksum field means for this IP version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,7 +95,7 @@ pub fn handle(
     if !id.owns_udp_port(dport) {
         return Err(DropReason::NotOurs);
     }
-    if sport == 0 {
+    if sport == 0 || is_loop_prone_source(sport, id) {
         return Err(DropReason::BadSource);
     }
     let valid = match (check, zero) {
@@ -273,6 +288,27 @@ mod tests {
             drop_reason(&udp6(PEER_V6, OUR_V6, 0, UDP_PORT, b"x")),
             DropReason::BadSource
         );
+    }
+
+    #[test]
+    fn loop_prone_source_ports_are_bad_source() {
+        // echo, daytime, qotd, chargen, time, and our own second echo port.
+        for sport in [7u16, 13, 17, 19, 37, UDP_PORT_B] {
+            assert_eq!(
+                drop_reason(&udp4(PEER_V4, OUR_V4, sport, UDP_PORT, b"loop")),
+                DropReason::BadSource,
+                "v4 from port {sport}"
+            );
+            assert_eq!(
+                drop_reason(&udp6(PEER_V6, OUR_V6, sport, UDP_PORT_B, b"loop")),
+                DropReason::BadSource,
+                "v6 from port {sport}"
+            );
+        }
+        // Neighbouring ports are answered.
+        for sport in [6u16, 8, 9, 53, 1024, 65535] {
+            reply(&udp4(PEER_V4, OUR_V4, sport, UDP_PORT, b"ok"), Answer::Udp4);
+        }
     }
 
     #[test]

@@ -71,6 +71,20 @@ pub fn test() -> Result<()> {
             }
         }
     }
+    // Bounded fuzzing of the packet handlers (fuzz/, cargo-fuzz on nightly).
+    if stop {
+        outcomes.push(Outcome::skipped("fuzz", "an earlier step failed"));
+    } else {
+        println!("test: step fuzz");
+        let start = Instant::now();
+        match setup::ensure_cargo_fuzz().and_then(|()| cmd::run(&mut fuzz_command(fuzz_seconds()))) {
+            Ok(()) => outcomes.push(Outcome::pass("fuzz", "", start.elapsed())),
+            Err(e) => {
+                eprintln!("error: {e:#} (a crashing input is saved under fuzz/artifacts/handle/)");
+                outcomes.push(Outcome::fail("fuzz", format!("{e:#}"), start.elapsed()));
+            }
+        }
+    }
     println!("\n{}", summary::render("test", &outcomes));
     // The closing line, in the plain `N passed, N failed` form CI readers understand.
     println!("tests: {} passed, {} failed, {} skipped", tally.passed, tally.failed, tally.ignored);
@@ -78,6 +92,25 @@ pub fn test() -> Result<()> {
         bail!("CI failed");
     }
     Ok(())
+}
+
+/// Seconds of fuzzing in `cargo xtask test`: `XDP_FUZZ_SECS`, default 30.
+pub fn fuzz_seconds() -> u64 {
+    std::env::var("XDP_FUZZ_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(30)
+}
+
+/// `cargo fuzz run handle` on nightly for `seconds`, from the workspace root (the fuzz crate
+/// is `fuzz/`). No sanitizer: the handlers are safe Rust, and the target checks properties.
+pub fn fuzz_command(seconds: u64) -> Command {
+    let mut c = Command::new("rustup");
+    c.current_dir(crate::paths::workspace_root())
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .env_remove("CARGO")
+        .env_remove("RUSTC")
+        .args(["run", setup::NIGHTLY, "cargo", "fuzz", "run", "handle", "--sanitizer", "none", "--", "-print_final_stats=1"])
+        .arg(format!("-max_total_time={seconds}"));
+    setup::apply_build_env(&mut c);
+    c
 }
 
 /// Test counts summed over every `test result:` line of a `cargo test` run.
@@ -136,6 +169,14 @@ mod tests {
         t.add_line("test result: FAILED. 98 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out");
         t.add_line("running 3 tests");
         assert_eq!(t, Tally { passed: 103, failed: 1, ignored: 1 });
+    }
+
+    #[test]
+    fn fuzz_step_is_bounded() {
+        let c = fuzz_command(30);
+        let args: Vec<String> = c.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert!(args.iter().any(|a| a == "-max_total_time=30"), "{args:?}");
+        assert!(args.windows(2).any(|w| w == ["fuzz", "run"]), "{args:?}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The workflows behind `cargo xtask <task>`, one module each.
 
+pub mod bench;
 pub mod build;
 pub mod ci;
 pub mod demo;

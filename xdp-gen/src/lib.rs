@@ -1,0 +1,33 @@
+//! `xdp-gen`: a packet generator and its measuring instruments, for benchmarking the AF_XDP
+//! responder against the kernel's own paths on a veth pair.
+//!
+//! * [`gen`]: sends UDP or ICMP echo requests with `BPF_PROG_RUN` in XDP live-frames mode
+//!   ([`testrun`]), from one frame template ([`frame`]), at a fixed rate or as fast as it can
+//!   ([`pacing`]); an XDP sink on the generator's interface checks, counts, times and drops the
+//!   replies ([`programs`], [`stats`], [`hist`]), and the result is printed ([`report`]).
+//! * [`echo`]: kernel UDP echo servers (`recvfrom`/`sendto`, `recvmmsg`/`sendmmsg`).
+//! * [`bounce`]: attaches the in-kernel bound, an XDP program that turns requests around with
+//!   `XDP_TX`.
+//! * [`cpu`]: CPU time and memory of processes and of the machine, from `/proc`.
+//!
+//! The XDP programs live in `xdp-ebpf/src/bin/gen/`; [`abi`] and [`arith`] are that program's
+//! own files, included here so both sides share one definition (and the host tests them).
+
+#[path = "../../xdp-ebpf/src/bin/gen/abi.rs"]
+pub mod abi;
+#[path = "../../xdp-ebpf/src/bin/gen/arith.rs"]
+pub mod arith;
+
+pub mod bounce;
+pub mod cpu;
+pub mod echo;
+pub mod frame;
+pub mod gen;
+pub mod hist;
+pub mod netdev;
+pub mod pacing;
+pub mod programs;
+pub mod report;
+pub mod signals;
+pub mod stats;
+pub mod testrun;

@@ -1,0 +1,215 @@
+//! An optional per-source rate limit for echo replies: a small token bucket per source address,
+//! in a fixed-size table owned by one worker (no locks, no allocation after construction).
+//!
+//! Not wired into the worker yet (see docs/ROBUSTNESS.md, "Rate limit"): the worker would call
+//! [`SourceLimiter::allow`] for each ICMP / ICMPv6 echo reply the handlers produced, with the
+//! reply's destination ([`reply_peer`]) and a per-batch timestamp, and recycle the frame as a
+//! `rate_limited` drop when it says no. ARP and NDP are never limited (address resolution must
+//! keep working), UDP echo only if asked.
+//!
+//! Linux does not rate-limit echo replies by default (`icmp_ratemask` leaves type 0 out), so
+//! the limit is off unless configured. Design:
+//! * buckets are direct-mapped by a keyed hash of the address (seeded per limiter): a flood
+//!   from many sources only evicts buckets, which resets them to a full burst, so a victim is
+//!   never starved by someone else's traffic; a global bucket bounds the total instead;
+//! * tokens are kept in millitokens, refilled from the elapsed nanoseconds at each use.
+
+use super::Answer;
+
+/// Limits of one limiter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Replies per second per source address.
+    pub per_source: u32,
+    /// Replies a source may get at once after being idle.
+    pub burst: u32,
+    /// Replies per second in total (0: no global limit).
+    pub total: u32,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Bucket {
+    key: [u8; 16],
+    used: bool,
+    /// Millitokens.
+    tokens: u64,
+    last_ns: u64,
+}
+
+impl Bucket {
+    /// Refills for the time since the last use (at `rate` tokens per second, at most `cap`
+    /// millitokens) and takes one token if there is one.
+    fn take(&mut self, now_ns: u64, rate: u32, cap: u64) -> bool {
+        let elapsed = now_ns.saturating_sub(self.last_ns);
+        // rate tokens/s = rate millitokens per ms = rate * elapsed_ns / 1e6 millitokens.
+        let refill = u64::from(rate).saturating_mul(elapsed) / 1_000_000;
+        self.tokens = self.tokens.saturating_add(refill).min(cap);
+        // A clock that steps back gives no credit, now or later.
+        self.last_ns = self.last_ns.max(now_ns);
+        if self.tokens >= 1000 {
+            self.tokens -= 1000;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Per-source token buckets for one worker.
+pub struct SourceLimiter {
+    limits: Limits,
+    seed: u64,
+    buckets: Vec<Bucket>,
+    global: Bucket,
+    /// Replies refused so far.
+    pub refused: u64,
+}
+
+impl SourceLimiter {
+    /// A limiter with `slots` buckets (rounded up to a power of two, at least 64) and a hash
+    /// seed (use a random one, e.g. from the clock and the pid, so that senders cannot aim at
+    /// one bucket).
+    pub fn new(limits: Limits, slots: usize, seed: u64) -> Self {
+        let n = slots.max(64).next_power_of_two();
+        SourceLimiter {
+            limits,
+            seed,
+            buckets: vec![Bucket::default(); n],
+            // The global bucket starts with one second's worth.
+            global: Bucket { used: true, tokens: u64::from(limits.total.max(1)) * 1000, ..Bucket::default() },
+            refused: 0,
+        }
+    }
+
+    /// Whether a reply to `peer` may go out at `now_ns` (a monotonic clock in nanoseconds).
+    pub fn allow(&mut self, peer: &[u8; 16], now_ns: u64) -> bool {
+        let cap = u64::from(self.limits.burst.max(1)) * 1000;
+        let mask = self.buckets.len() - 1;
+        let slot = (hash(self.seed, peer) as usize) & mask;
+        let Some(b) = self.buckets.get_mut(slot) else {
+            return true;
+        };
+        if !b.used || b.key != *peer {
+            *b = Bucket { key: *peer, used: true, tokens: cap, last_ns: now_ns };
+        }
+        let mut ok = b.take(now_ns, self.limits.per_source, cap);
+        if ok && self.limits.total > 0 {
+            let total = u64::from(self.limits.total) * 1000;
+            ok = self.global.take(now_ns, self.limits.total, total);
+        }
+        if !ok {
+            self.refused += 1;
+        }
+        ok
+    }
+}
+
+/// FNV-1a over the seed and the address, finished with a multiply-xorshift mix.
+fn hash(seed: u64, key: &[u8; 16]) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed;
+    for b in key {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^ (h >> 33)
+}
+
+/// The address a reply goes to, as the limiter keys it (IPv4 as v4-mapped IPv6), for the
+/// answers a limit applies to: ICMP and ICMPv6 echo, and UDP echo. `None` for ARP and NDP.
+pub fn reply_peer(reply: &[u8], kind: Answer) -> Option<[u8; 16]> {
+    match kind {
+        Answer::Icmp4Echo | Answer::Udp4 => {
+            let d: [u8; 4] = reply.get(30..34)?.try_into().ok()?;
+            let mut k = [0u8; 16];
+            k[10] = 0xff;
+            k[11] = 0xff;
+            k[12..].copy_from_slice(&d);
+            Some(k)
+        }
+        Answer::Icmp6Echo | Answer::Udp6 => reply.get(38..54)?.try_into().ok(),
+        Answer::Arp | Answer::Ndp => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+    const S: u64 = 1_000 * MS;
+
+    fn peer(n: u8) -> [u8; 16] {
+        let mut a = [0u8; 16];
+        a[15] = n;
+        a[0] = 0x20;
+        a
+    }
+
+    #[test]
+    fn burst_then_rate() {
+        let mut l = SourceLimiter::new(Limits { per_source: 10, burst: 5, total: 0 }, 64, 1);
+        let p = peer(1);
+        let t0 = 5 * S;
+        assert_eq!((0..5).filter(|_| l.allow(&p, t0)).count(), 5, "burst");
+        assert!(!l.allow(&p, t0), "burst used up");
+        // 10 per second: one more token after 100 ms, not before.
+        assert!(!l.allow(&p, t0 + 99 * MS));
+        assert!(l.allow(&p, t0 + 100 * MS + 99 * MS));
+        // Over 10 s of steady asking, about 10/s get through.
+        let mut ok = 0;
+        for i in 0..10_000u64 {
+            ok += u64::from(l.allow(&p, t0 + S + i * MS));
+        }
+        assert!((95..=106).contains(&ok), "{ok} replies in 10 s at 10/s");
+        assert!(l.refused > 9000);
+    }
+
+    #[test]
+    fn sources_are_independent_and_idle_ones_refill_to_the_burst() {
+        let mut l = SourceLimiter::new(Limits { per_source: 1, burst: 2, total: 0 }, 1024, 7);
+        let t = 3 * S;
+        for n in 0..50 {
+            assert!(l.allow(&peer(n), t) && l.allow(&peer(n), t), "source {n}");
+            assert!(!l.allow(&peer(n), t), "source {n} over its burst");
+        }
+        // An hour later every source has its full burst again, not more.
+        let later = t + 3600 * S;
+        assert!(l.allow(&peer(3), later) && l.allow(&peer(3), later) && !l.allow(&peer(3), later));
+    }
+
+    #[test]
+    fn global_limit_bounds_many_sources() {
+        let mut l = SourceLimiter::new(Limits { per_source: 1000, burst: 10, total: 100 }, 4096, 3);
+        let t = 10 * S;
+        let ok = (0..=255u8).filter(|n| l.allow(&peer(*n), t)).count();
+        assert_eq!(ok, 100, "the global burst is one second's worth");
+    }
+
+    #[test]
+    fn a_clock_going_backwards_never_panics_or_refills() {
+        let mut l = SourceLimiter::new(Limits { per_source: 1, burst: 1, total: 1 }, 64, 0);
+        assert!(l.allow(&peer(1), 100 * S));
+        assert!(!l.allow(&peer(1), 50 * S));
+        assert!(!l.allow(&peer(1), 0));
+        // Back at 100 s: no credit for the steps back; a second later, one token.
+        assert!(!l.allow(&peer(1), 100 * S));
+        assert!(l.allow(&peer(1), 101 * S));
+        assert!(!l.allow(&peer(1), 101 * S));
+    }
+
+    #[test]
+    fn peers_of_replies() {
+        let mut r4 = vec![0u8; 42];
+        r4[30..34].copy_from_slice(&[198, 18, 0, 1]);
+        let k = reply_peer(&r4, Answer::Icmp4Echo).unwrap();
+        assert_eq!(&k[10..], &[0xff, 0xff, 198, 18, 0, 1]);
+        let mut r6 = vec![0u8; 62];
+        r6[38..54].copy_from_slice(&peer(9));
+        assert_eq!(reply_peer(&r6, Answer::Udp6), Some(peer(9)));
+        assert_eq!(reply_peer(&r6, Answer::Ndp), None);
+        assert_eq!(reply_peer(&r4, Answer::Arp), None);
+        assert_eq!(reply_peer(&r4[..20], Answer::Icmp4Echo), None);
+    }
+}

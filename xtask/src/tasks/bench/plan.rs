@@ -1,0 +1,334 @@
+//! What the benchmark runs: the servers compared, how each is started in the responder's
+//! namespace, and how the generator is started against it. Pure: command lines only.
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use crate::lab;
+
+/// The server side of one configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Server {
+    /// Our responder with `--xdp-mode <mode>` and extra flags (the sweep's).
+    Responder {
+        xdp_mode: &'static str,
+        extra: Vec<String>,
+    },
+    /// `xdp-gen echo-server --mode <mode>` (simple or mmsg): the kernel's UDP path.
+    KernelEcho { mode: &'static str },
+    /// `xdp-gen bounce`: XDP_TX in the kernel, no user space (the in-kernel bound).
+    Bounce,
+}
+
+/// One configuration to measure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scenario {
+    /// Short unique id, e.g. `responder-native`, `sweep-batch-16`.
+    pub key: String,
+    /// Human label for tables and the chart.
+    pub label: String,
+    pub server: Server,
+}
+
+/// Keys of the five compared configurations.
+pub mod keys {
+    pub const NATIVE: &str = "responder-native";
+    pub const SKB: &str = "responder-skb";
+    pub const SIMPLE: &str = "kernel-simple";
+    pub const MMSG: &str = "kernel-mmsg";
+    pub const BOUNCE: &str = "xdp-tx-bounce";
+}
+
+impl Scenario {
+    fn new(key: &str, label: &str, server: Server) -> Scenario {
+        Scenario {
+            key: key.to_string(),
+            label: label.to_string(),
+            server,
+        }
+    }
+
+    /// The address the generator targets: the responder's XDP-owned address, or the kernel's
+    /// own address on `veth-resp` for the kernel echo servers.
+    pub fn target(&self) -> Ipv4Addr {
+        match self.server {
+            Server::KernelEcho { .. } => lab::RESP_KERNEL_IPV4,
+            Server::Responder { .. } | Server::Bounce => lab::RESP_XDP_IPV4,
+        }
+    }
+
+    /// True if a user-space server process does the work (its CPU time is measured).
+    pub fn has_process(&self) -> bool {
+        !matches!(self.server, Server::Bounce)
+    }
+
+    /// The server's command line (to run inside the responder namespace), pinned to
+    /// `cpu` and bounded to `seconds`.
+    pub fn server_command(
+        &self,
+        responder: &Path,
+        gen: &Path,
+        cpu: usize,
+        seconds: u64,
+    ) -> Vec<String> {
+        let s = |x: &str| x.to_string();
+        match &self.server {
+            Server::Responder { xdp_mode, extra } => {
+                let mut v = vec![
+                    s("taskset"),
+                    s("-c"),
+                    cpu.to_string(),
+                    responder.display().to_string(),
+                    s("run"),
+                    s("--iface"),
+                    s(lab::RESP_IFACE),
+                    s("--addr"),
+                    lab::RESP_XDP_IPV4.to_string(),
+                    s("--udp-port"),
+                    lab::UDP_ECHO_PORT.to_string(),
+                    s("--xdp-mode"),
+                    s(xdp_mode),
+                    s("--interval"),
+                    s("0"),
+                    s("--duration"),
+                    seconds.to_string(),
+                ];
+                v.extend(extra.iter().cloned());
+                v
+            }
+            Server::KernelEcho { mode } => vec![
+                gen.display().to_string(),
+                s("echo-server"),
+                s("--mode"),
+                s(mode),
+                s("--port"),
+                lab::UDP_ECHO_PORT.to_string(),
+                s("--cpu"),
+                cpu.to_string(),
+                s("--seconds"),
+                seconds.to_string(),
+            ],
+            Server::Bounce => vec![
+                gen.display().to_string(),
+                s("bounce"),
+                s("--iface"),
+                s(lab::RESP_IFACE),
+                s("--port"),
+                lab::UDP_ECHO_PORT.to_string(),
+                s("--seconds"),
+                seconds.to_string(),
+            ],
+        }
+    }
+}
+
+/// The five configurations the issue asks to compare, in table order.
+pub fn main_scenarios() -> Vec<Scenario> {
+    vec![
+        Scenario::new(
+            keys::NATIVE,
+            "responder, native XDP (copy sockets)",
+            Server::Responder {
+                xdp_mode: "native",
+                extra: vec![],
+            },
+        ),
+        Scenario::new(
+            keys::SKB,
+            "responder, --xdp-mode skb",
+            Server::Responder {
+                xdp_mode: "skb",
+                extra: vec![],
+            },
+        ),
+        Scenario::new(
+            keys::SIMPLE,
+            "kernel UDP echo, recvfrom/sendto",
+            Server::KernelEcho { mode: "simple" },
+        ),
+        Scenario::new(
+            keys::MMSG,
+            "kernel UDP echo, recvmmsg/sendmmsg",
+            Server::KernelEcho { mode: "mmsg" },
+        ),
+        Scenario::new(
+            keys::BOUNCE,
+            "XDP_TX bounce (in-kernel bound)",
+            Server::Bounce,
+        ),
+    ]
+}
+
+/// Keys of the configurations whose RTT is measured at a fixed low rate.
+pub const RTT_KEYS: [&str; 3] = [keys::NATIVE, keys::SIMPLE, keys::MMSG];
+
+/// The responder sweep (native mode; defaults: batch 64, ring 2048, need_wakeup on), one
+/// factor at a time.
+pub fn sweep_scenarios() -> Vec<Scenario> {
+    let resp = |extra: &[&str]| Server::Responder {
+        xdp_mode: "native",
+        extra: extra.iter().map(|s| s.to_string()).collect(),
+    };
+    let mut v = Vec::new();
+    for b in ["16", "32", "128", "256"] {
+        v.push(Scenario::new(
+            &format!("sweep-batch-{b}"),
+            &format!("--batch {b}"),
+            resp(&["--batch", b]),
+        ));
+    }
+    for r in ["512", "1024", "4096"] {
+        // The UMEM must hold at least two rings' worth of frames.
+        let frames = (2 * r.parse::<u32>().unwrap_or(2048)).max(4096).to_string();
+        v.push(Scenario::new(
+            &format!("sweep-ring-{r}"),
+            &format!("--ring-size {r}"),
+            resp(&["--ring-size", r, "--frame-count", &frames]),
+        ));
+    }
+    v.push(Scenario::new(
+        "sweep-no-need-wakeup",
+        "--no-need-wakeup",
+        resp(&["--no-need-wakeup"]),
+    ));
+    v.push(Scenario::new(
+        "sweep-busy-poll",
+        "--busy-poll",
+        resp(&["--busy-poll"]),
+    ));
+    v
+}
+
+/// How the generator is run for one measurement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GenRun {
+    /// Packets per second, or `None` for max.
+    pub rate: Option<f64>,
+    /// Window and warm-up, seconds.
+    pub window: f64,
+    pub warmup: f64,
+    /// One frame in this many sampled (checksums verified, RTT recorded).
+    pub sample_every: u64,
+}
+
+/// The generator's command line (to run inside the generator namespace).
+pub fn gen_command(
+    gen: &Path,
+    target: Ipv4Addr,
+    run: &GenRun,
+    cpu: usize,
+    watch_pid: Option<u32>,
+) -> Vec<String> {
+    let mut v = vec![
+        gen.display().to_string(),
+        "gen".into(),
+        "--iface".into(),
+        lab::GEN_IFACE.into(),
+        "--dst-ip".into(),
+        target.to_string(),
+        "--dst-port".into(),
+        lab::UDP_ECHO_PORT.to_string(),
+        "--rate".into(),
+        run.rate
+            .map_or("max".to_string(), |r| format!("{:.0}", r.max(1.0))),
+        "--seconds".into(),
+        format!("{}", run.window),
+        "--warmup".into(),
+        format!("{}", run.warmup),
+        "--sample-every".into(),
+        run.sample_every.to_string(),
+        "--cpu".into(),
+        cpu.to_string(),
+    ];
+    if let Some(pid) = watch_pid {
+        v.extend(["--watch-pid".into(), pid.to_string()]);
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_configurations_with_unique_keys() {
+        let all: Vec<Scenario> = main_scenarios()
+            .into_iter()
+            .chain(sweep_scenarios())
+            .collect();
+        for (i, a) in all.iter().enumerate() {
+            assert!(
+                all[i + 1..].iter().all(|b| b.key != a.key),
+                "{} twice",
+                a.key
+            );
+        }
+        let keys: Vec<String> = main_scenarios().iter().map(|s| s.key.clone()).collect();
+        assert_eq!(
+            keys,
+            [
+                keys::NATIVE,
+                keys::SKB,
+                keys::SIMPLE,
+                keys::MMSG,
+                keys::BOUNCE
+            ]
+        );
+        for k in RTT_KEYS {
+            assert!(keys.iter().any(|x| x == k));
+        }
+    }
+
+    #[test]
+    fn targets_and_processes() {
+        let m = main_scenarios();
+        assert_eq!(m[0].target(), lab::RESP_XDP_IPV4);
+        assert_eq!(
+            m[2].target(),
+            lab::RESP_KERNEL_IPV4,
+            "kernel servers answer on the kernel's address"
+        );
+        assert!(m[0].has_process() && m[3].has_process() && !m[4].has_process());
+    }
+
+    #[test]
+    fn command_lines() {
+        let (r, g) = (Path::new("/b/xdp-responder"), Path::new("/b/xdp-gen"));
+        let m = main_scenarios();
+        assert_eq!(
+            m[1].server_command(r, g, 1, 60).join(" "),
+            "taskset -c 1 /b/xdp-responder run --iface veth-resp --addr 198.18.0.2 --udp-port 7 --xdp-mode skb --interval 0 --duration 60"
+        );
+        assert_eq!(
+            m[3].server_command(r, g, 1, 60).join(" "),
+            "/b/xdp-gen echo-server --mode mmsg --port 7 --cpu 1 --seconds 60"
+        );
+        assert_eq!(
+            m[4].server_command(r, g, 1, 60).join(" "),
+            "/b/xdp-gen bounce --iface veth-resp --port 7 --seconds 60"
+        );
+        let sweep = sweep_scenarios();
+        let ring = sweep
+            .iter()
+            .find(|s| s.key == "sweep-ring-4096")
+            .expect("ring 4096");
+        assert!(ring
+            .server_command(r, g, 1, 60)
+            .join(" ")
+            .ends_with("--ring-size 4096 --frame-count 8192"));
+        let run = GenRun {
+            rate: Some(800_000.4),
+            window: 3.0,
+            warmup: 1.0,
+            sample_every: 16,
+        };
+        assert_eq!(
+            gen_command(g, lab::RESP_XDP_IPV4, &run, 0, Some(42)).join(" "),
+            "/b/xdp-gen gen --iface veth-gen --dst-ip 198.18.0.2 --dst-port 7 --rate 800000 --seconds 3 --warmup 1 --sample-every 16 --cpu 0 --watch-pid 42"
+        );
+        let max = GenRun { rate: None, ..run };
+        assert!(gen_command(g, lab::RESP_KERNEL_IPV4, &max, 0, None)
+            .join(" ")
+            .contains("--rate max"));
+    }
+}
