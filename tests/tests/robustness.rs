@@ -621,3 +621,27 @@ fn soak_flood_keeps_accounting_exact_and_memory_flat() {
     assert!(totals_number(&out, "rx packets") > 0, "the flood never reached the responder");
     assert_eq!(totals_field(&out, "xdp program", "aborted"), 0, "XDP aborted");
 }
+
+/// `--echo-rate`: a source pinging faster than its limit gets some answers and the rest are
+/// counted as `rate_limited`; address resolution is never limited.
+#[test]
+fn echo_rate_limit_holds_back_fast_pingers() {
+    if !privileged() {
+        return;
+    }
+    let lab = lab("ratelimit", 1);
+    let mut args = default_args();
+    args.extend(["--echo-rate", "5/5"].map(String::from));
+    let r = start(&lab, &args);
+    // 40 requests in about 2 s from one source, against 5/s with a burst of 5.
+    gen_ok(&lab, &["ping", "-c", "40", "-i", "0.05", "-W", "1", "198.18.0.2"]);
+    assert!(gen_ok(&lab, &["arping", "-c", "2", "-w", "5", "-I", lab::GEN_IFACE, "198.18.0.2"]), "ARP must not be limited");
+    let mut r = r;
+    assert!(r.stop(Duration::from_secs(10)).expect("stop").success());
+    let out = r.output();
+    let answered = totals_field(&out, "answers", "icmp4_echo");
+    let limited = totals_field(&out, "drops", "rate_limited");
+    assert_eq!(answered + limited, 40, "every echo request is either answered or limited");
+    assert!((5..=25).contains(&answered), "answered {answered} of 40 at 5/s, burst 5");
+    assert!(limited > 0, "nothing was limited");
+}

@@ -87,6 +87,11 @@ pub struct RunArgs {
     /// Stop after this many seconds (default: run until SIGINT/SIGTERM).
     #[arg(long)]
     pub duration: Option<f64>,
+    /// Limit ICMP and ICMPv6 echo replies per source address: RATE per second, with bursts of
+    /// BURST (default RATE), and at most TOTAL per second per queue (default: no total).
+    /// Off by default, as in Linux. ARP and NDP are never limited.
+    #[arg(long, value_name = "RATE[/BURST[/TOTAL]]", value_parser = parse_echo_rate)]
+    pub echo_rate: Option<crate::handlers::ratelimit::Limits>,
     /// Print one JSON object per interval (and the totals) on stdout; human text goes to
     /// stderr. Field names are documented in the README.
     #[arg(long)]
@@ -133,6 +138,22 @@ fn install_signal_handlers() -> Result<()> {
         unsafe { sigaction(sig, &action) }.context("installing signal handler")?;
     }
     Ok(())
+}
+
+/// Parses `--echo-rate RATE[/BURST[/TOTAL]]`.
+fn parse_echo_rate(s: &str) -> Result<crate::handlers::ratelimit::Limits, String> {
+    let n: Vec<u32> = s
+        .split('/')
+        .map(|p| p.trim().parse::<u32>().map_err(|_| format!("{p:?} is not a number: use RATE[/BURST[/TOTAL]], e.g. 10/20/1000")))
+        .collect::<Result<_, _>>()?;
+    match n.as_slice() {
+        [rate, rest @ ..] if *rate > 0 && rest.len() <= 2 => Ok(crate::handlers::ratelimit::Limits {
+            per_source: *rate,
+            burst: rest.first().copied().unwrap_or(*rate).max(1),
+            total: rest.get(1).copied().unwrap_or(0),
+        }),
+        _ => Err("use RATE[/BURST[/TOTAL]] with RATE > 0, e.g. 10/20/1000".into()),
+    }
 }
 
 /// Parses `all` or `0,2,3` against the interface's queue count.
@@ -329,7 +350,7 @@ fn spawn_workers(
     workers: &mut Vec<Worker>,
     sockets: &mut Vec<report::QueueInfo>,
 ) -> Result<()> {
-    let worker_opts = WorkerOptions { batch: args.batch, busy_poll: args.busy_poll, need_wakeup: sock_opts.need_wakeup, ..Default::default() };
+    let worker_opts = WorkerOptions { batch: args.batch, busy_poll: args.busy_poll, need_wakeup: sock_opts.need_wakeup, echo_limit: args.echo_rate, ..Default::default() };
     let cpus = thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     for &queue in queues {
         let q = socket::open(ifname, queue, sock_opts, loader.attached == Attached::Skb)?;
@@ -388,5 +409,16 @@ mod tests {
         let e = parse_queues("2", 2).unwrap_err().to_string();
         assert!(e.contains("queue 2 does not exist"), "{e}");
         assert!(parse_queues("x", 2).is_err());
+    }
+
+    #[test]
+    fn echo_rate_specs() {
+        let l = parse_echo_rate("10/5/100").unwrap();
+        assert_eq!((l.per_source, l.burst, l.total), (10, 5, 100));
+        let l = parse_echo_rate("7").unwrap();
+        assert_eq!((l.per_source, l.burst, l.total), (7, 7, 0));
+        assert!(parse_echo_rate("0").is_err());
+        assert!(parse_echo_rate("1/2/3/4").is_err());
+        assert!(parse_echo_rate("x").is_err());
     }
 }

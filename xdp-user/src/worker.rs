@@ -13,7 +13,7 @@ use anyhow::Result;
 use xsk_rs::FrameDesc;
 
 use crate::{
-    handlers::{self, Answer, Identity, Verdict},
+    handlers::{self, ratelimit, Answer, DropReason, Identity, Verdict},
     live_identity::LiveIdentity,
     stats::{BatchCounts, QueueStats},
     xsk::{frames::FrameLedger, socket::XskQueue, sys},
@@ -30,11 +30,13 @@ pub struct WorkerOptions {
     pub spins_before_sleep: u32,
     /// Whether the socket was bound with XDP_USE_NEED_WAKEUP.
     pub need_wakeup: bool,
+    /// Per-source limit on ICMP / ICMPv6 echo replies (`--echo-rate`); off when `None`.
+    pub echo_limit: Option<ratelimit::Limits>,
 }
 
 impl Default for WorkerOptions {
     fn default() -> Self {
-        WorkerOptions { batch: 64, busy_poll: false, spins_before_sleep: 2000, need_wakeup: true }
+        WorkerOptions { batch: 64, busy_poll: false, spins_before_sleep: 2000, need_wakeup: true, echo_limit: None }
     }
 }
 
@@ -62,6 +64,9 @@ pub fn run(mut q: XskQueue, stats: Arc<QueueStats>, live: Arc<LiveIdentity>, sto
     let mut tx_kinds: Vec<(Answer, usize)> = Vec::with_capacity(batch);
     let mut comp_descs = vec![FrameDesc::default(); 2 * batch];
     let (mut generation, mut identity) = live.load();
+    // One limiter per worker: no sharing between queues. Seeded per process and queue.
+    let mut limiter = opts.echo_limit.map(|l| ratelimit::SourceLimiter::new(l, 4096, (u64::from(std::process::id()) << 32) | u64::from(q.queue)));
+    let clock = Instant::now();
     let mut idle_spins = 0u32;
     let mut batches = 0u32;
 
@@ -92,6 +97,7 @@ pub fn run(mut q: XskQueue, stats: Arc<QueueStats>, live: Arc<LiveIdentity>, sto
 
         let mut counts = BatchCounts::default();
         let mut recycled = 0u64;
+        let now_ns = clock.elapsed().as_nanos() as u64;
         for (i, desc) in rx_descs[..n].iter_mut().enumerate() {
             let rx_len = desc.lengths().data();
             let rx_addr = desc.addr();
@@ -105,6 +111,17 @@ pub fn run(mut q: XskQueue, stats: Arc<QueueStats>, live: Arc<LiveIdentity>, sto
                 v
             } else {
                 answer_in_place(&q, desc, rx_len, &identity)
+            };
+            let verdict = match (verdict, limiter.as_mut()) {
+                (Verdict::Reply { kind: kind @ (Answer::Icmp4Echo | Answer::Icmp6Echo), .. }, Some(l)) => {
+                    // SAFETY: as in answer_in_place; the frame is in hand, only read here.
+                    let reply = unsafe { q.umem.data(desc) };
+                    match ratelimit::reply_peer(reply.contents(), kind) {
+                        Some(peer) if !l.allow(&peer, now_ns) => Verdict::Drop(DropReason::RateLimited),
+                        _ => verdict,
+                    }
+                }
+                _ => verdict,
             };
             match verdict {
                 Verdict::Reply { kind, .. } => {

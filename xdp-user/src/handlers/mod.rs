@@ -124,10 +124,13 @@ pub enum DropReason {
     Unsupported = 7,
     /// The reply would not fit the frame buffer.
     TooBig = 8,
+    /// An echo reply held back by the per-source rate limit (`--echo-rate`; set by the
+    /// worker, never by `handle`).
+    RateLimited = 9,
 }
 
 impl DropReason {
-    pub const COUNT: usize = 9;
+    pub const COUNT: usize = 10;
     pub const ALL: [DropReason; Self::COUNT] = [
         DropReason::Truncated,
         DropReason::Malformed,
@@ -138,6 +141,7 @@ impl DropReason {
         DropReason::BadDestination,
         DropReason::Unsupported,
         DropReason::TooBig,
+        DropReason::RateLimited,
     ];
     /// Stable snake_case name for output and JSON.
     pub const fn name(self) -> &'static str {
@@ -151,6 +155,7 @@ impl DropReason {
             DropReason::BadDestination => "bad_destination",
             DropReason::Unsupported => "unsupported",
             DropReason::TooBig => "too_big",
+            DropReason::RateLimited => "rate_limited",
         }
     }
 }

@@ -1,10 +1,9 @@
 //! An optional per-source rate limit for echo replies: a small token bucket per source address,
 //! in a fixed-size table owned by one worker (no locks, no allocation after construction).
 //!
-//! Not wired into the worker yet (see docs/ROBUSTNESS.md, "Rate limit"): the worker would call
-//! [`SourceLimiter::allow`] for each ICMP / ICMPv6 echo reply the handlers produced, with the
-//! reply's destination ([`reply_peer`]) and a per-batch timestamp, and recycle the frame as a
-//! `rate_limited` drop when it says no. ARP and NDP are never limited (address resolution must
+//! With `--echo-rate`, the worker calls [`SourceLimiter::allow`] for each ICMP / ICMPv6 echo
+//! reply the handlers produced, with the reply's destination ([`reply_peer`]) and a per-batch
+//! timestamp, and recycles the frame as a `rate_limited` drop when it says no. ARP and NDP are never limited (address resolution must
 //! keep working), UDP echo only if asked.
 //!
 //! Linux does not rate-limit echo replies by default (`icmp_ratemask` leaves type 0 out), so
