@@ -36,7 +36,7 @@ pub struct WorkerOptions {
 
 impl Default for WorkerOptions {
     fn default() -> Self {
-        WorkerOptions { batch: 64, busy_poll: false, spins_before_sleep: 2000, need_wakeup: true, echo_limit: None }
+        WorkerOptions { batch: 32, busy_poll: false, spins_before_sleep: 2000, need_wakeup: true, echo_limit: None }
     }
 }
 
