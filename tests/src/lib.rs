@@ -30,9 +30,16 @@ pub fn responder_bin() -> std::path::PathBuf {
     bin
 }
 
-/// A lab with a test-specific prefix.
+/// A lab with a test-specific prefix: `it-{name}`, or `it{tag}-{name}` when `XDP_TEST_TAG`
+/// is set, so that test runs from several checkouts on one machine use distinct namespaces.
 pub fn lab(name: &str, queues: u32) -> Lab {
-    Lab::up(LabSpec::new(format!("it-{name}"), queues)).expect("lab up")
+    Lab::up(LabSpec::new(lab_prefix(name), queues)).expect("lab up")
+}
+
+/// The namespace prefix of test lab `name` (see [`lab`]).
+pub fn lab_prefix(name: &str) -> String {
+    let tag = std::env::var("XDP_TEST_TAG").unwrap_or_default();
+    format!("it{tag}-{name}")
 }
 
 /// The standard arguments: our two addresses on the responder's veth end, UDP port 7.

@@ -12,7 +12,10 @@ use xtask::lab::{self, Lab, LabSpec};
 use xtask::netns::{in_netns, netns_exists};
 use xtask::{cmd, privilege, udp_echo_check};
 
-const PREFIX: &str = "xtasktest";
+/// `xtasktest`, or `xtasktest{tag}` with `XDP_TEST_TAG` set (runs from several checkouts).
+fn prefix() -> String {
+    format!("xtasktest{}", std::env::var("XDP_TEST_TAG").unwrap_or_default())
+}
 
 fn kernel_echo_server(
     ns: &str,
@@ -53,7 +56,7 @@ fn lab_up_check_and_down() -> Result<()> {
         eprintln!("skipping: needs root");
         return Ok(());
     }
-    let lab = Lab::up(LabSpec::new(PREFIX, 2))?;
+    let lab = Lab::up(LabSpec::new(prefix(), 2))?;
     assert!(netns_exists(lab.gen_ns()) && netns_exists(lab.resp_ns()));
 
     // Queues and MACs on both ends.
@@ -128,14 +131,14 @@ fn lab_up_check_and_down() -> Result<()> {
     // Up again with the same prefix replaces the lab (leftovers removed first).
     let gen = lab.gen_ns().to_string();
     lab.persist();
-    let lab = Lab::up(LabSpec::new(PREFIX, 1))?;
+    let lab = Lab::up(LabSpec::new(prefix(), 1))?;
     let out = cmd::output(&mut lab.exec_gen(&["ip", "-d", "link", "show", lab::GEN_IFACE]))?;
     assert!(out.contains("numtxqueues 1 numrxqueues 1"), "{out}");
 
     drop(lab);
     assert!(!netns_exists(&gen));
-    assert!(!netns_exists(&lab::resp_ns_name(PREFIX)));
+    assert!(!netns_exists(&lab::resp_ns_name(&prefix())));
     // Idempotent.
-    Lab::down(PREFIX)?;
+    Lab::down(&prefix())?;
     Ok(())
 }
