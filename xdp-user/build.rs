@@ -4,7 +4,9 @@ use std::path::Path;
 fn main() -> anyhow::Result<()> {
     let manifest = std::env::var("CARGO_MANIFEST_DIR")?;
     let root_dir = Path::new(&manifest).join("../xdp-ebpf");
-    let root_dir = root_dir.to_str().ok_or_else(|| anyhow::anyhow!("non-UTF-8 path"))?;
+    let root_dir = root_dir
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("non-UTF-8 path"))?;
     let linker_present = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).any(|d| d.join("bpf-linker").is_file()))
         .unwrap_or(false);

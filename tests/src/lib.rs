@@ -19,14 +19,20 @@ pub fn privileged() -> bool {
     if std::env::var_os("CI").is_some() {
         panic!("privileged integration tests need root (they create network namespaces); CI runs as root");
     }
-    eprintln!("skipping: needs root (network namespaces, XDP, AF_XDP); run `sudo cargo xtask test`");
+    eprintln!(
+        "skipping: needs root (network namespaces, XDP, AF_XDP); run `sudo cargo xtask test`"
+    );
     false
 }
 
 /// The responder binary built by `cargo build` (the test command builds it first).
 pub fn responder_bin() -> std::path::PathBuf {
     let bin = paths::responder_binary(false);
-    assert!(bin.exists(), "{} is missing: run `cargo build -p xdp-user` (or `cargo xtask test`) first", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p xdp-user` (or `cargo xtask test`) first",
+        bin.display()
+    );
     bin
 }
 
@@ -44,9 +50,23 @@ pub fn lab_prefix(name: &str) -> String {
 
 /// The standard arguments: our two addresses on the responder's veth end, UDP port 7.
 pub fn default_args() -> Vec<String> {
-    ["run", "--iface", lab::RESP_IFACE, "--addr", "198.18.0.2", "--addr", "2001:2::2", "--udp-port", "7", "--interval", "1", "--duration", "120"]
-        .map(String::from)
-        .to_vec()
+    [
+        "run",
+        "--iface",
+        lab::RESP_IFACE,
+        "--addr",
+        "198.18.0.2",
+        "--addr",
+        "2001:2::2",
+        "--udp-port",
+        "7",
+        "--interval",
+        "1",
+        "--duration",
+        "120",
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 /// Starts the responder in the lab's responder namespace and waits for `ready`.
@@ -54,8 +74,10 @@ pub fn start(lab: &Lab, args: &[String]) -> Responder {
     let bin = responder_bin();
     let mut cmd_args = vec![bin.to_string_lossy().into_owned()];
     cmd_args.extend(args.iter().cloned());
-    let mut r = Responder::spawn(lab.exec_resp(&cmd_args), "[responder] ").expect("spawn responder");
-    r.wait_ready(Duration::from_secs(30), &AtomicBool::new(false)).expect("responder ready");
+    let mut r =
+        Responder::spawn(lab.exec_resp(&cmd_args), "[responder] ").expect("spawn responder");
+    r.wait_ready(Duration::from_secs(30), &AtomicBool::new(false))
+        .expect("responder ready");
     r
 }
 
@@ -66,20 +88,38 @@ pub fn responder_cmd(lab: &Lab, args: &[&str]) -> Output {
     let mut cmd_args = vec![bin.to_string_lossy().into_owned()];
     cmd_args.extend(args.iter().map(|a| a.to_string()));
     let out = lab.exec_resp(&cmd_args).output().expect("run responder");
-    eprintln!("$ xdp-responder {} -> {:?}\n{}{}", args.join(" "), out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    eprintln!(
+        "$ xdp-responder {} -> {:?}\n{}{}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
 /// Runs a command in the generator namespace, echoing its output; true on exit status 0.
 pub fn gen_ok(lab: &Lab, args: &[&str]) -> bool {
-    let out = lab.exec_gen(args).output().expect("run command in generator namespace");
-    eprintln!("$ {} -> {:?}\n{}{}", args.join(" "), out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = lab
+        .exec_gen(args)
+        .output()
+        .expect("run command in generator namespace");
+    eprintln!(
+        "$ {} -> {:?}\n{}{}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.status.success()
 }
 
 /// Whether an XDP program is attached to the responder's veth end.
 pub fn xdp_attached(lab: &Lab) -> bool {
-    let out = lab.exec_resp(&["ip", "-d", "link", "show", "dev", lab::RESP_IFACE]).output().expect("ip link show");
+    let out = lab
+        .exec_resp(&["ip", "-d", "link", "show", "dev", lab::RESP_IFACE])
+        .output()
+        .expect("ip link show");
     let text = String::from_utf8_lossy(&out.stdout);
     text.contains("prog/xdp") || text.contains(" xdp ") || text.contains("xdpgeneric")
 }
@@ -103,7 +143,12 @@ pub fn totals_field(lines: &[String], label: &str, name: &str) -> u64 {
     let line = lines
         .iter()
         .find(|l| l.trim_start().starts_with(label))
-        .unwrap_or_else(|| panic!("no line starting with {label:?} in responder output:\n{}", lines.join("\n")));
+        .unwrap_or_else(|| {
+            panic!(
+                "no line starting with {label:?} in responder output:\n{}",
+                lines.join("\n")
+            )
+        });
     line.split_whitespace()
         .filter_map(|w| w.split_once('='))
         .find(|(k, _)| *k == name)
@@ -122,8 +167,17 @@ pub fn totals_number(lines: &[String], label: &str) -> u64 {
     let line = lines
         .iter()
         .find(|l| l.trim_start().starts_with(label))
-        .unwrap_or_else(|| panic!("no line starting with {label:?} in responder output:\n{}", lines.join("\n")));
-    line.trim_start()[label.len()..].split_whitespace().next().and_then(|w| w.parse().ok()).unwrap_or_else(|| panic!("no number after {label:?}: {line}"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no line starting with {label:?} in responder output:\n{}",
+                lines.join("\n")
+            )
+        });
+    line.trim_start()[label.len()..]
+        .split_whitespace()
+        .next()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no number after {label:?}: {line}"))
 }
 
 /// The sum of every `name=value` counter on the totals line that starts with `label`.
@@ -131,8 +185,16 @@ pub fn totals_sum(lines: &[String], label: &str) -> u64 {
     let line = lines
         .iter()
         .find(|l| l.trim_start().starts_with(label))
-        .unwrap_or_else(|| panic!("no line starting with {label:?} in responder output:\n{}", lines.join("\n")));
-    line.split_whitespace().filter_map(|w| w.split_once('=')).filter_map(|(_, v)| v.parse::<u64>().ok()).sum()
+        .unwrap_or_else(|| {
+            panic!(
+                "no line starting with {label:?} in responder output:\n{}",
+                lines.join("\n")
+            )
+        });
+    line.split_whitespace()
+        .filter_map(|w| w.split_once('='))
+        .filter_map(|(_, v)| v.parse::<u64>().ok())
+        .sum()
 }
 
 /// Asserts the totals account for every frame, exactly:
@@ -143,16 +205,26 @@ pub fn totals_sum(lines: &[String], label: &str) -> u64 {
 ///   AF_XDP socket as dropped (no fill-ring frame, or too big) or refused (RX ring full):
 ///   `redirected = rx packets + rx_dropped + rx_ring_full`.
 pub fn assert_exact_accounting(out: &[String]) {
-    let frames: Vec<&String> = out.iter().filter(|l| l.trim_start().starts_with("frames q")).collect();
+    let frames: Vec<&String> = out
+        .iter()
+        .filter(|l| l.trim_start().starts_with("frames q"))
+        .collect();
     assert!(!frames.is_empty(), "no frame ledger lines in the totals");
     for l in &frames {
-        assert!(l.trim_end().ends_with("(ok)"), "frame accounting drifted: {l}");
+        assert!(
+            l.trim_end().ends_with("(ok)"),
+            "frame accounting drifted: {l}"
+        );
     }
     let rx = totals_number(out, "rx packets");
     let answers = totals_sum(out, "answers");
     let drops = totals_sum(out, "drops");
     let ring_full = totals_number(out, "tx ring full");
-    assert_eq!(rx, answers + drops + ring_full, "rx packets {rx} != answers {answers} + drops {drops} + tx ring full {ring_full}");
+    assert_eq!(
+        rx,
+        answers + drops + ring_full,
+        "rx packets {rx} != answers {answers} + drops {drops} + tx ring full {ring_full}"
+    );
     let redirected = totals_field(out, "xdp program", "redirected");
     let xsk_dropped = totals_field(out, "xsk statistics", "rx_dropped");
     let xsk_full = totals_field(out, "xsk statistics", "rx_ring_full");
@@ -166,7 +238,11 @@ pub fn assert_exact_accounting(out: &[String]) {
 /// Resident set size of process `pid` in KiB (`VmRSS` of /proc/PID/status).
 pub fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok())
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
 }
 
 /// Raw Ethernet frames in and out of one interface, through AF_PACKET sockets.
@@ -193,13 +269,20 @@ pub mod raw {
         pub fn open(ifname: &str, capture: bool) -> io::Result<PacketSocket> {
             let proto = if capture { ETH_P_ALL.to_be() } else { 0 };
             // SAFETY: plain socket creation; the fd is owned below.
-            let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, i32::from(proto)) };
+            let raw = unsafe {
+                libc::socket(
+                    libc::AF_PACKET,
+                    libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                    i32::from(proto),
+                )
+            };
             if raw < 0 {
                 return Err(io::Error::last_os_error());
             }
             // SAFETY: `raw` is a fresh descriptor nobody else owns.
             let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-            let name = std::ffi::CString::new(ifname).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+            let name = std::ffi::CString::new(ifname)
+                .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
             // SAFETY: a NUL-terminated name.
             let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
             if ifindex == 0 {
@@ -211,14 +294,28 @@ pub mod raw {
             sll.sll_protocol = proto;
             sll.sll_ifindex = ifindex as i32;
             // SAFETY: binds to a valid sockaddr_ll of the given size.
-            let rc = unsafe { libc::bind(fd.as_raw_fd(), (&sll as *const libc::sockaddr_ll).cast(), std::mem::size_of::<libc::sockaddr_ll>() as u32) };
+            let rc = unsafe {
+                libc::bind(
+                    fd.as_raw_fd(),
+                    (&sll as *const libc::sockaddr_ll).cast(),
+                    std::mem::size_of::<libc::sockaddr_ll>() as u32,
+                )
+            };
             if rc < 0 {
                 return Err(io::Error::last_os_error());
             }
             if capture {
                 let size: libc::c_int = 4 << 20;
                 // SAFETY: sets an int option from a live int.
-                unsafe { libc::setsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, (&size as *const libc::c_int).cast(), 4) };
+                unsafe {
+                    libc::setsockopt(
+                        fd.as_raw_fd(),
+                        libc::SOL_SOCKET,
+                        libc::SO_RCVBUFFORCE,
+                        (&size as *const libc::c_int).cast(),
+                        4,
+                    )
+                };
             }
             Ok(PacketSocket { fd })
         }
@@ -226,7 +323,8 @@ pub mod raw {
         /// Sends one frame as it is (no padding is added: veth sends runts as they are).
         pub fn send(&self, frame: &[u8]) -> io::Result<usize> {
             // SAFETY: sends `frame.len()` bytes from a live buffer.
-            let n = unsafe { libc::send(self.fd.as_raw_fd(), frame.as_ptr().cast(), frame.len(), 0) };
+            let n =
+                unsafe { libc::send(self.fd.as_raw_fd(), frame.as_ptr().cast(), frame.len(), 0) };
             if n < 0 {
                 Err(io::Error::last_os_error())
             } else {
@@ -241,9 +339,15 @@ pub mod raw {
             let mut buf = vec![0u8; 65536];
             loop {
                 let left = deadline.saturating_duration_since(Instant::now());
-                let mut pfd = libc::pollfd { fd: self.fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+                let mut pfd = libc::pollfd {
+                    fd: self.fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
                 // SAFETY: polls one live pollfd.
-                let ready = unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as i32) };
+                let ready = unsafe {
+                    libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as i32)
+                };
                 if ready <= 0 {
                     return None;
                 }
@@ -251,7 +355,16 @@ pub mod raw {
                 let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
                 let mut len = std::mem::size_of::<libc::sockaddr_ll>() as u32;
                 // SAFETY: receives into live buffers of the sizes given.
-                let n = unsafe { libc::recvfrom(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT, (&mut from as *mut libc::sockaddr_ll).cast(), &mut len) };
+                let n = unsafe {
+                    libc::recvfrom(
+                        self.fd.as_raw_fd(),
+                        buf.as_mut_ptr().cast(),
+                        buf.len(),
+                        libc::MSG_DONTWAIT,
+                        (&mut from as *mut libc::sockaddr_ll).cast(),
+                        &mut len,
+                    )
+                };
                 if n < 0 {
                     if Instant::now() >= deadline {
                         return None;
@@ -299,7 +412,10 @@ pub mod frames {
     /// RFC 1071 one's-complement sum (not complemented) over the concatenation of `parts`.
     pub fn csum(parts: &[&[u8]]) -> u16 {
         let bytes: Vec<u8> = parts.iter().flat_map(|p| p.iter().copied()).collect();
-        let mut s: u64 = bytes.chunks(2).map(|c| u64::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))).sum();
+        let mut s: u64 = bytes
+            .chunks(2)
+            .map(|c| u64::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
+            .sum();
         while s > 0xffff {
             s = (s & 0xffff) + (s >> 16);
         }
@@ -314,7 +430,14 @@ pub mod frames {
         f
     }
 
-    pub fn arp(eth_dst: [u8; 6], eth_src: [u8; 6], op: u16, sha: [u8; 6], spa: [u8; 4], tpa: [u8; 4]) -> Vec<u8> {
+    pub fn arp(
+        eth_dst: [u8; 6],
+        eth_src: [u8; 6],
+        op: u16,
+        sha: [u8; 6],
+        spa: [u8; 4],
+        tpa: [u8; 4],
+    ) -> Vec<u8> {
         let mut f = eth(eth_dst, eth_src, 0x0806);
         f.extend_from_slice(&[0, 1, 8, 0, 6, 4]);
         f.extend_from_slice(&op.to_be_bytes());
@@ -328,7 +451,16 @@ pub mod frames {
     /// An IPv4 packet: header with `options` and flags/fragment word `frag`, then `l4` as given;
     /// the header checksum is computed.
     #[allow(clippy::too_many_arguments)]
-    pub fn ipv4(eth_dst: [u8; 6], eth_src: [u8; 6], src: [u8; 4], dst: [u8; 4], proto: u8, frag: u16, options: &[u8], l4: &[u8]) -> Vec<u8> {
+    pub fn ipv4(
+        eth_dst: [u8; 6],
+        eth_src: [u8; 6],
+        src: [u8; 4],
+        dst: [u8; 4],
+        proto: u8,
+        frag: u16,
+        options: &[u8],
+        l4: &[u8],
+    ) -> Vec<u8> {
         let mut f = eth(eth_dst, eth_src, 0x0800);
         let hl = 20 + options.len();
         f.push(0x40 | (hl / 4) as u8);
@@ -393,7 +525,15 @@ pub mod frames {
         m
     }
 
-    pub fn ipv6(eth_dst: [u8; 6], eth_src: [u8; 6], src: [u8; 16], dst: [u8; 16], next: u8, hop_limit: u8, payload: &[u8]) -> Vec<u8> {
+    pub fn ipv6(
+        eth_dst: [u8; 6],
+        eth_src: [u8; 6],
+        src: [u8; 16],
+        dst: [u8; 16],
+        next: u8,
+        hop_limit: u8,
+        payload: &[u8],
+    ) -> Vec<u8> {
         let mut f = eth(eth_dst, eth_src, 0x86dd);
         f.extend_from_slice(&[0x60, 0, 0, 0]);
         f.extend_from_slice(&(payload.len() as u16).to_be_bytes());
@@ -405,7 +545,13 @@ pub mod frames {
     }
 
     fn v6_sum(src: &[u8; 16], dst: &[u8; 16], next: u8, m: &[u8]) -> u16 {
-        csum(&[src, dst, &(m.len() as u32).to_be_bytes(), &[0, 0, 0, next], m])
+        csum(&[
+            src,
+            dst,
+            &(m.len() as u32).to_be_bytes(),
+            &[0, 0, 0, next],
+            m,
+        ])
     }
 
     /// An ICMPv6 message with its checksum over the pseudo-header of `src` -> `dst`.
@@ -428,7 +574,9 @@ pub mod frames {
     }
 
     pub fn solicited_node(a: [u8; 16]) -> [u8; 16] {
-        [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, a[13], a[14], a[15]]
+        [
+            0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, a[13], a[14], a[15],
+        ]
     }
 
     pub fn v6_mcast_mac(a: [u8; 16]) -> [u8; 6] {
@@ -447,9 +595,20 @@ pub mod frames {
             return None;
         }
         match be16(f, 12)? {
-            0x0806 if be16(f, 20)? == 2 && f.get(28..32)? == XDP_V4 => Some(format!("ARP reply ({} bytes)", f.len())),
-            0x0800 if f.get(26..30)? == XDP_V4 => Some(format!("IPv4 protocol {} from 198.18.0.2 ({} bytes)", f.get(23)?, f.len())),
-            0x86dd if f.get(22..38)? == XDP_V6 => Some(format!("IPv6 next header {} type {} from 2001:2::2 ({} bytes)", f.get(20)?, f.get(54).copied().unwrap_or(0), f.len())),
+            0x0806 if be16(f, 20)? == 2 && f.get(28..32)? == XDP_V4 => {
+                Some(format!("ARP reply ({} bytes)", f.len()))
+            }
+            0x0800 if f.get(26..30)? == XDP_V4 => Some(format!(
+                "IPv4 protocol {} from 198.18.0.2 ({} bytes)",
+                f.get(23)?,
+                f.len()
+            )),
+            0x86dd if f.get(22..38)? == XDP_V6 => Some(format!(
+                "IPv6 next header {} type {} from 2001:2::2 ({} bytes)",
+                f.get(20)?,
+                f.get(54).copied().unwrap_or(0),
+                f.len()
+            )),
             _ => None,
         }
     }

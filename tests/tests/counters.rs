@@ -16,8 +16,10 @@ const UDP_SIZES: [usize; 8] = [0, 1, 17, 64, 100, 512, 1000, 1472];
 fn scrape(lab: &Lab) -> String {
     lab.in_resp(|| {
         let mut s = TcpStream::connect("127.0.0.1:9435").expect("connect to the metrics endpoint");
-        s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
-        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").expect("request");
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .expect("request");
         let mut body = String::new();
         s.read_to_string(&mut body).expect("response");
         body
@@ -28,16 +30,31 @@ fn scrape(lab: &Lab) -> String {
 /// Checks OpenMetrics text: HELP/TYPE comments, samples `name{labels} value`, `# EOF` last.
 fn assert_valid_exposition(text: &str) {
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.last(), Some(&"# EOF"), "exposition does not end with # EOF");
+    assert_eq!(
+        lines.last(),
+        Some(&"# EOF"),
+        "exposition does not end with # EOF"
+    );
     for l in &lines {
         if l.starts_with('#') {
-            assert!(l.starts_with("# HELP ") || l.starts_with("# TYPE ") || *l == "# EOF", "bad comment line {l:?}");
+            assert!(
+                l.starts_with("# HELP ") || l.starts_with("# TYPE ") || *l == "# EOF",
+                "bad comment line {l:?}"
+            );
             continue;
         }
-        let (name, value) = l.rsplit_once(' ').unwrap_or_else(|| panic!("bad sample line {l:?}"));
+        let (name, value) = l
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("bad sample line {l:?}"));
         assert!(value.parse::<f64>().is_ok(), "bad value in {l:?}");
         let metric = name.split('{').next().unwrap_or("");
-        assert!(!metric.is_empty() && metric.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "bad metric name in {l:?}");
+        assert!(
+            !metric.is_empty()
+                && metric
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "bad metric name in {l:?}"
+        );
         if name.contains('{') {
             assert!(name.ends_with('}'), "unterminated labels in {l:?}");
         }
@@ -58,9 +75,21 @@ fn json_prometheus_and_status_agree_with_the_traffic() {
     let r = start(&lab, &args);
 
     let count = PINGS.to_string();
-    assert!(gen_ok(&lab, &["ping", "-c", &count, "-i", "0.2", "-W", "2", "198.18.0.2"]), "ping failed");
+    assert!(
+        gen_ok(
+            &lab,
+            &["ping", "-c", &count, "-i", "0.2", "-W", "2", "198.18.0.2"]
+        ),
+        "ping failed"
+    );
     let report = lab
-        .in_gen(|| udp_echo_check("198.18.0.2:7".parse::<SocketAddr>().expect("addr"), &UDP_SIZES, Duration::from_secs(2)))
+        .in_gen(|| {
+            udp_echo_check(
+                "198.18.0.2:7".parse::<SocketAddr>().expect("addr"),
+                &UDP_SIZES,
+                Duration::from_secs(2),
+            )
+        })
         .expect("udp in generator namespace")
         .expect("udp echo");
     assert!(report.all_ok(), "{report}");
@@ -70,16 +99,29 @@ fn json_prometheus_and_status_agree_with_the_traffic() {
     let out = responder_cmd(&lab, &["status", "--iface", lab::RESP_IFACE, "--json"]);
     assert!(out.status.success(), "status failed");
     let status: Value = serde_json::from_slice(&out.stdout).expect("status is JSON");
-    assert_eq!(status["pid"].as_u64(), Some(r.pid() as u64), "status answered by another process");
+    assert_eq!(
+        status["pid"].as_u64(),
+        Some(r.pid() as u64),
+        "status answered by another process"
+    );
     assert_eq!(status["program"], "xdp_responder");
     assert_eq!(status["xdp_mode"], "native");
-    assert_eq!(status["queues"][0]["mode"], "copy", "veth sockets are copy mode");
+    assert_eq!(
+        status["queues"][0]["mode"], "copy",
+        "veth sockets are copy mode"
+    );
     assert_eq!(status["answers"]["icmp4_echo"].as_u64(), Some(PINGS));
-    assert_eq!(status["answers"]["udp4"].as_u64(), Some(UDP_SIZES.len() as u64));
+    assert_eq!(
+        status["answers"]["udp4"].as_u64(),
+        Some(UDP_SIZES.len() as u64)
+    );
     assert_eq!(status["v4"][0], "198.18.0.2");
     let text = responder_cmd(&lab, &["status", "--iface", lab::RESP_IFACE]);
     let text = String::from_utf8_lossy(&text.stdout);
-    assert!(text.contains("attached in native mode") && text.contains("0:copy"), "status text: {text}");
+    assert!(
+        text.contains("attached in native mode") && text.contains("0:copy"),
+        "status text: {text}"
+    );
 
     // The Prometheus endpoint serves valid exposition text with the same counts.
     let body = scrape(&lab);
@@ -87,9 +129,23 @@ fn json_prometheus_and_status_agree_with_the_traffic() {
     assert!(head.starts_with("HTTP/1.0 200"), "{head}");
     assert!(head.contains("application/openmetrics-text"), "{head}");
     assert_valid_exposition(text);
-    assert!(text.contains(&format!("xdp_responder_answers_total{{queue=\"0\",kind=\"icmp4_echo\"}} {PINGS}")), "{text}");
-    assert!(text.contains(&format!("xdp_responder_answers_total{{queue=\"0\",kind=\"udp4\"}} {}", UDP_SIZES.len())), "{text}");
-    assert!(text.contains("xdp_responder_xdp_program_total{outcome=\"redirected_icmp4\"}"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "xdp_responder_answers_total{{queue=\"0\",kind=\"icmp4_echo\"}} {PINGS}"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "xdp_responder_answers_total{{queue=\"0\",kind=\"udp4\"}} {}",
+            UDP_SIZES.len()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("xdp_responder_xdp_program_total{outcome=\"redirected_icmp4\"}"),
+        "{text}"
+    );
 
     let mut r = r;
     let status = r.stop(Duration::from_secs(10)).expect("stop");
@@ -99,25 +155,57 @@ fn json_prometheus_and_status_agree_with_the_traffic() {
         .lines()
         .iter()
         .filter(|l| l.stream == Stream::Stdout)
-        .map(|l| serde_json::from_str(&l.text).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {}", l.text)))
+        .map(|l| {
+            serde_json::from_str(&l.text)
+                .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {}", l.text))
+        })
         .collect();
     let intervals: Vec<&Value> = json.iter().filter(|v| v["type"] == "interval").collect();
-    assert!(intervals.len() >= 2, "expected interval lines, got {}", intervals.len());
+    assert!(
+        intervals.len() >= 2,
+        "expected interval lines, got {}",
+        intervals.len()
+    );
     for v in &intervals {
-        for key in ["rx_pps", "tx_pps", "rx_bps", "tx_bps", "tx_wakeups_per_s", "fill_ring_empty_per_s"] {
+        for key in [
+            "rx_pps",
+            "tx_pps",
+            "rx_bps",
+            "tx_bps",
+            "tx_wakeups_per_s",
+            "fill_ring_empty_per_s",
+        ] {
             assert!(v[key].is_number(), "{key} missing in {v}");
         }
-        assert!(v["xsk"]["rx_dropped"].is_u64() && v["xdp"]["seen"].is_u64() && v["handler_ns"]["p99"].is_u64(), "{v}");
+        assert!(
+            v["xsk"]["rx_dropped"].is_u64()
+                && v["xdp"]["seen"].is_u64()
+                && v["handler_ns"]["p99"].is_u64(),
+            "{v}"
+        );
     }
-    let totals = json.iter().find(|v| v["type"] == "totals").expect("a totals object");
+    let totals = json
+        .iter()
+        .find(|v| v["type"] == "totals")
+        .expect("a totals object");
     // The totals equal the traffic sent.
     assert_eq!(totals["answers"]["icmp4_echo"].as_u64(), Some(PINGS));
-    assert_eq!(totals["answers"]["udp4"].as_u64(), Some(UDP_SIZES.len() as u64));
+    assert_eq!(
+        totals["answers"]["udp4"].as_u64(),
+        Some(UDP_SIZES.len() as u64)
+    );
     let answered = PINGS + UDP_SIZES.len() as u64 + totals["answers"]["arp"].as_u64().unwrap_or(0);
     assert_eq!(totals["tx_packets"].as_u64(), Some(answered), "{totals}");
     assert_eq!(totals["same_frame_replies"].as_u64(), Some(answered));
     assert_eq!(totals["bytes_copied"].as_u64(), Some(0));
     let redirected = totals["xdp"]["redirected"].as_u64().unwrap_or(0);
-    assert_eq!(redirected, totals["rx_packets"].as_u64().unwrap_or(u64::MAX), "every redirected frame reached user space");
-    assert!(totals["handler_ns"]["samples"].as_u64().unwrap_or(0) > 0, "no handler timing samples");
+    assert_eq!(
+        redirected,
+        totals["rx_packets"].as_u64().unwrap_or(u64::MAX),
+        "every redirected frame reached user space"
+    );
+    assert!(
+        totals["handler_ns"]["samples"].as_u64().unwrap_or(0) > 0,
+        "no handler timing samples"
+    );
 }

@@ -68,14 +68,39 @@ impl XskHolder {
             }
             let fd = OwnedFd::from_raw_fd(raw);
             let sock = fd.as_raw_fd();
-            let area = libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0);
+            let area = libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
             if area == libc::MAP_FAILED {
                 return Err(last());
             }
-            let holder = XskHolder { fd: Some(fd), area: area as usize, len };
-            let reg = UmemReg { addr: area as u64, len: len as u64, chunk_size: 4096, headroom: 0, flags: 0, tx_metadata_len: 0 };
-            let opt = |name, val: *const libc::c_void, size: usize| libc::setsockopt(sock, SOL_XDP, name, val, size as u32);
-            if opt(XDP_UMEM_REG, (&reg as *const UmemReg).cast(), std::mem::size_of::<UmemReg>()) < 0 {
+            let holder = XskHolder {
+                fd: Some(fd),
+                area: area as usize,
+                len,
+            };
+            let reg = UmemReg {
+                addr: area as u64,
+                len: len as u64,
+                chunk_size: 4096,
+                headroom: 0,
+                flags: 0,
+                tx_metadata_len: 0,
+            };
+            let opt = |name, val: *const libc::c_void, size: usize| {
+                libc::setsockopt(sock, SOL_XDP, name, val, size as u32)
+            };
+            if opt(
+                XDP_UMEM_REG,
+                (&reg as *const UmemReg).cast(),
+                std::mem::size_of::<UmemReg>(),
+            ) < 0
+            {
                 return Err(last());
             }
             let entries: libc::c_int = 16;
@@ -89,8 +114,19 @@ impl XskHolder {
             if ifindex == 0 {
                 return Err(last());
             }
-            let sa = SockaddrXdp { family: libc::AF_XDP as u16, flags: XDP_COPY, ifindex, queue_id: queue, shared_umem_fd: 0 };
-            if libc::bind(sock, (&sa as *const SockaddrXdp).cast(), std::mem::size_of::<SockaddrXdp>() as u32) < 0 {
+            let sa = SockaddrXdp {
+                family: libc::AF_XDP as u16,
+                flags: XDP_COPY,
+                ifindex,
+                queue_id: queue,
+                shared_umem_fd: 0,
+            };
+            if libc::bind(
+                sock,
+                (&sa as *const SockaddrXdp).cast(),
+                std::mem::size_of::<SockaddrXdp>() as u32,
+            ) < 0
+            {
                 return Err(last());
             }
             Ok(holder)
@@ -108,7 +144,17 @@ impl Drop for XskHolder {
 }
 
 fn run_args(extra: &[&str]) -> Vec<String> {
-    let mut a: Vec<String> = ["run", "--iface", lab::RESP_IFACE, "--addr", V4, "--duration", "30"].map(String::from).to_vec();
+    let mut a: Vec<String> = [
+        "run",
+        "--iface",
+        lab::RESP_IFACE,
+        "--addr",
+        V4,
+        "--duration",
+        "30",
+    ]
+    .map(String::from)
+    .to_vec();
     a.extend(extra.iter().map(|s| s.to_string()));
     a
 }
@@ -118,8 +164,18 @@ fn one_error_line(out: &std::process::Output) -> String {
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!out.status.success(), "expected failure, got success");
     assert!(!err.contains("panicked"), "panicked: {err}");
-    assert_eq!(err.lines().filter(|l| l.starts_with("error:")).count(), 1, "not exactly one error line: {err}");
-    assert!(err.trim_end().lines().last().is_some_and(|l| l.starts_with("error:")), "the error is not the last line: {err}");
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "not exactly one error line: {err}"
+    );
+    assert!(
+        err.trim_end()
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("error:")),
+        "the error is not the last line: {err}"
+    );
     err
 }
 
@@ -129,7 +185,10 @@ fn busy_queue_is_retried_then_named() {
         return;
     }
     let lab = lab("flt-busy", 1);
-    let holder = lab.in_resp(|| XskHolder::bind(lab::RESP_IFACE, 0)).expect("namespace").expect("bind a holder socket to queue 0");
+    let holder = lab
+        .in_resp(|| XskHolder::bind(lab::RESP_IFACE, 0))
+        .expect("namespace")
+        .expect("bind a holder socket to queue 0");
 
     // Held for good: a bounded retry, then an error naming the holder (this test process).
     let started = Instant::now();
@@ -137,11 +196,21 @@ fn busy_queue_is_retried_then_named() {
     let out = responder_cmd(&lab, &args.iter().map(String::as_str).collect::<Vec<_>>());
     let took = started.elapsed();
     let err = one_error_line(&out);
-    assert!(err.contains("is busy (EBUSY"), "no note about the retry: {err}");
-    for needle in ["stayed busy", "already bound by another AF_XDP socket", &format!("pid {}", std::process::id())] {
+    assert!(
+        err.contains("is busy (EBUSY"),
+        "no note about the retry: {err}"
+    );
+    for needle in [
+        "stayed busy",
+        "already bound by another AF_XDP socket",
+        &format!("pid {}", std::process::id()),
+    ] {
         assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
     }
-    assert!(took < Duration::from_secs(20), "giving up on a busy queue took {took:?}");
+    assert!(
+        took < Duration::from_secs(20),
+        "giving up on a busy queue took {took:?}"
+    );
     assert!(!xdp_attached(&lab), "a failed start left XDP attached");
 
     // Released while the responder retries: it takes the queue and answers.
@@ -149,10 +218,20 @@ fn busy_queue_is_retried_then_named() {
     let mut cmd = vec![bin.to_string_lossy().into_owned()];
     cmd.extend(run_args(&[]));
     let mut r = Responder::spawn(lab.exec_resp(&cmd), "[responder] ").expect("spawn responder");
-    assert!(eventually(Duration::from_secs(10), || r.output().iter().any(|l| l.contains("is busy (EBUSY"))), "the responder did not report the busy queue");
+    assert!(
+        eventually(Duration::from_secs(10), || r
+            .output()
+            .iter()
+            .any(|l| l.contains("is busy (EBUSY"))),
+        "the responder did not report the busy queue"
+    );
     drop(holder);
-    r.wait_ready(Duration::from_secs(15), &AtomicBool::new(false)).expect("the responder took the queue once it was released");
-    assert!(gen_ok(&lab, &["ping", "-c", "2", "-i", "0.2", "-W", "2", V4]), "no answer after taking the released queue");
+    r.wait_ready(Duration::from_secs(15), &AtomicBool::new(false))
+        .expect("the responder took the queue once it was released");
+    assert!(
+        gen_ok(&lab, &["ping", "-c", "2", "-i", "0.2", "-W", "2", V4]),
+        "no answer after taking the released queue"
+    );
     let status = r.stop(Duration::from_secs(10)).expect("stop");
     assert!(status.success(), "responder exited with {status:?}");
     assert!(!xdp_attached(&lab), "XDP left attached");
@@ -167,22 +246,47 @@ fn memlock_refusal_says_what_to_do() {
     let bin = responder_bin();
     // Without CAP_IPC_LOCK the UMEM is charged to RLIMIT_MEMLOCK (64 KiB here, and without
     // CAP_SYS_RESOURCE the responder cannot raise it): the kernel refuses it with ENOBUFS.
-    let mut cmd: Vec<String> = ["setpriv", "--bounding-set", "-ipc_lock,-sys_resource", "--inh-caps", "-ipc_lock,-sys_resource", "--", "prlimit", "--memlock=65536:65536"]
-        .map(String::from)
-        .to_vec();
+    let mut cmd: Vec<String> = [
+        "setpriv",
+        "--bounding-set",
+        "-ipc_lock,-sys_resource",
+        "--inh-caps",
+        "-ipc_lock,-sys_resource",
+        "--",
+        "prlimit",
+        "--memlock=65536:65536",
+    ]
+    .map(String::from)
+    .to_vec();
     cmd.push(bin.to_string_lossy().into_owned());
     cmd.extend(run_args(&[]));
-    let out = lab.exec_resp(&cmd).output().expect("run the responder without CAP_IPC_LOCK");
-    eprintln!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = lab
+        .exec_resp(&cmd)
+        .output()
+        .expect("run the responder without CAP_IPC_LOCK");
+    eprintln!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let err = one_error_line(&out);
-    for needle in ["refused to pin", "memlock limit 64 KiB", "lacks CAP_IPC_LOCK", "ulimit -l unlimited", "--frame-count"] {
+    for needle in [
+        "refused to pin",
+        "memlock limit 64 KiB",
+        "lacks CAP_IPC_LOCK",
+        "ulimit -l unlimited",
+        "--frame-count",
+    ] {
         assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
     }
     assert!(!xdp_attached(&lab), "a failed start left XDP attached");
 
     // With the limit raised it starts (nothing stale was left behind).
     let r = start(&lab, &default_args());
-    assert!(gen_ok(&lab, &["ping", "-c", "1", "-W", "2", V4]), "no answer after the failed start");
+    assert!(
+        gen_ok(&lab, &["ping", "-c", "1", "-W", "2", V4]),
+        "no answer after the failed start"
+    );
     drop(r);
 }
 
@@ -193,11 +297,23 @@ fn interface_deleted_while_running_exits_cleanly() {
     }
     let lab = lab("flt-linkdel", 1);
     let mut r = start(&lab, &default_args());
-    assert!(gen_ok(&lab, &["ping", "-c", "1", "-W", "2", V4]), "no answer before the deletion");
+    assert!(
+        gen_ok(&lab, &["ping", "-c", "1", "-W", "2", V4]),
+        "no answer before the deletion"
+    );
     // Traffic in flight while the interface goes: a ping runs on (its errors are expected).
-    let mut pinger = lab.exec_gen(&["ping", "-q", "-i", "0.01", "-w", "3", V4]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().expect("ping");
+    let mut pinger = lab
+        .exec_gen(&["ping", "-q", "-i", "0.01", "-w", "3", V4])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("ping");
     std::thread::sleep(Duration::from_millis(300));
-    assert!(lab.exec_resp(&["ip", "link", "del", "dev", lab::RESP_IFACE]).status().expect("ip link del").success());
+    assert!(lab
+        .exec_resp(&["ip", "link", "del", "dev", lab::RESP_IFACE])
+        .status()
+        .expect("ip link del")
+        .success());
     let gone = Instant::now();
     let mut status = None;
     while gone.elapsed() < Duration::from_secs(10) {
@@ -209,12 +325,34 @@ fn interface_deleted_while_running_exits_cleanly() {
     }
     let _ = pinger.kill();
     let _ = pinger.wait();
-    let status = status.unwrap_or_else(|| panic!("the responder still runs {:?} after its interface was deleted", gone.elapsed()));
+    let status = status.unwrap_or_else(|| {
+        panic!(
+            "the responder still runs {:?} after its interface was deleted",
+            gone.elapsed()
+        )
+    });
     let status = r.stop(Duration::from_secs(5)).unwrap_or(status);
     let out = r.output();
-    assert!(status.success(), "responder exited with {status:?}:\n{}", out.join("\n"));
-    assert!(out.iter().any(|l| l.contains("stopping (interface went away)")), "no stop reason printed:\n{}", out.join("\n"));
-    assert!(out.iter().any(|l| l.starts_with("totals after")), "no totals printed");
+    assert!(
+        status.success(),
+        "responder exited with {status:?}:\n{}",
+        out.join("\n")
+    );
+    assert!(
+        out.iter()
+            .any(|l| l.contains("stopping (interface went away)")),
+        "no stop reason printed:\n{}",
+        out.join("\n")
+    );
+    assert!(
+        out.iter().any(|l| l.starts_with("totals after")),
+        "no totals printed"
+    );
     assert!(!out.iter().any(|l| l.contains("panicked")), "panicked");
-    assert!(out.iter().filter(|l| l.trim_start().starts_with("frames q")).all(|l| l.trim_end().ends_with("(ok)")), "frame accounting drifted");
+    assert!(
+        out.iter()
+            .filter(|l| l.trim_start().starts_with("frames q"))
+            .all(|l| l.trim_end().ends_with("(ok)")),
+        "frame accounting drifted"
+    );
 }

@@ -61,30 +61,85 @@ fn case(name: &'static str, frame: Vec<u8>, fate: Fate) -> Case {
 }
 
 fn echo4(eth_dst: [u8; 6], eth_src: [u8; 6], src: [u8; 4], dst: [u8; 4], data: &[u8]) -> Vec<u8> {
-    ipv4(eth_dst, eth_src, src, dst, 1, 0x4000, &[], &icmp4(8, 0, &echo_body(0x5151, 1, data)))
+    ipv4(
+        eth_dst,
+        eth_src,
+        src,
+        dst,
+        1,
+        0x4000,
+        &[],
+        &icmp4(8, 0, &echo_body(0x5151, 1, data)),
+    )
 }
 
 fn good_echo4() -> Vec<u8> {
-    echo4(RESP_MAC, GEN_MAC, GEN_V4, XDP_V4, b"robustness test payload")
+    echo4(
+        RESP_MAC,
+        GEN_MAC,
+        GEN_V4,
+        XDP_V4,
+        b"robustness test payload",
+    )
 }
 
 fn good_udp4(sport: u16, data: &[u8]) -> Vec<u8> {
-    ipv4(RESP_MAC, GEN_MAC, GEN_V4, XDP_V4, 17, 0x4000, &[], &udp4(GEN_V4, XDP_V4, sport, 7, data))
+    ipv4(
+        RESP_MAC,
+        GEN_MAC,
+        GEN_V4,
+        XDP_V4,
+        17,
+        0x4000,
+        &[],
+        &udp4(GEN_V4, XDP_V4, sport, 7, data),
+    )
 }
 
 fn echo6(eth_dst: [u8; 6], src: [u8; 16], dst: [u8; 16], hop: u8) -> Vec<u8> {
-    ipv6(eth_dst, GEN_MAC, src, dst, 58, hop, &icmp6(src, dst, 128, 0, &echo_body(0x6161, 1, b"v6 robustness")))
+    ipv6(
+        eth_dst,
+        GEN_MAC,
+        src,
+        dst,
+        58,
+        hop,
+        &icmp6(src, dst, 128, 0, &echo_body(0x6161, 1, b"v6 robustness")),
+    )
 }
 
 fn udp6_frame(sport: u16, data: &[u8]) -> Vec<u8> {
-    ipv6(RESP_MAC, GEN_MAC, GEN_V6, XDP_V6, 17, 64, &udp6(GEN_V6, XDP_V6, sport, 7, data))
+    ipv6(
+        RESP_MAC,
+        GEN_MAC,
+        GEN_V6,
+        XDP_V6,
+        17,
+        64,
+        &udp6(GEN_V6, XDP_V6, sport, 7, data),
+    )
 }
 
-fn ns(eth_dst: [u8; 6], src: [u8; 16], dst: [u8; 16], hop: u8, target: [u8; 16], options: &[u8]) -> Vec<u8> {
+fn ns(
+    eth_dst: [u8; 6],
+    src: [u8; 16],
+    dst: [u8; 16],
+    hop: u8,
+    target: [u8; 16],
+    options: &[u8],
+) -> Vec<u8> {
     let mut body = vec![0u8; 4];
     body.extend_from_slice(&target);
     body.extend_from_slice(options);
-    ipv6(eth_dst, GEN_MAC, src, dst, 58, hop, &icmp6(src, dst, 135, 0, &body))
+    ipv6(
+        eth_dst,
+        GEN_MAC,
+        src,
+        dst,
+        58,
+        hop,
+        &icmp6(src, dst, 135, 0, &body),
+    )
 }
 
 fn sllao() -> Vec<u8> {
@@ -125,7 +180,11 @@ fn bad_frames() -> Vec<Case> {
     // request type at offset 14 + 60, so the frame reaches user space, which must refuse it.
     let mut ihl_past_total = echo4(RESP_MAC, GEN_MAC, GEN_V4, XDP_V4, &[0u8; 64]);
     ihl_past_total[14 + 60] = 8;
-    let ihl_past_total = patch4(patch4(ihl_past_total, 14, &[0x4f]), 16, &40u16.to_be_bytes());
+    let ihl_past_total = patch4(
+        patch4(ihl_past_total, 14, &[0x4f]),
+        16,
+        &40u16.to_be_bytes(),
+    );
 
     // Total length 4 bytes short of the frame: the ICMP checksum covers the whole frame, so
     // over the shorter message it is wrong (Linux trims the packet, then drops it the same way).
@@ -177,95 +236,438 @@ fn bad_frames() -> Vec<Case> {
 
     vec![
         // Runts and truncation at every layer.
-        case("14-byte frame (IPv4 EtherType, nothing after)", eth(RESP_MAC, GEN_MAC, 0x0800), XdpMalformed),
-        case("ARP cut at 30 bytes", arp(BROADCAST, GEN_MAC, 1, GEN_MAC, GEN_V4, XDP_V4)[..30].to_vec(), XdpMalformed),
-        case("IPv4 header cut at 30 bytes", echo[..30].to_vec(), XdpMalformed),
-        case("IPv4 header without ICMP (34 bytes)", echo[..34].to_vec(), XdpMalformed),
-        case("IPv6 header cut at 50 bytes", echo6(RESP_MAC, GEN_V6, XDP_V6, 64)[..50].to_vec(), XdpMalformed),
-        case("IPv6 to us without an ICMPv6 header", ipv6(RESP_MAC, GEN_MAC, GEN_V6, XDP_V6, 58, 64, &[]), XdpMalformed),
+        case(
+            "14-byte frame (IPv4 EtherType, nothing after)",
+            eth(RESP_MAC, GEN_MAC, 0x0800),
+            XdpMalformed,
+        ),
+        case(
+            "ARP cut at 30 bytes",
+            arp(BROADCAST, GEN_MAC, 1, GEN_MAC, GEN_V4, XDP_V4)[..30].to_vec(),
+            XdpMalformed,
+        ),
+        case(
+            "IPv4 header cut at 30 bytes",
+            echo[..30].to_vec(),
+            XdpMalformed,
+        ),
+        case(
+            "IPv4 header without ICMP (34 bytes)",
+            echo[..34].to_vec(),
+            XdpMalformed,
+        ),
+        case(
+            "IPv6 header cut at 50 bytes",
+            echo6(RESP_MAC, GEN_V6, XDP_V6, 64)[..50].to_vec(),
+            XdpMalformed,
+        ),
+        case(
+            "IPv6 to us without an ICMPv6 header",
+            ipv6(RESP_MAC, GEN_MAC, GEN_V6, XDP_V6, 58, 64, &[]),
+            XdpMalformed,
+        ),
         case("IHL 4", patch4(echo.clone(), 14, &[0x44]), XdpMalformed),
         case("IHL 0", patch4(echo.clone(), 14, &[0x40]), XdpMalformed),
-        case("IPv4 version 5", patch4(echo.clone(), 14, &[0x55]), XdpMalformed),
-        case("IHL 15 past the end of the frame", patch4(echo4(RESP_MAC, GEN_MAC, GEN_V4, XDP_V4, b""), 14, &[0x4f]), XdpMalformed),
-        case("IHL 15 past the total length", ihl_past_total, Drop("truncated")),
-        case("total length 10 past the frame", patch4(echo.clone(), 16, &(ip_total(&echo) + 10).to_be_bytes()), Drop("truncated")),
-        case("total length below the header", patch4(echo.clone(), 16, &10u16.to_be_bytes()), Drop("truncated")),
-        case("total length 4 short of the frame", short_total, Drop("bad_checksum")),
-        case("ICMP message of 4 bytes inside an 8-byte one", patch4(echo4(RESP_MAC, GEN_MAC, GEN_V4, XDP_V4, b""), 16, &24u16.to_be_bytes()), Drop("truncated")),
+        case(
+            "IPv4 version 5",
+            patch4(echo.clone(), 14, &[0x55]),
+            XdpMalformed,
+        ),
+        case(
+            "IHL 15 past the end of the frame",
+            patch4(echo4(RESP_MAC, GEN_MAC, GEN_V4, XDP_V4, b""), 14, &[0x4f]),
+            XdpMalformed,
+        ),
+        case(
+            "IHL 15 past the total length",
+            ihl_past_total,
+            Drop("truncated"),
+        ),
+        case(
+            "total length 10 past the frame",
+            patch4(echo.clone(), 16, &(ip_total(&echo) + 10).to_be_bytes()),
+            Drop("truncated"),
+        ),
+        case(
+            "total length below the header",
+            patch4(echo.clone(), 16, &10u16.to_be_bytes()),
+            Drop("truncated"),
+        ),
+        case(
+            "total length 4 short of the frame",
+            short_total,
+            Drop("bad_checksum"),
+        ),
+        case(
+            "ICMP message of 4 bytes inside an 8-byte one",
+            patch4(
+                echo4(RESP_MAC, GEN_MAC, GEN_V4, XDP_V4, b""),
+                16,
+                &24u16.to_be_bytes(),
+            ),
+            Drop("truncated"),
+        ),
         // Checksums.
-        case("bad IPv4 header checksum", bad_hdr_sum, Drop("bad_checksum")),
+        case(
+            "bad IPv4 header checksum",
+            bad_hdr_sum,
+            Drop("bad_checksum"),
+        ),
         case("bad ICMP checksum", bad_icmp_sum, Drop("bad_checksum")),
         case("bad UDP checksum", bad_udp_sum, Drop("bad_checksum")),
-        case("UDP over IPv6 with checksum 0", udp6_zero, Drop("bad_checksum")),
+        case(
+            "UDP over IPv6 with checksum 0",
+            udp6_zero,
+            Drop("bad_checksum"),
+        ),
         case("bad ICMPv6 checksum", bad_icmp6_sum, Drop("bad_checksum")),
         case("bad NS checksum", ns_bad_sum, Drop("bad_checksum")),
         // Fragments, options, extension headers, tags.
-        case("IPv4 fragment: MF set", patch4(echo.clone(), 20, &[0x20, 0x00]), Kernel),
-        case("IPv4 fragment: offset 185", patch4(echo.clone(), 20, &[0x00, 185]), Kernel),
-        case("IPv4 option with length 1", ipv4(RESP_MAC, GEN_MAC, GEN_V4, XDP_V4, 1, 0, &[0x44, 0x01, 0, 0], &icmp4(8, 0, &echo_body(1, 1, b"opt"))), Drop("malformed")),
-        case("IPv4 loose source route", ipv4(RESP_MAC, GEN_MAC, GEN_V4, XDP_V4, 1, 0, &[0x83, 7, 4, 198, 18, 0, 1, 0], &icmp4(8, 0, &echo_body(1, 1, b"lsrr"))), Drop("unsupported")),
-        case("IPv6 hop-by-hop header, then echo", ext(0, &[58, 0, 1, 4, 0, 0, 0, 0]), Kernel),
-        case("IPv6 destination options header, then echo", ext(60, &[58, 0, 1, 4, 0, 0, 0, 0]), Kernel),
-        case("IPv6 fragment header, then echo", ext(44, &[58, 0, 0, 0, 0, 0, 0, 1]), Kernel),
+        case(
+            "IPv4 fragment: MF set",
+            patch4(echo.clone(), 20, &[0x20, 0x00]),
+            Kernel,
+        ),
+        case(
+            "IPv4 fragment: offset 185",
+            patch4(echo.clone(), 20, &[0x00, 185]),
+            Kernel,
+        ),
+        case(
+            "IPv4 option with length 1",
+            ipv4(
+                RESP_MAC,
+                GEN_MAC,
+                GEN_V4,
+                XDP_V4,
+                1,
+                0,
+                &[0x44, 0x01, 0, 0],
+                &icmp4(8, 0, &echo_body(1, 1, b"opt")),
+            ),
+            Drop("malformed"),
+        ),
+        case(
+            "IPv4 loose source route",
+            ipv4(
+                RESP_MAC,
+                GEN_MAC,
+                GEN_V4,
+                XDP_V4,
+                1,
+                0,
+                &[0x83, 7, 4, 198, 18, 0, 1, 0],
+                &icmp4(8, 0, &echo_body(1, 1, b"lsrr")),
+            ),
+            Drop("unsupported"),
+        ),
+        case(
+            "IPv6 hop-by-hop header, then echo",
+            ext(0, &[58, 0, 1, 4, 0, 0, 0, 0]),
+            Kernel,
+        ),
+        case(
+            "IPv6 destination options header, then echo",
+            ext(60, &[58, 0, 1, 4, 0, 0, 0, 0]),
+            Kernel,
+        ),
+        case(
+            "IPv6 fragment header, then echo",
+            ext(44, &[58, 0, 0, 0, 0, 0, 0, 1]),
+            Kernel,
+        ),
         case("802.1Q-tagged echo", vlan(0x8100, &echo), Kernel),
         case("802.1ad-tagged echo", vlan(0x88a8, &echo), Kernel),
-        case("LLDP EtherType", { let mut f = echo.clone(); f[12..14].copy_from_slice(&0x88ccu16.to_be_bytes()); f }, Kernel),
+        case(
+            "LLDP EtherType",
+            {
+                let mut f = echo.clone();
+                f[12..14].copy_from_slice(&0x88ccu16.to_be_bytes());
+                f
+            },
+            Kernel,
+        ),
         // UDP lengths and ports.
-        case("UDP length 1 past the IP payload", udp_len(&udp, udp_len_now + 1), Drop("truncated")),
-        case("UDP length 1 short of the IP payload", udp_len(&udp, udp_len_now - 1), Drop("truncated")),
+        case(
+            "UDP length 1 past the IP payload",
+            udp_len(&udp, udp_len_now + 1),
+            Drop("truncated"),
+        ),
+        case(
+            "UDP length 1 short of the IP payload",
+            udp_len(&udp, udp_len_now - 1),
+            Drop("truncated"),
+        ),
         case("UDP length 0", udp_len(&udp, 0), Drop("truncated")),
-        case("UDP from port 0", good_udp4(0, b"port zero"), Drop("bad_source")),
-        case("UDP from echo port 7 (echo loop)", good_udp4(7, b"loop"), Drop("bad_source")),
-        case("UDP from chargen port 19 (echo loop)", good_udp4(19, b"loop"), Drop("bad_source")),
-        case("UDP to a port not served (9)", ipv4(RESP_MAC, GEN_MAC, GEN_V4, XDP_V4, 17, 0, &[], &udp4(GEN_V4, XDP_V4, 40004, 9, b"discard")), Kernel),
-        case("IPv6 payload length past the frame", plen_past, Drop("truncated")),
+        case(
+            "UDP from port 0",
+            good_udp4(0, b"port zero"),
+            Drop("bad_source"),
+        ),
+        case(
+            "UDP from echo port 7 (echo loop)",
+            good_udp4(7, b"loop"),
+            Drop("bad_source"),
+        ),
+        case(
+            "UDP from chargen port 19 (echo loop)",
+            good_udp4(19, b"loop"),
+            Drop("bad_source"),
+        ),
+        case(
+            "UDP to a port not served (9)",
+            ipv4(
+                RESP_MAC,
+                GEN_MAC,
+                GEN_V4,
+                XDP_V4,
+                17,
+                0,
+                &[],
+                &udp4(GEN_V4, XDP_V4, 40004, 9, b"discard"),
+            ),
+            Kernel,
+        ),
+        case(
+            "IPv6 payload length past the frame",
+            plen_past,
+            Drop("truncated"),
+        ),
         // ICMP kinds we do not answer.
-        case("ICMP echo request with code 1", icmp_code1, Drop("unsupported")),
-        case("ICMP echo reply to us", ipv4(RESP_MAC, GEN_MAC, GEN_V4, XDP_V4, 1, 0, &[], &icmp4(0, 0, &echo_body(1, 1, b"reply"))), Kernel),
-        case("ICMP timestamp request to us", ipv4(RESP_MAC, GEN_MAC, GEN_V4, XDP_V4, 1, 0, &[], &icmp4(13, 0, &[0; 16])), Kernel),
+        case(
+            "ICMP echo request with code 1",
+            icmp_code1,
+            Drop("unsupported"),
+        ),
+        case(
+            "ICMP echo reply to us",
+            ipv4(
+                RESP_MAC,
+                GEN_MAC,
+                GEN_V4,
+                XDP_V4,
+                1,
+                0,
+                &[],
+                &icmp4(0, 0, &echo_body(1, 1, b"reply")),
+            ),
+            Kernel,
+        ),
+        case(
+            "ICMP timestamp request to us",
+            ipv4(
+                RESP_MAC,
+                GEN_MAC,
+                GEN_V4,
+                XDP_V4,
+                1,
+                0,
+                &[],
+                &icmp4(13, 0, &[0; 16]),
+            ),
+            Kernel,
+        ),
         // ARP.
-        case("ARP request for 198.18.0.9 (not ours)", arp(BROADCAST, GEN_MAC, 1, GEN_MAC, GEN_V4, [198, 18, 0, 9]), Kernel),
-        case("gratuitous ARP claiming 198.18.0.2", arp(BROADCAST, GEN_MAC, 1, GEN_MAC, XDP_V4, XDP_V4), Drop("unsupported")),
-        case("gratuitous ARP of the generator", arp(BROADCAST, GEN_MAC, 1, GEN_MAC, GEN_V4, GEN_V4), Kernel),
-        case("ARP reply to us", arp(RESP_MAC, GEN_MAC, 2, GEN_MAC, GEN_V4, XDP_V4), Drop("unsupported")),
-        case("ARP request from a broadcast source MAC", arp(BROADCAST, BROADCAST, 1, GEN_MAC, GEN_V4, XDP_V4), Drop("bad_source")),
-        case("ARP request with a multicast sender MAC", arp(BROADCAST, GEN_MAC, 1, mcast_mac, GEN_V4, XDP_V4), Drop("bad_source")),
-        case("ARP request from 224.0.0.5", arp(BROADCAST, GEN_MAC, 1, GEN_MAC, [224, 0, 0, 5], XDP_V4), Drop("bad_source")),
-        case("ARP request from 127.0.0.1", arp(BROADCAST, GEN_MAC, 1, GEN_MAC, [127, 0, 0, 1], XDP_V4), Drop("bad_source")),
-        case("ARP with hardware type 32 (InfiniBand)", { let mut f = arp(BROADCAST, GEN_MAC, 1, GEN_MAC, GEN_V4, XDP_V4); f[15] = 32; f }, Kernel),
+        case(
+            "ARP request for 198.18.0.9 (not ours)",
+            arp(BROADCAST, GEN_MAC, 1, GEN_MAC, GEN_V4, [198, 18, 0, 9]),
+            Kernel,
+        ),
+        case(
+            "gratuitous ARP claiming 198.18.0.2",
+            arp(BROADCAST, GEN_MAC, 1, GEN_MAC, XDP_V4, XDP_V4),
+            Drop("unsupported"),
+        ),
+        case(
+            "gratuitous ARP of the generator",
+            arp(BROADCAST, GEN_MAC, 1, GEN_MAC, GEN_V4, GEN_V4),
+            Kernel,
+        ),
+        case(
+            "ARP reply to us",
+            arp(RESP_MAC, GEN_MAC, 2, GEN_MAC, GEN_V4, XDP_V4),
+            Drop("unsupported"),
+        ),
+        case(
+            "ARP request from a broadcast source MAC",
+            arp(BROADCAST, BROADCAST, 1, GEN_MAC, GEN_V4, XDP_V4),
+            Drop("bad_source"),
+        ),
+        case(
+            "ARP request with a multicast sender MAC",
+            arp(BROADCAST, GEN_MAC, 1, mcast_mac, GEN_V4, XDP_V4),
+            Drop("bad_source"),
+        ),
+        case(
+            "ARP request from 224.0.0.5",
+            arp(BROADCAST, GEN_MAC, 1, GEN_MAC, [224, 0, 0, 5], XDP_V4),
+            Drop("bad_source"),
+        ),
+        case(
+            "ARP request from 127.0.0.1",
+            arp(BROADCAST, GEN_MAC, 1, GEN_MAC, [127, 0, 0, 1], XDP_V4),
+            Drop("bad_source"),
+        ),
+        case(
+            "ARP with hardware type 32 (InfiniBand)",
+            {
+                let mut f = arp(BROADCAST, GEN_MAC, 1, GEN_MAC, GEN_V4, XDP_V4);
+                f[15] = 32;
+                f
+            },
+            Kernel,
+        ),
         // Sources that must never get an answer (no reflection).
-        case("echo from a broadcast source MAC", echo4(RESP_MAC, BROADCAST, GEN_V4, XDP_V4, b"x"), Drop("bad_source")),
-        case("echo from a multicast source MAC", echo4(RESP_MAC, mcast_mac, GEN_V4, XDP_V4, b"x"), Drop("bad_source")),
-        case("echo from MAC 00:00:00:00:00:00", echo4(RESP_MAC, [0; 6], GEN_V4, XDP_V4, b"x"), Drop("bad_source")),
-        case("echo from 255.255.255.255", echo4(RESP_MAC, GEN_MAC, [255; 4], XDP_V4, b"x"), Drop("bad_source")),
-        case("echo from 224.0.0.1", echo4(RESP_MAC, GEN_MAC, [224, 0, 0, 1], XDP_V4, b"x"), Drop("bad_source")),
-        case("echo from 0.0.0.0", echo4(RESP_MAC, GEN_MAC, [0; 4], XDP_V4, b"x"), Drop("bad_source")),
-        case("echo from 127.0.0.1", echo4(RESP_MAC, GEN_MAC, [127, 0, 0, 1], XDP_V4, b"x"), Drop("bad_source")),
-        case("echo from our own 198.18.0.2", echo4(RESP_MAC, GEN_MAC, XDP_V4, XDP_V4, b"x"), Drop("bad_source")),
-        case("ICMPv6 echo from ff02::1", echo6(RESP_MAC, ALL_NODES, XDP_V6, 64), Drop("bad_source")),
-        case("ICMPv6 echo from ::", echo6(RESP_MAC, [0; 16], XDP_V6, 64), Drop("bad_source")),
-        case("ICMPv6 echo from ::1", echo6(RESP_MAC, lo6, XDP_V6, 64), Drop("bad_source")),
+        case(
+            "echo from a broadcast source MAC",
+            echo4(RESP_MAC, BROADCAST, GEN_V4, XDP_V4, b"x"),
+            Drop("bad_source"),
+        ),
+        case(
+            "echo from a multicast source MAC",
+            echo4(RESP_MAC, mcast_mac, GEN_V4, XDP_V4, b"x"),
+            Drop("bad_source"),
+        ),
+        case(
+            "echo from MAC 00:00:00:00:00:00",
+            echo4(RESP_MAC, [0; 6], GEN_V4, XDP_V4, b"x"),
+            Drop("bad_source"),
+        ),
+        case(
+            "echo from 255.255.255.255",
+            echo4(RESP_MAC, GEN_MAC, [255; 4], XDP_V4, b"x"),
+            Drop("bad_source"),
+        ),
+        case(
+            "echo from 224.0.0.1",
+            echo4(RESP_MAC, GEN_MAC, [224, 0, 0, 1], XDP_V4, b"x"),
+            Drop("bad_source"),
+        ),
+        case(
+            "echo from 0.0.0.0",
+            echo4(RESP_MAC, GEN_MAC, [0; 4], XDP_V4, b"x"),
+            Drop("bad_source"),
+        ),
+        case(
+            "echo from 127.0.0.1",
+            echo4(RESP_MAC, GEN_MAC, [127, 0, 0, 1], XDP_V4, b"x"),
+            Drop("bad_source"),
+        ),
+        case(
+            "echo from our own 198.18.0.2",
+            echo4(RESP_MAC, GEN_MAC, XDP_V4, XDP_V4, b"x"),
+            Drop("bad_source"),
+        ),
+        case(
+            "ICMPv6 echo from ff02::1",
+            echo6(RESP_MAC, ALL_NODES, XDP_V6, 64),
+            Drop("bad_source"),
+        ),
+        case(
+            "ICMPv6 echo from ::",
+            echo6(RESP_MAC, [0; 16], XDP_V6, 64),
+            Drop("bad_source"),
+        ),
+        case(
+            "ICMPv6 echo from ::1",
+            echo6(RESP_MAC, lo6, XDP_V6, 64),
+            Drop("bad_source"),
+        ),
         // Destinations that are not ours to answer.
-        case("echo to 255.255.255.255", echo4(BROADCAST, GEN_MAC, GEN_V4, [255; 4], b"x"), Kernel),
-        case("echo to 198.18.0.255 (subnet broadcast)", echo4(BROADCAST, GEN_MAC, GEN_V4, [198, 18, 0, 255], b"x"), Kernel),
-        case("echo to 224.0.0.1", echo4(mcast_mac, GEN_MAC, GEN_V4, [224, 0, 0, 1], b"x"), Kernel),
-        case("ICMPv6 echo to ff02::1", echo6([0x33, 0x33, 0, 0, 0, 1], GEN_V6, ALL_NODES, 64), KernelMayAnswer),
-        case("echo to us in a frame for another host's MAC", echo4(other_mac, GEN_MAC, GEN_V4, XDP_V4, b"x"), Drop("not_ours")),
-        case("ARP for us in a frame for another host's MAC", arp(other_mac, GEN_MAC, 1, GEN_MAC, GEN_V4, XDP_V4), Drop("not_ours")),
+        case(
+            "echo to 255.255.255.255",
+            echo4(BROADCAST, GEN_MAC, GEN_V4, [255; 4], b"x"),
+            Kernel,
+        ),
+        case(
+            "echo to 198.18.0.255 (subnet broadcast)",
+            echo4(BROADCAST, GEN_MAC, GEN_V4, [198, 18, 0, 255], b"x"),
+            Kernel,
+        ),
+        case(
+            "echo to 224.0.0.1",
+            echo4(mcast_mac, GEN_MAC, GEN_V4, [224, 0, 0, 1], b"x"),
+            Kernel,
+        ),
+        case(
+            "ICMPv6 echo to ff02::1",
+            echo6([0x33, 0x33, 0, 0, 0, 1], GEN_V6, ALL_NODES, 64),
+            KernelMayAnswer,
+        ),
+        case(
+            "echo to us in a frame for another host's MAC",
+            echo4(other_mac, GEN_MAC, GEN_V4, XDP_V4, b"x"),
+            Drop("not_ours"),
+        ),
+        case(
+            "ARP for us in a frame for another host's MAC",
+            arp(other_mac, GEN_MAC, 1, GEN_MAC, GEN_V4, XDP_V4),
+            Drop("not_ours"),
+        ),
         // Neighbor Discovery.
-        case("NS with hop limit 64", ns(v6_mcast_mac(g), GEN_V6, g, 64, XDP_V6, &sllao()), Drop("unsupported")),
-        case("NS for 2001:2::9 (not ours)", ns(v6_mcast_mac(solicited_node(not_ours_v6)), GEN_V6, solicited_node(not_ours_v6), 255, not_ours_v6, &sllao()), Kernel),
-        case("DAD NS carrying a source link-layer option", ns(v6_mcast_mac(g), [0; 16], g, 255, XDP_V6, &sllao()), Drop("malformed")),
-        case("NS with a zero-length option", ns(v6_mcast_mac(g), GEN_V6, g, 255, XDP_V6, &[1, 0, 0, 0, 0, 0, 0, 0]), Drop("malformed")),
-        case("NS to all-nodes instead of the solicited-node group", ns([0x33, 0x33, 0, 0, 0, 1], GEN_V6, ALL_NODES, 255, XDP_V6, &sllao()), Drop("bad_destination")),
+        case(
+            "NS with hop limit 64",
+            ns(v6_mcast_mac(g), GEN_V6, g, 64, XDP_V6, &sllao()),
+            Drop("unsupported"),
+        ),
+        case(
+            "NS for 2001:2::9 (not ours)",
+            ns(
+                v6_mcast_mac(solicited_node(not_ours_v6)),
+                GEN_V6,
+                solicited_node(not_ours_v6),
+                255,
+                not_ours_v6,
+                &sllao(),
+            ),
+            Kernel,
+        ),
+        case(
+            "DAD NS carrying a source link-layer option",
+            ns(v6_mcast_mac(g), [0; 16], g, 255, XDP_V6, &sllao()),
+            Drop("malformed"),
+        ),
+        case(
+            "NS with a zero-length option",
+            ns(
+                v6_mcast_mac(g),
+                GEN_V6,
+                g,
+                255,
+                XDP_V6,
+                &[1, 0, 0, 0, 0, 0, 0, 0],
+            ),
+            Drop("malformed"),
+        ),
+        case(
+            "NS to all-nodes instead of the solicited-node group",
+            ns(
+                [0x33, 0x33, 0, 0, 0, 1],
+                GEN_V6,
+                ALL_NODES,
+                255,
+                XDP_V6,
+                &sllao(),
+            ),
+            Drop("bad_destination"),
+        ),
     ]
 }
 
 /// Sends `frame` and returns every answer from the responder within `wait`.
-fn answers_to(tx: &PacketSocket, rx: &PacketSocket, frame: &[u8], wait: Duration) -> Vec<(String, Vec<u8>)> {
+fn answers_to(
+    tx: &PacketSocket,
+    rx: &PacketSocket,
+    frame: &[u8],
+    wait: Duration,
+) -> Vec<(String, Vec<u8>)> {
     rx.drain();
-    tx.send(frame).unwrap_or_else(|e| panic!("sending a {}-byte frame: {e}", frame.len()));
-    rx.collect(wait).into_iter().filter_map(|f| responder_answer(&f).map(|what| (what, f))).collect()
+    tx.send(frame)
+        .unwrap_or_else(|e| panic!("sending a {}-byte frame: {e}", frame.len()));
+    rx.collect(wait)
+        .into_iter()
+        .filter_map(|f| responder_answer(&f).map(|what| (what, f)))
+        .collect()
 }
 
 /// The protocol a frame carries, as far as telling answers apart goes: EtherType and the
@@ -283,14 +685,30 @@ fn proto_of(f: &[u8]) -> (u16, u8) {
 /// Sends a request that must be answered once; returns the answer.
 fn expect_answer(tx: &PacketSocket, rx: &PacketSocket, what: &str, frame: &[u8]) -> Vec<u8> {
     let want = proto_of(frame);
-    let got: Vec<_> = answers_to(tx, rx, frame, Duration::from_secs(2)).into_iter().filter(|(_, f)| proto_of(f) == want).collect();
-    assert_eq!(got.len(), 1, "{what}: expected one answer from the responder, got {got:?}");
+    let got: Vec<_> = answers_to(tx, rx, frame, Duration::from_secs(2))
+        .into_iter()
+        .filter(|(_, f)| proto_of(f) == want)
+        .collect();
+    assert_eq!(
+        got.len(),
+        1,
+        "{what}: expected one answer from the responder, got {got:?}"
+    );
     got.into_iter().next().map(|(_, f)| f).unwrap_or_default()
 }
 
 fn ping(lab: &Lab, v6: bool, count: u32) -> bool {
     let count = count.to_string();
-    let mut args = vec!["ping", "-c", &count, "-i", "0.2", "-W", "2", if v6 { V6 } else { V4 }];
+    let mut args = vec![
+        "ping",
+        "-c",
+        &count,
+        "-i",
+        "0.2",
+        "-W",
+        "2",
+        if v6 { V6 } else { V4 },
+    ];
     if v6 {
         args.insert(1, "-6");
     }
@@ -302,7 +720,10 @@ fn udp_echo_works(lab: &Lab) -> bool {
         .in_gen(|| {
             let t4: SocketAddr = format!("{V4}:7").parse().expect("addr");
             let t6: SocketAddr = format!("[{V6}]:7").parse().expect("addr");
-            (udp_echo_check(t4, &[0, 100, 1472], Duration::from_secs(2)), udp_echo_check(t6, &[0, 100, 1452], Duration::from_secs(2)))
+            (
+                udp_echo_check(t4, &[0, 100, 1472], Duration::from_secs(2)),
+                udp_echo_check(t6, &[0, 100, 1452], Duration::from_secs(2)),
+            )
         })
         .expect("udp echo in the generator namespace");
     matches!(r, (Ok(a), Ok(b)) if a.all_ok() && b.all_ok())
@@ -312,23 +733,50 @@ fn udp_echo_works(lab: &Lab) -> bool {
 /// neighbour entries may need to be learned afresh after a flood).
 fn still_answers(lab: &Lab) {
     gen_ok(lab, &["ip", "neigh", "flush", "dev", lab::GEN_IFACE]);
-    assert!(eventually(Duration::from_secs(15), || ping(lab, false, 1)), "no ICMP answer from {V4} afterwards");
-    assert!(eventually(Duration::from_secs(15), || ping(lab, true, 1)), "no ICMPv6 answer from {V6} afterwards");
-    assert!(gen_ok(lab, &["arping", "-c", "2", "-w", "5", "-I", lab::GEN_IFACE, V4]), "no ARP answer afterwards");
-    assert!(eventually(Duration::from_secs(15), || udp_echo_works(lab)), "no exact UDP echo afterwards");
+    assert!(
+        eventually(Duration::from_secs(15), || ping(lab, false, 1)),
+        "no ICMP answer from {V4} afterwards"
+    );
+    assert!(
+        eventually(Duration::from_secs(15), || ping(lab, true, 1)),
+        "no ICMPv6 answer from {V6} afterwards"
+    );
+    assert!(
+        gen_ok(
+            lab,
+            &["arping", "-c", "2", "-w", "5", "-I", lab::GEN_IFACE, V4]
+        ),
+        "no ARP answer afterwards"
+    );
+    assert!(
+        eventually(Duration::from_secs(15), || udp_echo_works(lab)),
+        "no exact UDP echo afterwards"
+    );
 }
 
 fn quiet_forwarding(lab: &Lab) {
     // The kernel of the responder namespace must not forward what the XDP program passes it
     // (IPv4 devconf is inherited from the host, which may forward).
-    assert!(lab.exec_resp(&["sysctl", "-qw", "net.ipv4.ip_forward=0", "net.ipv6.conf.all.forwarding=0"]).status().expect("sysctl").success());
+    assert!(lab
+        .exec_resp(&[
+            "sysctl",
+            "-qw",
+            "net.ipv4.ip_forward=0",
+            "net.ipv6.conf.all.forwarding=0"
+        ])
+        .status()
+        .expect("sysctl")
+        .success());
 }
 
 fn stop_and_collect(mut r: xtask::responder::Responder) -> Vec<String> {
     let status = r.stop(Duration::from_secs(10)).expect("stop responder");
     let out = r.output();
     assert!(status.success(), "responder exited with {status:?}");
-    assert!(!out.iter().any(|l| l.contains("panicked")), "the responder panicked");
+    assert!(
+        !out.iter().any(|l| l.contains("panicked")),
+        "the responder panicked"
+    );
     out
 }
 
@@ -341,7 +789,12 @@ fn bad_frames_get_no_answer_and_are_counted() {
     quiet_forwarding(&lab);
     let r = start(&lab, &default_args());
     let (tx, rx) = lab
-        .in_gen(|| (PacketSocket::open(lab::GEN_IFACE, false), PacketSocket::open(lab::GEN_IFACE, true)))
+        .in_gen(|| {
+            (
+                PacketSocket::open(lab::GEN_IFACE, false),
+                PacketSocket::open(lab::GEN_IFACE, true),
+            )
+        })
         .expect("packet sockets in the generator namespace");
     let (tx, rx) = (tx.expect("send socket"), rx.expect("capture socket"));
     // The generator's kernel sees the answers to our raw requests (and may answer them, e.g.
@@ -349,23 +802,54 @@ fn bad_frames_get_no_answer_and_are_counted() {
     // addresses meanwhile, so that every answer captured below is one to a frame we sent.
     let pin = |v: &str, on: bool| {
         let args: Vec<&str> = if on {
-            vec!["ip", "neigh", "replace", v, "lladdr", lab::RESP_MAC, "dev", lab::GEN_IFACE, "nud", "permanent"]
+            vec![
+                "ip",
+                "neigh",
+                "replace",
+                v,
+                "lladdr",
+                lab::RESP_MAC,
+                "dev",
+                lab::GEN_IFACE,
+                "nud",
+                "permanent",
+            ]
         } else {
             vec!["ip", "neigh", "del", v, "dev", lab::GEN_IFACE]
         };
-        assert!(gen_ok(&lab, &args), "ip neigh {}", if on { "replace" } else { "del" });
+        assert!(
+            gen_ok(&lab, &args),
+            "ip neigh {}",
+            if on { "replace" } else { "del" }
+        );
     };
     pin(V4, true);
     pin(V6, true);
 
     // Positive controls: the capture sees answers, and answers are never longer than requests.
     let echo = good_echo4();
-    assert_eq!(expect_answer(&tx, &rx, "ICMP echo", &echo).len(), echo.len());
+    assert_eq!(
+        expect_answer(&tx, &rx, "ICMP echo", &echo).len(),
+        echo.len()
+    );
     let mut padded = echo.clone();
     padded.extend_from_slice(&[0xee; 18]);
-    assert_eq!(expect_answer(&tx, &rx, "padded ICMP echo", &padded).len(), echo.len(), "Ethernet padding was echoed");
-    let a = expect_answer(&tx, &rx, "echo in an L2 broadcast frame", &echo4(BROADCAST, GEN_MAC, GEN_V4, XDP_V4, b"bcast"));
-    assert_eq!(&a[..6], &GEN_MAC, "answer not sent back to the requester's MAC");
+    assert_eq!(
+        expect_answer(&tx, &rx, "padded ICMP echo", &padded).len(),
+        echo.len(),
+        "Ethernet padding was echoed"
+    );
+    let a = expect_answer(
+        &tx,
+        &rx,
+        "echo in an L2 broadcast frame",
+        &echo4(BROADCAST, GEN_MAC, GEN_V4, XDP_V4, b"bcast"),
+    );
+    assert_eq!(
+        &a[..6],
+        &GEN_MAC,
+        "answer not sent back to the requester's MAC"
+    );
     let req = arp(BROADCAST, GEN_MAC, 1, GEN_MAC, GEN_V4, XDP_V4);
     assert_eq!(expect_answer(&tx, &rx, "ARP request", &req).len(), 42);
     let probe = arp(BROADCAST, GEN_MAC, 1, GEN_MAC, [0; 4], XDP_V4);
@@ -374,7 +858,10 @@ fn bad_frames_get_no_answer_and_are_counted() {
     let u = good_udp4(40010, b"udp control");
     assert_eq!(expect_answer(&tx, &rx, "UDP echo", &u).len(), u.len());
     let u6 = udp6_frame(40011, b"udp6 control");
-    assert_eq!(expect_answer(&tx, &rx, "UDP echo over IPv6", &u6).len(), u6.len());
+    assert_eq!(
+        expect_answer(&tx, &rx, "UDP echo over IPv6", &u6).len(),
+        u6.len()
+    );
     let e6 = echo6(RESP_MAC, GEN_V6, XDP_V6, 64);
     assert_eq!(expect_answer(&tx, &rx, "ICMPv6 echo", &e6).len(), e6.len());
     // The one documented growth: a bare 78-byte NS gets an 86-byte NA.
@@ -393,7 +880,12 @@ fn bad_frames_get_no_answer_and_are_counted() {
     for c in &cases {
         let got = answers_to(&tx, &rx, &c.frame, QUIET);
         if !got.is_empty() {
-            failures.push(format!("{} ({:?}): answered with {:?}", c.name, c.fate, got.iter().map(|(w, _)| w).collect::<Vec<_>>()));
+            failures.push(format!(
+                "{} ({:?}): answered with {:?}",
+                c.name,
+                c.fate,
+                got.iter().map(|(w, _)| w).collect::<Vec<_>>()
+            ));
         }
         match c.fate {
             Fate::XdpMalformed => want_malformed += 1,
@@ -401,12 +893,20 @@ fn bad_frames_get_no_answer_and_are_counted() {
             Fate::Drop(reason) => *want_drops.entry(reason).or_default() += 1,
         }
     }
-    assert!(failures.is_empty(), "answers to bad frames:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "answers to bad frames:\n{}",
+        failures.join("\n")
+    );
 
     // Larger than the responder's MTU (and so than what its UMEM frames are sized for): the
     // kernel drops it before the XDP program. The generator end may send it once its own MTU
     // allows (the peer's XDP program caps it at what a page holds).
-    assert!(lab.exec_gen(&["ip", "link", "set", "dev", lab::GEN_IFACE, "mtu", "3000"]).status().expect("ip").success());
+    assert!(lab
+        .exec_gen(&["ip", "link", "set", "dev", lab::GEN_IFACE, "mtu", "3000"])
+        .status()
+        .expect("ip")
+        .success());
     let big = echo4(RESP_MAC, GEN_MAC, GEN_V4, XDP_V4, &[0x42; 2000]);
     rx.drain();
     match tx.send(&big) {
@@ -415,8 +915,17 @@ fn bad_frames_get_no_answer_and_are_counted() {
         Err(e) if e.raw_os_error() == Some(nix::libc::ENOBUFS) => {}
         Err(e) => panic!("sending a {}-byte frame: {e}", big.len()),
     }
-    assert!(rx.collect(QUIET).iter().all(|f| responder_answer(f).is_none()), "a frame larger than the MTU was answered");
-    assert!(lab.exec_gen(&["ip", "link", "set", "dev", lab::GEN_IFACE, "mtu", "1500"]).status().expect("ip").success());
+    assert!(
+        rx.collect(QUIET)
+            .iter()
+            .all(|f| responder_answer(f).is_none()),
+        "a frame larger than the MTU was answered"
+    );
+    assert!(lab
+        .exec_gen(&["ip", "link", "set", "dev", lab::GEN_IFACE, "mtu", "1500"])
+        .status()
+        .expect("ip")
+        .success());
 
     pin(V4, false);
     pin(V6, false);
@@ -428,10 +937,26 @@ fn bad_frames_get_no_answer_and_are_counted() {
         assert_eq!(totals_field(&out, "drops", reason), *n, "drops {reason}");
     }
     let drops_total = totals_sum(&out, "drops");
-    assert_eq!(drops_total, want_drops.values().sum::<u64>(), "drops under reasons no bad frame should have: {:?}", out.iter().find(|l| l.trim_start().starts_with("drops")));
-    assert_eq!(totals_field(&out, "xdp program", "malformed"), want_malformed, "XDP malformed drops");
-    assert!(totals_field(&out, "xdp program", "passed") >= want_passed, "XDP passes to the kernel");
-    assert_eq!(totals_field(&out, "xdp program", "aborted"), 0, "XDP aborted");
+    assert_eq!(
+        drops_total,
+        want_drops.values().sum::<u64>(),
+        "drops under reasons no bad frame should have: {:?}",
+        out.iter().find(|l| l.trim_start().starts_with("drops"))
+    );
+    assert_eq!(
+        totals_field(&out, "xdp program", "malformed"),
+        want_malformed,
+        "XDP malformed drops"
+    );
+    assert!(
+        totals_field(&out, "xdp program", "passed") >= want_passed,
+        "XDP passes to the kernel"
+    );
+    assert_eq!(
+        totals_field(&out, "xdp program", "aborted"),
+        0,
+        "XDP aborted"
+    );
     assert_exact_accounting(&out);
     eprintln!("{} bad frames: {want_malformed} dropped by XDP, {want_passed} passed to the kernel, {drops_total} dropped in user space {want_drops:?}", cases.len());
 }
@@ -442,7 +967,11 @@ fn bad_frames_get_no_answer_and_are_counted() {
 
 /// Seconds of flood: `XDP_SOAK_SECS`, default 12 (CI's short form).
 fn soak_secs() -> f64 {
-    std::env::var("XDP_SOAK_SECS").ok().and_then(|v| v.parse().ok()).filter(|s: &f64| *s > 0.0).unwrap_or(12.0)
+    std::env::var("XDP_SOAK_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|s: &f64| *s > 0.0)
+        .unwrap_or(12.0)
 }
 
 /// Datagrams each UDP flood thread sends at most (the time bound usually comes first).
@@ -484,7 +1013,11 @@ fn flood(secs: f64) -> FloodReport {
         threads.push(std::thread::spawn(move || {
             let socks: Vec<(UdpSocket, SocketAddr)> = (0..SOCKETS_PER_THREAD)
                 .map(|i| {
-                    let (bind, to) = if (t + i) % 2 == 0 { ("0.0.0.0:0", format!("{V4}:7")) } else { ("[::]:0", format!("[{V6}]:7")) };
+                    let (bind, to) = if (t + i) % 2 == 0 {
+                        ("0.0.0.0:0", format!("{V4}:7"))
+                    } else {
+                        ("[::]:0", format!("[{V6}]:7"))
+                    };
                     let s = UdpSocket::bind(bind).expect("bind flood socket");
                     s.set_nonblocking(true).expect("nonblocking");
                     (s, to.parse().expect("addr"))
@@ -494,7 +1027,10 @@ fn flood(secs: f64) -> FloodReport {
             let payload = vec![0x5au8; 1400];
             let (mut sent, mut errors) = (0u64, 0u64);
             let mut buf = [0u8; 2048];
-            while sent + errors < UDP_MAX_PER_THREAD && !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+            while sent + errors < UDP_MAX_PER_THREAD
+                && !stop.load(Ordering::Relaxed)
+                && Instant::now() < deadline
+            {
                 for (k, (s, to)) in socks.iter().enumerate() {
                     match s.send_to(&payload[..sizes[(sent as usize + k) % sizes.len()]], to) {
                         Ok(_) => sent += 1,
@@ -567,8 +1103,18 @@ fn soak_flood_keeps_accounting_exact_and_memory_flat() {
     }
     let r = start(&lab, &args);
     let pid = r.pid();
-    assert_eq!(std::fs::read_to_string(format!("/proc/{pid}/comm")).map(|c| c.trim().to_string()).ok().as_deref(), Some("xdp-responder"), "pid {pid} is not the responder");
-    assert!(ping(&lab, false, 1) && ping(&lab, true, 1), "no answers before the flood");
+    assert_eq!(
+        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .map(|c| c.trim().to_string())
+            .ok()
+            .as_deref(),
+        Some("xdp-responder"),
+        "pid {pid} is not the responder"
+    );
+    assert!(
+        ping(&lab, false, 1) && ping(&lab, true, 1),
+        "no answers before the flood"
+    );
 
     // RSS sampled every 100 ms from now until the flood is over.
     let sampling = Arc::new(AtomicBool::new(true));
@@ -588,11 +1134,22 @@ fn soak_flood_keeps_accounting_exact_and_memory_flat() {
     };
 
     let w = format!("{}", secs.ceil() as u64);
-    let pings: Vec<std::process::Child> = [vec!["ping", "-q", "-i", "0.01", "-w", &w, V4], vec!["ping", "-6", "-q", "-i", "0.01", "-w", &w, V6]]
-        .iter()
-        .map(|a| lab.exec_gen(a).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().expect("ping"))
-        .collect();
-    let report = lab.in_gen(move || flood(secs)).expect("flood in the generator namespace");
+    let pings: Vec<std::process::Child> = [
+        vec!["ping", "-q", "-i", "0.01", "-w", &w, V4],
+        vec!["ping", "-6", "-q", "-i", "0.01", "-w", &w, V6],
+    ]
+    .iter()
+    .map(|a| {
+        lab.exec_gen(a)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("ping")
+    })
+    .collect();
+    let report = lab
+        .in_gen(move || flood(secs))
+        .expect("flood in the generator namespace");
     for mut p in pings {
         // Bounded by -w; a ping still running long after is killed.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -605,21 +1162,42 @@ fn soak_flood_keeps_accounting_exact_and_memory_flat() {
     std::thread::sleep(Duration::from_millis(500));
     sampling.store(false, Ordering::Relaxed);
     let samples = sampler.join().expect("sampler");
-    assert!(r.pid() == pid && rss_kib(pid).is_some(), "the responder died during the flood");
+    assert!(
+        r.pid() == pid && rss_kib(pid).is_some(),
+        "the responder died during the flood"
+    );
     eprintln!("flood for {secs} s: {report:?}");
 
     // Memory stays flat: after a warm-up second, RSS grows by at most 8 MiB.
-    let warm = samples.iter().find(|(t, _)| *t >= Duration::from_secs(1)).or(samples.first()).map(|(_, k)| *k).expect("RSS samples");
+    let warm = samples
+        .iter()
+        .find(|(t, _)| *t >= Duration::from_secs(1))
+        .or(samples.first())
+        .map(|(_, k)| *k)
+        .expect("RSS samples");
     let peak = samples.iter().map(|(_, k)| *k).max().unwrap_or(warm);
     let last = samples.last().map(|(_, k)| *k).unwrap_or(warm);
-    eprintln!("RSS: {} samples, after warm-up {warm} KiB, peak {peak} KiB, last {last} KiB", samples.len());
-    assert!(peak <= warm + 8 * 1024, "RSS grew from {warm} KiB to {peak} KiB under flood");
+    eprintln!(
+        "RSS: {} samples, after warm-up {warm} KiB, peak {peak} KiB, last {last} KiB",
+        samples.len()
+    );
+    assert!(
+        peak <= warm + 8 * 1024,
+        "RSS grew from {warm} KiB to {peak} KiB under flood"
+    );
 
     still_answers(&lab);
     let out = stop_and_collect(r);
     assert_exact_accounting(&out);
-    assert!(totals_number(&out, "rx packets") > 0, "the flood never reached the responder");
-    assert_eq!(totals_field(&out, "xdp program", "aborted"), 0, "XDP aborted");
+    assert!(
+        totals_number(&out, "rx packets") > 0,
+        "the flood never reached the responder"
+    );
+    assert_eq!(
+        totals_field(&out, "xdp program", "aborted"),
+        0,
+        "XDP aborted"
+    );
 }
 
 /// `--echo-rate`: a source pinging faster than its limit gets some answers and the rest are
@@ -634,14 +1212,39 @@ fn echo_rate_limit_holds_back_fast_pingers() {
     args.extend(["--echo-rate", "5/5"].map(String::from));
     let r = start(&lab, &args);
     // 40 requests in about 2 s from one source, against 5/s with a burst of 5.
-    gen_ok(&lab, &["ping", "-c", "40", "-i", "0.05", "-W", "1", "198.18.0.2"]);
-    assert!(gen_ok(&lab, &["arping", "-c", "2", "-w", "5", "-I", lab::GEN_IFACE, "198.18.0.2"]), "ARP must not be limited");
+    gen_ok(
+        &lab,
+        &["ping", "-c", "40", "-i", "0.05", "-W", "1", "198.18.0.2"],
+    );
+    assert!(
+        gen_ok(
+            &lab,
+            &[
+                "arping",
+                "-c",
+                "2",
+                "-w",
+                "5",
+                "-I",
+                lab::GEN_IFACE,
+                "198.18.0.2"
+            ]
+        ),
+        "ARP must not be limited"
+    );
     let mut r = r;
     assert!(r.stop(Duration::from_secs(10)).expect("stop").success());
     let out = r.output();
     let answered = totals_field(&out, "answers", "icmp4_echo");
     let limited = totals_field(&out, "drops", "rate_limited");
-    assert_eq!(answered + limited, 40, "every echo request is either answered or limited");
-    assert!((5..=25).contains(&answered), "answered {answered} of 40 at 5/s, burst 5");
+    assert_eq!(
+        answered + limited,
+        40,
+        "every echo request is either answered or limited"
+    );
+    assert!(
+        (5..=25).contains(&answered),
+        "answered {answered} of 40 at 5/s, burst 5"
+    );
     assert!(limited > 0, "nothing was limited");
 }

@@ -22,7 +22,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use crate::{live_identity::LiveIdentity, loader::Loader};
 
 fn address(ifname: &str) -> Result<SocketAddr> {
-    SocketAddr::from_abstract_name(format!("xdp-responder/{ifname}").as_bytes()).context("control socket name")
+    SocketAddr::from_abstract_name(format!("xdp-responder/{ifname}").as_bytes())
+        .context("control socket name")
 }
 
 /// Binds the control socket for `ifname`; fails if another responder holds it.
@@ -47,19 +48,27 @@ pub struct ControlContext {
 }
 
 /// Serves commands until `stop` is set.
-pub fn serve(listener: UnixListener, ctx: ControlContext, stop: Arc<AtomicBool>) -> Result<thread::JoinHandle<()>> {
+pub fn serve(
+    listener: UnixListener,
+    ctx: ControlContext,
+    stop: Arc<AtomicBool>,
+) -> Result<thread::JoinHandle<()>> {
     listener.set_nonblocking(true)?;
-    Ok(thread::Builder::new().name("control".into()).spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            match listener.accept() {
-                Ok((stream, _)) => {
-                    let _ = handle_client(stream, &ctx);
+    Ok(thread::Builder::new()
+        .name("control".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let _ = handle_client(stream, &ctx);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        thread::sleep(Duration::from_millis(50))
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(50)),
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => thread::sleep(Duration::from_millis(50)),
-                Err(_) => thread::sleep(Duration::from_millis(50)),
             }
-        }
-    })?)
+        })?)
 }
 
 fn handle_client(stream: UnixStream, ctx: &ControlContext) -> Result<()> {
@@ -69,7 +78,10 @@ fn handle_client(stream: UnixStream, ctx: &ControlContext) -> Result<()> {
     let creds = nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)?;
     let me = nix::unistd::geteuid().as_raw();
     if creds.uid() != 0 && creds.uid() != me {
-        writeln!(out, "error permission denied: only root or uid {me} may control this responder")?;
+        writeln!(
+            out,
+            "error permission denied: only root or uid {me} may control this responder"
+        )?;
         return Ok(());
     }
     let mut line = String::new();
@@ -87,8 +99,13 @@ fn execute(line: &str, ctx: &ControlContext) -> Result<String> {
     match words.as_slice() {
         ["status"] => Ok((ctx.status)()),
         ["addr", op @ ("add" | "del"), ip] => {
-            let ip: IpAddr = ip.parse().with_context(|| format!("{ip:?} is not an IP address"))?;
-            let mut loader = ctx.loader.lock().map_err(|_| anyhow!("loader lock poisoned"))?;
+            let ip: IpAddr = ip
+                .parse()
+                .with_context(|| format!("{ip:?} is not an IP address"))?;
+            let mut loader = ctx
+                .loader
+                .lock()
+                .map_err(|_| anyhow!("loader lock poisoned"))?;
             if *op == "add" {
                 // Workers learn it first, so the first redirected frame is already answered.
                 ctx.identity.update(|id| add_ip(id, ip));

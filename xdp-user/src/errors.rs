@@ -6,7 +6,10 @@ use std::{error::Error, io};
 pub fn errno_in_chain(err: &(dyn Error + 'static)) -> Option<i32> {
     let mut cur: Option<&(dyn Error + 'static)> = Some(err);
     while let Some(e) = cur {
-        if let Some(code) = e.downcast_ref::<io::Error>().and_then(io::Error::raw_os_error) {
+        if let Some(code) = e
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::raw_os_error)
+        {
             return Some(code);
         }
         cur = e.source();

@@ -78,7 +78,11 @@ pub struct LatencySnapshot {
 
 impl Default for LatencySnapshot {
     fn default() -> Self {
-        LatencySnapshot { buckets: vec![0; BUCKETS], min: u64::MAX, max: 0 }
+        LatencySnapshot {
+            buckets: vec![0; BUCKETS],
+            min: u64::MAX,
+            max: 0,
+        }
     }
 }
 
@@ -119,7 +123,13 @@ impl LatencySnapshot {
         if samples == 0 {
             return LatencySummary::default();
         }
-        LatencySummary { samples, min: self.min, p50: self.quantile(0.5), p99: self.quantile(0.99), max: self.max }
+        LatencySummary {
+            samples,
+            min: self.min,
+            p50: self.quantile(0.5),
+            p99: self.quantile(0.99),
+            max: self.max,
+        }
     }
 }
 
@@ -130,11 +140,32 @@ mod tests {
     #[test]
     fn buckets_are_monotonic_and_floors_round_trip() {
         let mut last = 0;
-        for v in [0u64, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 100, 1000, 65_535, 1 << 40] {
+        for v in [
+            0u64,
+            1,
+            2,
+            3,
+            4,
+            5,
+            6,
+            7,
+            8,
+            9,
+            15,
+            16,
+            17,
+            100,
+            1000,
+            65_535,
+            1 << 40,
+        ] {
             let b = bucket_of(v);
             assert!(b >= last, "bucket of {v} went down");
             last = b;
-            assert!(bucket_floor(b) <= v && bucket_of(bucket_floor(b)) == b, "floor of bucket {b} for {v}");
+            assert!(
+                bucket_floor(b) <= v && bucket_of(bucket_floor(b)) == b,
+                "floor of bucket {b} for {v}"
+            );
         }
         assert!(bucket_of(u64::MAX) < BUCKETS);
     }
@@ -151,6 +182,9 @@ mod tests {
         assert_eq!((sum.samples, sum.min, sum.max), (1000, 1, 1000));
         assert!((400..=500).contains(&sum.p50), "p50 {}", sum.p50);
         assert!((800..=990).contains(&sum.p99), "p99 {}", sum.p99);
-        assert_eq!(LatencySnapshot::default().summary(), LatencySummary::default());
+        assert_eq!(
+            LatencySnapshot::default().summary(),
+            LatencySummary::default()
+        );
     }
 }

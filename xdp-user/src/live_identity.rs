@@ -16,7 +16,10 @@ pub struct LiveIdentity {
 
 impl LiveIdentity {
     pub fn new(id: Identity) -> Self {
-        LiveIdentity { generation: AtomicU64::new(0), current: RwLock::new(Arc::new(id)) }
+        LiveIdentity {
+            generation: AtomicU64::new(0),
+            current: RwLock::new(Arc::new(id)),
+        }
     }
 
     pub fn generation(&self) -> u64 {

@@ -53,8 +53,11 @@ pub struct Loader {
 impl Loader {
     /// Loads the program and attaches it to `dev` in the chosen mode.
     pub fn attach(dev: &NetDev, choice: XdpModeChoice) -> Result<Loader> {
-        let mut ebpf = Ebpf::load(aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/xdp-ebpf")))
-            .map_err(|e| load_error(&e))?;
+        let mut ebpf = Ebpf::load(aya::include_bytes_aligned!(concat!(
+            env!("OUT_DIR"),
+            "/xdp-ebpf"
+        )))
+        .map_err(|e| load_error(&e))?;
         let prog: &mut Xdp = ebpf
             .program_mut(PROGRAM)
             .ok_or_else(|| anyhow!("the XDP object has no program {PROGRAM}"))?
@@ -63,31 +66,48 @@ impl Loader {
         prog.load().map_err(|e| load_error(&e))?;
         let (attached, native_refusal) = match choice {
             XdpModeChoice::Native => {
-                prog.attach_to_if_index(dev.ifindex, XdpMode::Driver).map_err(|e| attach_error(dev, "native", &e))?;
+                prog.attach_to_if_index(dev.ifindex, XdpMode::Driver)
+                    .map_err(|e| attach_error(dev, "native", &e))?;
                 (Attached::Native, None)
             }
             XdpModeChoice::Skb => {
-                prog.attach_to_if_index(dev.ifindex, XdpMode::Skb).map_err(|e| attach_error(dev, "skb", &e))?;
+                prog.attach_to_if_index(dev.ifindex, XdpMode::Skb)
+                    .map_err(|e| attach_error(dev, "skb", &e))?;
                 (Attached::Skb, None)
             }
             XdpModeChoice::Auto => match prog.attach_to_if_index(dev.ifindex, XdpMode::Driver) {
                 Ok(_) => (Attached::Native, None),
-                Err(e) if errno_in_chain(&e) == Some(libc::EBUSY) => return Err(attach_error(dev, "native", &e)),
+                Err(e) if errno_in_chain(&e) == Some(libc::EBUSY) => {
+                    return Err(attach_error(dev, "native", &e))
+                }
                 Err(e) => {
                     let why = attach_error(dev, "native", &e).to_string();
-                    prog.attach_to_if_index(dev.ifindex, XdpMode::Skb).map_err(|e| attach_error(dev, "skb", &e))?;
+                    prog.attach_to_if_index(dev.ifindex, XdpMode::Skb)
+                        .map_err(|e| attach_error(dev, "skb", &e))?;
                     (Attached::Skb, Some(why))
                 }
             },
         };
-        Ok(Loader { ebpf, attached, native_refusal })
+        Ok(Loader {
+            ebpf,
+            attached,
+            native_refusal,
+        })
     }
 
     /// Writes the whole identity into the maps (protocols, addresses, ports), replacing
     /// whatever was there.
     pub fn configure(&mut self, id: &Identity) -> Result<()> {
         let mut cfg: Array<_, Config> = Array::try_from(self.map(maps::CONFIG)?)?;
-        cfg.set(0, Config { protocols: id.protocols, _pad: 0 }, 0).context("writing CONFIG")?;
+        cfg.set(
+            0,
+            Config {
+                protocols: id.protocols,
+                _pad: 0,
+            },
+            0,
+        )
+        .context("writing CONFIG")?;
         for ip in &id.v4 {
             self.add_addr(IpAddr::V4(*ip))?;
         }
@@ -96,7 +116,9 @@ impl Loader {
         }
         let mut ports: HashMap<_, u16, u8> = HashMap::try_from(self.map(maps::UDP_PORTS)?)?;
         for port in &id.udp_ports {
-            ports.insert(port, 1, 0).with_context(|| format!("adding UDP port {port}"))?;
+            ports
+                .insert(port, 1, 0)
+                .with_context(|| format!("adding UDP port {port}"))?;
         }
         Ok(())
     }
@@ -104,17 +126,27 @@ impl Loader {
     /// Starts answering for `ip` (the kernel side only; the caller updates the workers).
     pub fn add_addr(&mut self, ip: IpAddr) -> Result<()> {
         let res = match ip {
-            IpAddr::V4(v4) => HashMap::<_, [u8; 4], u8>::try_from(self.map(maps::V4_ADDRS)?)?.insert(v4.octets(), 1, 0),
-            IpAddr::V6(v6) => HashMap::<_, [u8; 16], u8>::try_from(self.map(maps::V6_ADDRS)?)?.insert(v6.octets(), 1, 0),
+            IpAddr::V4(v4) => HashMap::<_, [u8; 4], u8>::try_from(self.map(maps::V4_ADDRS)?)?
+                .insert(v4.octets(), 1, 0),
+            IpAddr::V6(v6) => HashMap::<_, [u8; 16], u8>::try_from(self.map(maps::V6_ADDRS)?)?
+                .insert(v6.octets(), 1, 0),
         };
-        res.with_context(|| format!("adding address {ip} (at most {} per family)", xdp_common::MAX_ADDRS))
+        res.with_context(|| {
+            format!(
+                "adding address {ip} (at most {} per family)",
+                xdp_common::MAX_ADDRS
+            )
+        })
     }
 
     /// Stops answering for `ip`. Removing an address we do not have is not an error.
     pub fn remove_addr(&mut self, ip: IpAddr) -> Result<()> {
         let res = match ip {
-            IpAddr::V4(v4) => HashMap::<_, [u8; 4], u8>::try_from(self.map(maps::V4_ADDRS)?)?.remove(&v4.octets()),
-            IpAddr::V6(v6) => HashMap::<_, [u8; 16], u8>::try_from(self.map(maps::V6_ADDRS)?)?.remove(&v6.octets()),
+            IpAddr::V4(v4) => {
+                HashMap::<_, [u8; 4], u8>::try_from(self.map(maps::V4_ADDRS)?)?.remove(&v4.octets())
+            }
+            IpAddr::V6(v6) => HashMap::<_, [u8; 16], u8>::try_from(self.map(maps::V6_ADDRS)?)?
+                .remove(&v6.octets()),
         };
         match res {
             Err(e) if errno_in_chain(&e) == Some(libc::ENOENT) => Ok(()),
@@ -129,12 +161,16 @@ impl Loader {
         // SAFETY: `fd` is an open AF_XDP socket owned by the worker for `queue`, which lives
         // until after the program is detached; BorrowedFd only lends it for this call.
         let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-        xsks.set(queue, fd, 0).with_context(|| format!("registering the socket of queue {queue} in XSKS"))
+        xsks.set(queue, fd, 0)
+            .with_context(|| format!("registering the socket of queue {queue} in XSKS"))
     }
 
     /// The program's counters, summed over CPUs, in [`Counter`] order.
     pub fn counters(&self) -> Result<[u64; Counter::COUNT as usize]> {
-        let map = self.ebpf.map(maps::COUNTERS).ok_or_else(|| anyhow!("no map {}", maps::COUNTERS))?;
+        let map = self
+            .ebpf
+            .map(maps::COUNTERS)
+            .ok_or_else(|| anyhow!("no map {}", maps::COUNTERS))?;
         let arr: PerCpuArray<&MapData, u64> = PerCpuArray::try_from(map)?;
         let mut out = [0u64; Counter::COUNT as usize];
         for (i, slot) in out.iter_mut().enumerate() {
@@ -144,13 +180,18 @@ impl Loader {
     }
 
     fn map(&mut self, name: &str) -> Result<&mut aya::maps::Map> {
-        self.ebpf.map_mut(name).ok_or_else(|| anyhow!("the XDP object has no map {name}"))
+        self.ebpf
+            .map_mut(name)
+            .ok_or_else(|| anyhow!("the XDP object has no map {name}"))
     }
 }
 
 fn load_error(e: &(dyn std::error::Error + 'static)) -> anyhow::Error {
     match errno_in_chain(e) {
-        Some(libc::EPERM) | Some(libc::EACCES) => anyhow!("loading the XDP program: permission denied: {}", crate::errors::NEED_ROOT),
+        Some(libc::EPERM) | Some(libc::EACCES) => anyhow!(
+            "loading the XDP program: permission denied: {}",
+            crate::errors::NEED_ROOT
+        ),
         _ => anyhow!("loading the XDP program: {e}"),
     }
 }

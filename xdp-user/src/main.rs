@@ -6,9 +6,14 @@ use clap::{Parser, Subcommand};
 use xdp_user::{control, report, runner};
 
 #[derive(Parser)]
-#[command(name = "xdp-responder", version, about, long_about = "Answers ARP, ICMP/ICMPv6 echo, NDP and UDP echo for the addresses you give it, from AF_XDP \
+#[command(
+    name = "xdp-responder",
+    version,
+    about,
+    long_about = "Answers ARP, ICMP/ICMPv6 echo, NDP and UDP echo for the addresses you give it, from AF_XDP \
 sockets: each reply is built in the UMEM frame its request arrived in and sent from there. \
-Needs root. Traffic not addressed to those addresses (and protocols) goes to the kernel untouched.")]
+Needs root. Traffic not addressed to those addresses (and protocols) goes to the kernel untouched."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -57,8 +62,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => runner::run(args),
-        Command::Addr { op: AddrOp::Add { iface, ip } } => control::request(&iface, &format!("addr add {ip}")).map(|a| println!("{a}")),
-        Command::Addr { op: AddrOp::Del { iface, ip } } => control::request(&iface, &format!("addr del {ip}")).map(|a| println!("{a}")),
+        Command::Addr {
+            op: AddrOp::Add { iface, ip },
+        } => control::request(&iface, &format!("addr add {ip}")).map(|a| println!("{a}")),
+        Command::Addr {
+            op: AddrOp::Del { iface, ip },
+        } => control::request(&iface, &format!("addr del {ip}")).map(|a| println!("{a}")),
         Command::Status { iface, json } => control::request(&iface, "status").map(|a| {
             if json {
                 println!("{a}")

@@ -36,8 +36,9 @@ impl NetDev {
         };
         let ifindex = read("ifindex")?.parse().context("parsing ifindex")?;
         let mtu = read("mtu")?.parse().context("parsing mtu")?;
-        let mac = parse_mac(&read("address")?)
-            .with_context(|| format!("{name} has no Ethernet MAC address: AF_XDP answers need one"))?;
+        let mac = parse_mac(&read("address")?).with_context(|| {
+            format!("{name} has no Ethernet MAC address: AF_XDP answers need one")
+        })?;
         let rx_queues = fs::read_dir(dir.join("queues"))
             .map(|entries| {
                 entries
@@ -48,13 +49,24 @@ impl NetDev {
             .unwrap_or(1)
             .max(1);
         let driver = crate::xsk::sys::driver_name(name).unwrap_or_else(|_| "unknown".into());
-        Ok(NetDev { name: name.to_string(), ifindex, mac, mtu, rx_queues, driver })
+        Ok(NetDev {
+            name: name.to_string(),
+            ifindex,
+            mac,
+            mtu,
+            rx_queues,
+            driver,
+        })
     }
 }
 
 fn list_interfaces() -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir("/sys/class/net")
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     names.sort();
     names
@@ -65,7 +77,9 @@ pub fn parse_mac(s: &str) -> Result<[u8; 6]> {
     let mut mac = [0u8; 6];
     let mut parts = s.split(':');
     for b in mac.iter_mut() {
-        let p = parts.next().with_context(|| format!("bad MAC address {s:?}"))?;
+        let p = parts
+            .next()
+            .with_context(|| format!("bad MAC address {s:?}"))?;
         *b = u8::from_str_radix(p, 16).with_context(|| format!("bad MAC address {s:?}"))?;
     }
     if parts.next().is_some() {
@@ -76,7 +90,10 @@ pub fn parse_mac(s: &str) -> Result<[u8; 6]> {
 
 /// Formats a MAC as `aa:bb:cc:dd:ee:ff`.
 pub fn format_mac(mac: &[u8; 6]) -> String {
-    mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 #[cfg(test)]

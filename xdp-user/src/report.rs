@@ -76,7 +76,11 @@ pub struct Reading {
 
 impl Sources {
     pub fn bpf_counters(&self) -> BpfCounters {
-        self.loader.lock().ok().and_then(|l| l.counters().ok()).unwrap_or([0; Counter::COUNT as usize])
+        self.loader
+            .lock()
+            .ok()
+            .and_then(|l| l.counters().ok())
+            .unwrap_or([0; Counter::COUNT as usize])
     }
 
     pub fn xdp_mode(&self) -> &'static str {
@@ -99,7 +103,11 @@ impl Sources {
         for s in &queues {
             total.add(s);
         }
-        Reading { elapsed, queues, total }
+        Reading {
+            elapsed,
+            queues,
+            total,
+        }
     }
 
     /// A sample of `now`, with rates against `prev` (or since start).
@@ -144,7 +152,11 @@ pub struct Status {
 }
 
 fn nonzero_map(m: &std::collections::BTreeMap<&'static str, u64>) -> String {
-    let parts: Vec<String> = m.iter().filter(|(_, v)| **v != 0).map(|(k, v)| format!("{k}={v}")).collect();
+    let parts: Vec<String> = m
+        .iter()
+        .filter(|(_, v)| **v != 0)
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     if parts.is_empty() {
         "-".into()
     } else {
@@ -197,7 +209,11 @@ pub struct Report {
 
 impl Report {
     pub fn new(src: Sources, out: Out) -> Self {
-        Report { src, out, last: None }
+        Report {
+            src,
+            out,
+            last: None,
+        }
     }
 
     pub fn sources(&self) -> Sources {
@@ -233,20 +249,55 @@ impl Report {
         let secs = elapsed.as_secs_f64().max(1e-6);
         let mut out = String::new();
         let _ = writeln!(out, "totals after {secs:.1}s on {}:", self.src.iface);
-        let _ = writeln!(out, "  rx packets     {} ({} avg)", t.rx_packets, human_pps(t.rx_packets as f64 / secs));
-        let _ = writeln!(out, "  tx packets     {} ({} avg)", t.tx_packets, human_pps(t.tx_packets as f64 / secs));
-        let _ = writeln!(out, "  answers        {}", nonzero(answer_names(), &t.answers));
+        let _ = writeln!(
+            out,
+            "  rx packets     {} ({} avg)",
+            t.rx_packets,
+            human_pps(t.rx_packets as f64 / secs)
+        );
+        let _ = writeln!(
+            out,
+            "  tx packets     {} ({} avg)",
+            t.tx_packets,
+            human_pps(t.tx_packets as f64 / secs)
+        );
+        let _ = writeln!(
+            out,
+            "  answers        {}",
+            nonzero(answer_names(), &t.answers)
+        );
         let _ = writeln!(out, "  drops          {}", nonzero(drop_names(), &t.drops));
         let _ = writeln!(out, "  tx ring full   {}", t.tx_ring_full);
-        let _ = writeln!(out, "  same-frame replies {} of {} sent; user-space bytes copied {}", t.same_frame_replies, t.tx_packets, t.bytes_copied);
+        let _ = writeln!(
+            out,
+            "  same-frame replies {} of {} sent; user-space bytes copied {}",
+            t.same_frame_replies, t.tx_packets, t.bytes_copied
+        );
         let _ = writeln!(out, "  xdp program    {}", nonzero_map(&sample.xdp));
         let _ = writeln!(out, "  xsk statistics {}", nonzero_map(&sample.total.xsk));
-        let _ = writeln!(out, "  wakeups        tx={} fill={} idle_sleeps={}", t.tx_wakeups, t.fill_wakeups, t.idle_sleeps);
+        let _ = writeln!(
+            out,
+            "  wakeups        tx={} fill={} idle_sleeps={}",
+            t.tx_wakeups, t.fill_wakeups, t.idle_sleeps
+        );
         let h = &sample.total.handler_ns;
-        let _ = writeln!(out, "  handler time   min={}ns p50={}ns p99={}ns max={}ns ({} samples)", h.min, h.p50, h.p99, h.max, h.samples);
+        let _ = writeln!(
+            out,
+            "  handler time   min={}ns p50={}ns p99={}ns max={}ns ({} samples)",
+            h.min, h.p50, h.p99, h.max, h.samples
+        );
         for q in &sample.queues {
             let f = &q.figures;
-            let _ = writeln!(out, "  queue {} ({}): rx={} tx={} answers {} drops {}", q.queue, q.mode, f.rx_packets, f.tx_packets, nonzero_map(&f.answers), nonzero_map(&f.drops));
+            let _ = writeln!(
+                out,
+                "  queue {} ({}): rx={} tx={} answers {} drops {}",
+                q.queue,
+                q.mode,
+                f.rx_packets,
+                f.tx_packets,
+                nonzero_map(&f.answers),
+                nonzero_map(&f.drops)
+            );
         }
         for e in exits {
             let p = e.ledger.places();
@@ -286,12 +337,25 @@ pub fn status_text(json: &str) -> String {
         return json.to_string();
     };
     let list = |key: &str| -> String {
-        v[key].as_array().map(|a| a.iter().map(|x| x.to_string().trim_matches('"').to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+        v[key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| x.to_string().trim_matches('"').to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
     };
     let map = |m: &serde_json::Value| -> String {
         let parts: Vec<String> = m
             .as_object()
-            .map(|o| o.iter().filter(|(_, x)| x.as_u64().unwrap_or(0) != 0).map(|(k, x)| format!("{k}={x}")).collect())
+            .map(|o| {
+                o.iter()
+                    .filter(|(_, x)| x.as_u64().unwrap_or(0) != 0)
+                    .map(|(k, x)| format!("{k}={x}"))
+                    .collect()
+            })
             .unwrap_or_default();
         if parts.is_empty() {
             "-".into()
@@ -301,7 +365,11 @@ pub fn status_text(json: &str) -> String {
     };
     let queues: Vec<String> = v["queues"]
         .as_array()
-        .map(|a| a.iter().map(|q| format!("{}:{}", q["queue"], q["mode"].as_str().unwrap_or("?"))).collect())
+        .map(|a| {
+            a.iter()
+                .map(|q| format!("{}:{}", q["queue"], q["mode"].as_str().unwrap_or("?")))
+                .collect()
+        })
         .unwrap_or_default();
     let mut out = String::new();
     let _ = writeln!(
@@ -314,8 +382,21 @@ pub fn status_text(json: &str) -> String {
         v["time_s"].as_f64().unwrap_or(0.0)
     );
     let _ = writeln!(out, "  queues (queue:socket mode) {}", queues.join(" "));
-    let _ = writeln!(out, "  answering for {} {}; UDP ports {}", list("v4"), list("v6"), list("udp_ports"));
-    let _ = writeln!(out, "  rx={} tx={} answers {} drops {}", v["rx_packets"], v["tx_packets"], map(&v["answers"]), map(&v["drops"]));
+    let _ = writeln!(
+        out,
+        "  answering for {} {}; UDP ports {}",
+        list("v4"),
+        list("v6"),
+        list("udp_ports")
+    );
+    let _ = writeln!(
+        out,
+        "  rx={} tx={} answers {} drops {}",
+        v["rx_packets"],
+        v["tx_packets"],
+        map(&v["answers"]),
+        map(&v["drops"])
+    );
     let _ = writeln!(out, "  xdp program {}", map(&v["xdp"]));
     let _ = write!(out, "  xsk statistics {}", map(&v["xsk"]));
     out

@@ -20,8 +20,8 @@ use crate::{
     handlers::Identity,
     live_identity::LiveIdentity,
     loader::{Attached, Loader, XdpModeChoice},
-    netdev::{format_mac, NetDev},
     metrics,
+    netdev::{format_mac, NetDev},
     report::{self, Out, Report, Sources},
     stats::QueueStats,
     worker::{self, WorkerOptions},
@@ -133,7 +133,11 @@ extern "C" fn on_signal(_: libc::c_int) {
 
 fn install_signal_handlers() -> Result<()> {
     use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
-    let action = SigAction::new(SigHandler::Handler(on_signal), SaFlags::SA_RESTART, SigSet::empty());
+    let action = SigAction::new(
+        SigHandler::Handler(on_signal),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
     for sig in [Signal::SIGINT, Signal::SIGTERM] {
         // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
         unsafe { sigaction(sig, &action) }.context("installing signal handler")?;
@@ -145,14 +149,20 @@ fn install_signal_handlers() -> Result<()> {
 fn parse_echo_rate(s: &str) -> Result<crate::handlers::ratelimit::Limits, String> {
     let n: Vec<u32> = s
         .split('/')
-        .map(|p| p.trim().parse::<u32>().map_err(|_| format!("{p:?} is not a number: use RATE[/BURST[/TOTAL]], e.g. 10/20/1000")))
+        .map(|p| {
+            p.trim().parse::<u32>().map_err(|_| {
+                format!("{p:?} is not a number: use RATE[/BURST[/TOTAL]], e.g. 10/20/1000")
+            })
+        })
         .collect::<Result<_, _>>()?;
     match n.as_slice() {
-        [rate, rest @ ..] if *rate > 0 && rest.len() <= 2 => Ok(crate::handlers::ratelimit::Limits {
-            per_source: *rate,
-            burst: rest.first().copied().unwrap_or(*rate).max(1),
-            total: rest.get(1).copied().unwrap_or(0),
-        }),
+        [rate, rest @ ..] if *rate > 0 && rest.len() <= 2 => {
+            Ok(crate::handlers::ratelimit::Limits {
+                per_source: *rate,
+                burst: rest.first().copied().unwrap_or(*rate).max(1),
+                total: rest.get(1).copied().unwrap_or(0),
+            })
+        }
         _ => Err("use RATE[/BURST[/TOTAL]] with RATE > 0, e.g. 10/20/1000".into()),
     }
 }
@@ -164,7 +174,9 @@ pub fn parse_queues(spec: &str, available: u32) -> Result<Vec<u32>> {
     }
     let mut out = Vec::new();
     for part in spec.split(',') {
-        let q: u32 = part.trim().parse().with_context(|| format!("--queues: {part:?} is not a queue number (use `all` or e.g. `0,1`)"))?;
+        let q: u32 = part.trim().parse().with_context(|| {
+            format!("--queues: {part:?} is not a queue number (use `all` or e.g. `0,1`)")
+        })?;
         if q >= available {
             bail!("--queues: queue {q} does not exist: the interface has {available} RX queue(s) (0..{}); see `ethtool -l`", available - 1);
         }
@@ -192,7 +204,10 @@ fn identity(args: &RunArgs, mac: [u8; 6]) -> Identity {
 }
 
 fn raise_memlock_limit() {
-    let unlimited = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
+    let unlimited = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
     // SAFETY: setrlimit reads a valid rlimit struct; failure is harmless (kernels >= 5.11
     // account BPF memory to the cgroup, and root has CAP_IPC_LOCK for the UMEM).
     unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) };
@@ -235,12 +250,25 @@ pub fn run(args: RunArgs) -> Result<()> {
     loader.configure(&id)?;
     let live = Arc::new(LiveIdentity::new(id));
     if let Some(why) = &loader.native_refusal {
-        out.human(&format!("note: native XDP refused, running in SKB mode: {why}"));
+        out.human(&format!(
+            "note: native XDP refused, running in SKB mode: {why}"
+        ));
     }
 
     let stop = Arc::new(AtomicBool::new(false));
     let (mut workers, mut sockets) = (Vec::new(), Vec::new());
-    if let Err(e) = spawn_workers(&args, &dev.name, &queues, &sock_opts, &mut loader, &live, &stop, out, &mut workers, &mut sockets) {
+    if let Err(e) = spawn_workers(
+        &args,
+        &dev.name,
+        &queues,
+        &sock_opts,
+        &mut loader,
+        &live,
+        &stop,
+        out,
+        &mut workers,
+        &mut sockets,
+    ) {
         // Stop what did start before reporting the failure.
         stop.store(true, Ordering::SeqCst);
         for w in workers {
@@ -251,7 +279,15 @@ pub fn run(args: RunArgs) -> Result<()> {
 
     let loader = Arc::new(Mutex::new(loader));
     let started = Instant::now();
-    let mut report = Report::new(Sources { iface: dev.name.clone(), loader: loader.clone(), queues: sockets, live: live.clone() }, out);
+    let mut report = Report::new(
+        Sources {
+            iface: dev.name.clone(),
+            loader: loader.clone(),
+            queues: sockets,
+            live: live.clone(),
+        },
+        out,
+    );
     let status_src = report.sources();
     let control = control::serve(
         listener,
@@ -278,12 +314,18 @@ pub fn run(args: RunArgs) -> Result<()> {
         dev.driver,
         report.modes(),
         queues,
-        args.addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(","),
+        args.addrs
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
         args.udp_ports
     ));
 
     let interval = (args.interval > 0.0).then(|| Duration::from_secs_f64(args.interval));
-    let deadline = args.duration.map(|d| started + Duration::from_secs_f64(d.max(0.0)));
+    let deadline = args
+        .duration
+        .map(|d| started + Duration::from_secs_f64(d.max(0.0)));
     let mut next_line = interval.map(|i| started + i);
     let stop_reason = loop {
         thread::sleep(Duration::from_millis(50));
@@ -296,7 +338,10 @@ pub fn run(args: RunArgs) -> Result<()> {
         if workers.iter().any(|w| w.is_finished()) {
             break "a worker stopped";
         }
-        if !std::path::Path::new("/sys/class/net").join(&dev.name).exists() {
+        if !std::path::Path::new("/sys/class/net")
+            .join(&dev.name)
+            .exists()
+        {
             break "interface went away";
         }
         if let (Some(at), Some(every)) = (next_line, interval) {
@@ -329,7 +374,11 @@ pub fn run(args: RunArgs) -> Result<()> {
         return Err(e.context("worker failed"));
     }
     if let Some(bad) = exits.iter().find(|e| e.ledger_ok.is_err()) {
-        bail!("queue {}: {}", bad.queue, bad.ledger_ok.clone().unwrap_err());
+        bail!(
+            "queue {}: {}",
+            bad.queue,
+            bad.ledger_ok.clone().unwrap_err()
+        );
     }
     Ok(())
 }
@@ -351,8 +400,16 @@ fn spawn_workers(
     workers: &mut Vec<Worker>,
     sockets: &mut Vec<report::QueueInfo>,
 ) -> Result<()> {
-    let worker_opts = WorkerOptions { batch: args.batch, busy_poll: args.busy_poll, need_wakeup: sock_opts.need_wakeup, echo_limit: args.echo_rate, ..Default::default() };
-    let cpus = thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let worker_opts = WorkerOptions {
+        batch: args.batch,
+        busy_poll: args.busy_poll,
+        need_wakeup: sock_opts.need_wakeup,
+        echo_limit: args.echo_rate,
+        ..Default::default()
+    };
+    let cpus = thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     for &queue in queues {
         let q = socket::open(ifname, queue, sock_opts, loader.attached == Attached::Skb)?;
         loader.register_socket(queue, q.fd())?;
@@ -363,11 +420,18 @@ fn spawn_workers(
         }
         let mode = socket_mode(q.zero_copy, loader.attached);
         match &q.zero_copy_refusal {
-            Some(why) => out.human(&format!("queue {queue}: socket mode {mode} (zero-copy not used: {why})")),
+            Some(why) => out.human(&format!(
+                "queue {queue}: socket mode {mode} (zero-copy not used: {why})"
+            )),
             None => out.human(&format!("queue {queue}: socket mode {mode}")),
         }
         let stats = Arc::new(QueueStats::default());
-        sockets.push(report::QueueInfo { queue, fd: q.fd(), mode, stats: stats.clone() });
+        sockets.push(report::QueueInfo {
+            queue,
+            fd: q.fd(),
+            mode,
+            stats: stats.clone(),
+        });
         let (live, stop, opts) = (live.clone(), stop.clone(), worker_opts.clone());
         let pin = args.pin_cpus.then_some(queue as usize % cpus);
         let worker = thread::Builder::new()

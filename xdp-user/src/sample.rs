@@ -42,7 +42,10 @@ pub struct Figures {
     pub handler_ns: LatencySummary,
 }
 
-fn named<const N: usize>(names: [&'static str; N], values: &[u64; N]) -> BTreeMap<&'static str, u64> {
+fn named<const N: usize>(
+    names: [&'static str; N],
+    values: &[u64; N],
+) -> BTreeMap<&'static str, u64> {
     names.into_iter().zip(values.iter().copied()).collect()
 }
 
@@ -66,7 +69,10 @@ impl Figures {
             tx_wakeups: now.tx_wakeups,
             tx_wakeups_per_s: rate(now.tx_wakeups, prev.tx_wakeups),
             fill_wakeups: now.fill_wakeups,
-            fill_ring_empty_per_s: rate(now.xdp.rx_fill_ring_empty_descs, prev.xdp.rx_fill_ring_empty_descs),
+            fill_ring_empty_per_s: rate(
+                now.xdp.rx_fill_ring_empty_descs,
+                prev.xdp.rx_fill_ring_empty_descs,
+            ),
             idle_sleeps: now.idle_sleeps,
             same_frame_replies: now.same_frame_replies,
             bytes_copied: now.bytes_copied,
@@ -123,7 +129,12 @@ mod tests {
     #[test]
     fn json_has_stable_names_and_rates() {
         let prev = Snapshot::default();
-        let now = Snapshot { rx_packets: 2000, tx_packets: 1000, tx_bytes: 125_000, ..Default::default() };
+        let now = Snapshot {
+            rx_packets: 2000,
+            tx_packets: 1000,
+            tx_bytes: 125_000,
+            ..Default::default()
+        };
         let f = Figures::new(&now, &prev, 2.0);
         assert_eq!((f.rx_pps, f.tx_pps, f.tx_bps), (1000.0, 500.0, 500_000.0));
         let s = Sample {
@@ -134,7 +145,11 @@ mod tests {
             xdp_mode: "native",
             total: f.clone(),
             xdp: bpf_named(&[0; Counter::COUNT as usize]),
-            queues: vec![QueueFigures { queue: 0, mode: "copy", figures: f }],
+            queues: vec![QueueFigures {
+                queue: 0,
+                mode: "copy",
+                figures: f,
+            }],
         };
         let v: serde_json::Value = serde_json::to_value(&s).unwrap();
         assert_eq!(v["type"], "interval");

@@ -151,7 +151,12 @@ impl Snapshot {
         self.frames_kernel_tx += o.frames_kernel_tx;
         self.ledger_errors += o.ledger_errors;
         self.xdp.add(&o.xdp);
-        for (a, b) in self.handler_ns.buckets.iter_mut().zip(&o.handler_ns.buckets) {
+        for (a, b) in self
+            .handler_ns
+            .buckets
+            .iter_mut()
+            .zip(&o.handler_ns.buckets)
+        {
             *a += b;
         }
         self.handler_ns.min = self.handler_ns.min.min(o.handler_ns.min);
@@ -227,7 +232,12 @@ mod tests {
     #[test]
     fn publish_and_sum() {
         let q = QueueStats::default();
-        let mut b = BatchCounts { rx_packets: 3, tx_packets: 2, same_frame: 2, ..Default::default() };
+        let mut b = BatchCounts {
+            rx_packets: 3,
+            tx_packets: 2,
+            same_frame: 2,
+            ..Default::default()
+        };
         b.answers[Answer::Udp4 as usize] = 2;
         b.drops[DropReason::BadChecksum as usize] = 1;
         q.publish(&b);

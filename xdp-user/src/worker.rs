@@ -36,7 +36,13 @@ pub struct WorkerOptions {
 
 impl Default for WorkerOptions {
     fn default() -> Self {
-        WorkerOptions { batch: 32, busy_poll: false, spins_before_sleep: 2000, need_wakeup: true, echo_limit: None }
+        WorkerOptions {
+            batch: 32,
+            busy_poll: false,
+            spins_before_sleep: 2000,
+            need_wakeup: true,
+            echo_limit: None,
+        }
     }
 }
 
@@ -54,7 +60,13 @@ pub struct WorkerExit {
 }
 
 /// Runs until `stop` is set. Returns the final frame accounting.
-pub fn run(mut q: XskQueue, stats: Arc<QueueStats>, live: Arc<LiveIdentity>, stop: Arc<AtomicBool>, opts: WorkerOptions) -> Result<WorkerExit> {
+pub fn run(
+    mut q: XskQueue,
+    stats: Arc<QueueStats>,
+    live: Arc<LiveIdentity>,
+    stop: Arc<AtomicBool>,
+    opts: WorkerOptions,
+) -> Result<WorkerExit> {
     let batch = opts.batch.max(1);
     let mut free: Vec<FrameDesc> = std::mem::take(&mut q.frames);
     let mut ledger = FrameLedger::new(free.len() as u64);
@@ -65,7 +77,13 @@ pub fn run(mut q: XskQueue, stats: Arc<QueueStats>, live: Arc<LiveIdentity>, sto
     let mut comp_descs = vec![FrameDesc::default(); 2 * batch];
     let (mut generation, mut identity) = live.load();
     // One limiter per worker: no sharing between queues. Seeded per process and queue.
-    let mut limiter = opts.echo_limit.map(|l| ratelimit::SourceLimiter::new(l, 4096, (u64::from(std::process::id()) << 32) | u64::from(q.queue)));
+    let mut limiter = opts.echo_limit.map(|l| {
+        ratelimit::SourceLimiter::new(
+            l,
+            4096,
+            (u64::from(std::process::id()) << 32) | u64::from(q.queue),
+        )
+    });
     let clock = Instant::now();
     let mut idle_spins = 0u32;
     let mut batches = 0u32;
@@ -113,11 +131,19 @@ pub fn run(mut q: XskQueue, stats: Arc<QueueStats>, live: Arc<LiveIdentity>, sto
                 answer_in_place(&q, desc, rx_len, &identity)
             };
             let verdict = match (verdict, limiter.as_mut()) {
-                (Verdict::Reply { kind: kind @ (Answer::Icmp4Echo | Answer::Icmp6Echo), .. }, Some(l)) => {
+                (
+                    Verdict::Reply {
+                        kind: kind @ (Answer::Icmp4Echo | Answer::Icmp6Echo),
+                        ..
+                    },
+                    Some(l),
+                ) => {
                     // SAFETY: as in answer_in_place; the frame is in hand, only read here.
                     let reply = unsafe { q.umem.data(desc) };
                     match ratelimit::reply_peer(reply.contents(), kind) {
-                        Some(peer) if !l.allow(&peer, now_ns) => Verdict::Drop(DropReason::RateLimited),
+                        Some(peer) if !l.allow(&peer, now_ns) => {
+                            Verdict::Drop(DropReason::RateLimited)
+                        }
                         _ => verdict,
                     }
                 }
@@ -140,7 +166,11 @@ pub fn run(mut q: XskQueue, stats: Arc<QueueStats>, live: Arc<LiveIdentity>, sto
         // SAFETY: the TX ring has at least `room` free slots, so produce() takes all of
         // `tx_descs[..room]`; each descriptor is a frame in hand, owned by no ring.
         let room = (q.tx.nb_free(tx_descs.len() as u32) as usize).min(tx_descs.len());
-        let sent = if room > 0 { unsafe { q.tx.produce(&tx_descs[..room]) } } else { 0 };
+        let sent = if room > 0 {
+            unsafe { q.tx.produce(&tx_descs[..room]) }
+        } else {
+            0
+        };
         ledger.send(sent as u64);
         counts.tx_packets = sent as u64;
         for (desc, (kind, rx_addr)) in tx_descs[..sent].iter().zip(&tx_kinds) {
@@ -165,12 +195,23 @@ pub fn run(mut q: XskQueue, stats: Arc<QueueStats>, live: Arc<LiveIdentity>, sto
         }
     }
 
-    drain(&mut q, &mut free, &mut ledger, &mut comp_descs, &stats, &opts);
+    drain(
+        &mut q,
+        &mut free,
+        &mut ledger,
+        &mut comp_descs,
+        &stats,
+        &opts,
+    );
     publish_ledger(&stats, &ledger, free.len());
     if let Ok(x) = sys::xdp_statistics(q.fd()) {
         *stats.xdp_final.lock().unwrap_or_else(|p| p.into_inner()) = Some(x);
     }
-    Ok(WorkerExit { queue: q.queue, ledger, ledger_ok: ledger.check(free.len()) })
+    Ok(WorkerExit {
+        queue: q.queue,
+        ledger,
+        ledger_ok: ledger.check(free.len()),
+    })
 }
 
 /// Runs the handler over the frame in place and sets the descriptor's length to the reply's.
@@ -190,7 +231,12 @@ fn answer_in_place(q: &XskQueue, desc: &mut FrameDesc, rx_len: usize, id: &Ident
     verdict
 }
 
-fn reap_completions(q: &mut XskQueue, free: &mut Vec<FrameDesc>, ledger: &mut FrameLedger, comp: &mut [FrameDesc]) {
+fn reap_completions(
+    q: &mut XskQueue,
+    free: &mut Vec<FrameDesc>,
+    ledger: &mut FrameLedger,
+    comp: &mut [FrameDesc],
+) {
     // SAFETY: `comp` only receives descriptors of frames this UMEM sent.
     let n = unsafe { q.comp.consume(comp) };
     if n > 0 {
@@ -199,7 +245,13 @@ fn reap_completions(q: &mut XskQueue, free: &mut Vec<FrameDesc>, ledger: &mut Fr
     }
 }
 
-fn refill(q: &mut XskQueue, free: &mut Vec<FrameDesc>, ledger: &mut FrameLedger, stats: &QueueStats, opts: &WorkerOptions) {
+fn refill(
+    q: &mut XskQueue,
+    free: &mut Vec<FrameDesc>,
+    ledger: &mut FrameLedger,
+    stats: &QueueStats,
+    opts: &WorkerOptions,
+) {
     let room = (q.fill.nb_free(free.len() as u32) as usize).min(free.len());
     if room > 0 {
         let start = free.len() - room;
@@ -224,7 +276,14 @@ fn kick_tx(q: &XskQueue, ledger: &FrameLedger, stats: &QueueStats, opts: &Worker
 }
 
 /// At exit, wait briefly for frames in flight so the final accounting is exact.
-fn drain(q: &mut XskQueue, free: &mut Vec<FrameDesc>, ledger: &mut FrameLedger, comp: &mut [FrameDesc], stats: &QueueStats, opts: &WorkerOptions) {
+fn drain(
+    q: &mut XskQueue,
+    free: &mut Vec<FrameDesc>,
+    ledger: &mut FrameLedger,
+    comp: &mut [FrameDesc],
+    stats: &QueueStats,
+    opts: &WorkerOptions,
+) {
     let deadline = Instant::now() + Duration::from_millis(200);
     while ledger.sent > ledger.completed && Instant::now() < deadline {
         kick_tx(q, ledger, stats, opts);

@@ -9,14 +9,20 @@
 
 mod props;
 
-use proptest::prelude::*;
 use props::*;
+use proptest::prelude::*;
 use xdp_user::handlers::{Answer, Verdict};
 
 fn config(cases: u32) -> ProptestConfig {
     // An explicit PROPTEST_CASES wins, so that a longer run needs no code change.
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(cases);
-    ProptestConfig { cases, ..ProptestConfig::default() }
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(cases);
+    ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    }
 }
 
 fn src_mac() -> impl Strategy<Value = [u8; 6]> {
@@ -201,7 +207,11 @@ fn apply(mut f: Vec<u8>, d: &Damage) -> (Vec<u8>, usize, usize) {
         fix_checksums(&mut f);
     }
     f.extend_from_slice(&d.pad);
-    let buf_len = if d.full_buffer { CHUNK.max(f.len()) } else { f.len() };
+    let buf_len = if d.full_buffer {
+        CHUNK.max(f.len())
+    } else {
+        f.len()
+    };
     let len = f.len() + d.overstate;
     (f, buf_len, len)
 }
@@ -288,15 +298,32 @@ fn fuzz_seeds_are_answered() {
 /// and nothing else ever grows.
 #[test]
 fn only_the_bare_solicitation_grows() {
-    let mut ns = ipv6(OUR_MAC, PEER_MAC, PEER_V6, OUR_V6[1], 58, 255, &ns_msg(OUR_V6[1], &[]));
+    let mut ns = ipv6(
+        OUR_MAC,
+        PEER_MAC,
+        PEER_V6,
+        OUR_V6[1],
+        58,
+        255,
+        &ns_msg(OUR_V6[1], &[]),
+    );
     fix_checksums(&mut ns);
     assert_eq!(ns.len(), NS_MIN_FRAME);
     match check(&ns, CHUNK, ns.len(), &identity()) {
-        Ok(Verdict::Reply { len, kind: Answer::Ndp }) => assert_eq!(len, NA_FRAME),
+        Ok(Verdict::Reply {
+            len,
+            kind: Answer::Ndp,
+        }) => assert_eq!(len, NA_FRAME),
         other => panic!("{other:?}"),
     }
     // No room for the advertisement: dropped, not written past the buffer.
     for room in NS_MIN_FRAME..NA_FRAME {
-        assert!(matches!(check(&ns, room, ns.len(), &identity()), Ok(Verdict::Drop(_))), "room {room}");
+        assert!(
+            matches!(
+                check(&ns, room, ns.len(), &identity()),
+                Ok(Verdict::Drop(_))
+            ),
+            "room {room}"
+        );
     }
 }

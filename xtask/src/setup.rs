@@ -58,13 +58,18 @@ pub fn ensure_toolchain(verbose: bool) -> Result<()> {
 /// Make sure `cargo fuzz` (cargo-fuzz) is installed, for the bounded fuzz step of
 /// `cargo xtask test`; installs it (about a minute) when missing.
 pub fn ensure_cargo_fuzz() -> Result<()> {
-    let present = paths::which("cargo-fuzz").or_else(|| paths::cargo_bin_dir().map(|d| d.join("cargo-fuzz")).filter(|p| p.is_file()));
+    let present = paths::which("cargo-fuzz").or_else(|| {
+        paths::cargo_bin_dir()
+            .map(|d| d.join("cargo-fuzz"))
+            .filter(|p| p.is_file())
+    });
     if present.is_some() {
         return Ok(());
     }
     println!("setup: installing cargo-fuzz (about a minute)...");
     let mut c = Command::new(paths::cargo());
-    c.env_remove("RUSTUP_TOOLCHAIN").args(["install", "cargo-fuzz", "--locked"]);
+    c.env_remove("RUSTUP_TOOLCHAIN")
+        .args(["install", "cargo-fuzz", "--locked"]);
     cmd::run(&mut c).context("cargo install cargo-fuzz failed")
 }
 

@@ -14,7 +14,10 @@ use xtask::{cmd, privilege, udp_echo_check};
 
 /// `xtasktest`, or `xtasktest{tag}` with `XDP_TEST_TAG` set (runs from several checkouts).
 fn prefix() -> String {
-    format!("xtasktest{}", std::env::var("XDP_TEST_TAG").unwrap_or_default())
+    format!(
+        "xtasktest{}",
+        std::env::var("XDP_TEST_TAG").unwrap_or_default()
+    )
 }
 
 fn kernel_echo_server(

@@ -204,12 +204,24 @@ mod tests {
             icmp6_request(b"x"),
             udp6_request(b"x"),
             arp_request(PEER_MAC, PEER_V4, OUR_V4),
-            ns_frame(v6_multicast_mac(g), PEER_V6, g, 255, OUR_V6, &sllao(PEER_MAC)),
+            ns_frame(
+                v6_multicast_mac(g),
+                PEER_V6,
+                g,
+                255,
+                OUR_V6,
+                &sllao(PEER_MAC),
+            ),
         ];
         for f in frames {
             let mut g = f.clone();
             g[..6].copy_from_slice(&other);
-            assert_eq!(run(&g), Verdict::Drop(DropReason::NotOurs), "{:02x?}", &f[12..14]);
+            assert_eq!(
+                run(&g),
+                Verdict::Drop(DropReason::NotOurs),
+                "{:02x?}",
+                &f[12..14]
+            );
         }
     }
 
@@ -217,7 +229,11 @@ mod tests {
     fn group_destination_mac_with_our_ip_is_answered() {
         // Linux answers a unicast IP in an L2 broadcast/multicast frame
         // (net.ipv4.conf.*.drop_unicast_in_l2_multicast defaults to 0).
-        for dst in [BROADCAST_MAC, [0x01, 0x00, 0x5e, 0, 0, 1], [0x33, 0x33, 0, 0, 0, 1]] {
+        for dst in [
+            BROADCAST_MAC,
+            [0x01, 0x00, 0x5e, 0, 0, 1],
+            [0x33, 0x33, 0, 0, 0, 1],
+        ] {
             let mut f = icmp4_request(b"bcast");
             f[..6].copy_from_slice(&dst);
             reply(&f, Answer::Icmp4Echo);

@@ -308,9 +308,9 @@ mod tests {
     fn well_framed_options_are_answered_and_kept() {
         for opts in [
             &[0x07u8, 0x07, 0x04, 0, 0, 0, 0, 0][..], // record route, room for one address
-            &[0x00, 0xff, 0xff, 0xff][..],             // END, then padding we never read
+            &[0x00, 0xff, 0xff, 0xff][..],            // END, then padding we never read
             &[0x44, 0x0c, 0x05, 0x00, 0, 0, 0, 0, 0, 0, 0, 0][..], // timestamp
-            &[0x9e, 0x04, 0xab, 0xcd][..],             // an option type we do not know
+            &[0x9e, 0x04, 0xab, 0xcd][..],            // an option type we do not know
         ] {
             let r = reply(&icmp4_request_with_options(opts, b"ok"), Answer::Icmp4Echo);
             assert_eq!(&r[34..34 + opts.len()], opts);

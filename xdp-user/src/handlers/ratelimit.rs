@@ -75,7 +75,11 @@ impl SourceLimiter {
             seed,
             buckets: vec![Bucket::default(); n],
             // The global bucket starts with one second's worth.
-            global: Bucket { used: true, tokens: u64::from(limits.total.max(1)) * 1000, ..Bucket::default() },
+            global: Bucket {
+                used: true,
+                tokens: u64::from(limits.total.max(1)) * 1000,
+                ..Bucket::default()
+            },
             refused: 0,
         }
     }
@@ -89,7 +93,12 @@ impl SourceLimiter {
             return true;
         };
         if !b.used || b.key != *peer {
-            *b = Bucket { key: *peer, used: true, tokens: cap, last_ns: now_ns };
+            *b = Bucket {
+                key: *peer,
+                used: true,
+                tokens: cap,
+                last_ns: now_ns,
+            };
         }
         let mut ok = b.take(now_ns, self.limits.per_source, cap);
         if ok && self.limits.total > 0 {
@@ -148,7 +157,15 @@ mod tests {
 
     #[test]
     fn burst_then_rate() {
-        let mut l = SourceLimiter::new(Limits { per_source: 10, burst: 5, total: 0 }, 64, 1);
+        let mut l = SourceLimiter::new(
+            Limits {
+                per_source: 10,
+                burst: 5,
+                total: 0,
+            },
+            64,
+            1,
+        );
         let p = peer(1);
         let t0 = 5 * S;
         assert_eq!((0..5).filter(|_| l.allow(&p, t0)).count(), 5, "burst");
@@ -167,7 +184,15 @@ mod tests {
 
     #[test]
     fn sources_are_independent_and_idle_ones_refill_to_the_burst() {
-        let mut l = SourceLimiter::new(Limits { per_source: 1, burst: 2, total: 0 }, 1024, 7);
+        let mut l = SourceLimiter::new(
+            Limits {
+                per_source: 1,
+                burst: 2,
+                total: 0,
+            },
+            1024,
+            7,
+        );
         let t = 3 * S;
         for n in 0..50 {
             assert!(l.allow(&peer(n), t) && l.allow(&peer(n), t), "source {n}");
@@ -180,7 +205,15 @@ mod tests {
 
     #[test]
     fn global_limit_bounds_many_sources() {
-        let mut l = SourceLimiter::new(Limits { per_source: 1000, burst: 10, total: 100 }, 4096, 3);
+        let mut l = SourceLimiter::new(
+            Limits {
+                per_source: 1000,
+                burst: 10,
+                total: 100,
+            },
+            4096,
+            3,
+        );
         let t = 10 * S;
         let ok = (0..=255u8).filter(|n| l.allow(&peer(*n), t)).count();
         assert_eq!(ok, 100, "the global burst is one second's worth");
@@ -188,7 +221,15 @@ mod tests {
 
     #[test]
     fn a_clock_going_backwards_never_panics_or_refills() {
-        let mut l = SourceLimiter::new(Limits { per_source: 1, burst: 1, total: 1 }, 64, 0);
+        let mut l = SourceLimiter::new(
+            Limits {
+                per_source: 1,
+                burst: 1,
+                total: 1,
+            },
+            64,
+            0,
+        );
         assert!(l.allow(&peer(1), 100 * S));
         assert!(!l.allow(&peer(1), 50 * S));
         assert!(!l.allow(&peer(1), 0));

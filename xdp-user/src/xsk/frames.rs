@@ -44,7 +44,11 @@ impl FramePlaces {
 impl FrameLedger {
     /// A ledger for a UMEM of `total` frames, all in the free list.
     pub fn new(total: u64) -> Self {
-        FrameLedger { total, free: total, ..Default::default() }
+        FrameLedger {
+            total,
+            free: total,
+            ..Default::default()
+        }
     }
     /// `n` frames moved free list -> fill ring.
     pub fn fill(&mut self, n: u64) {
@@ -108,7 +112,15 @@ mod tests {
         l.send(3);
         l.recycle(1);
         assert!(l.check(3).is_ok());
-        assert_eq!(l.places(), FramePlaces { free: 3, in_hand: 0, kernel_rx: 2, kernel_tx: 3 });
+        assert_eq!(
+            l.places(),
+            FramePlaces {
+                free: 3,
+                in_hand: 0,
+                kernel_rx: 2,
+                kernel_tx: 3
+            }
+        );
         l.complete(3);
         assert!(l.check(6).is_ok());
         // a lost frame is caught

@@ -70,10 +70,16 @@ impl SocketOptions {
     /// Rejects dimensions the kernel would refuse, with a message that says what to pick.
     pub fn validate(&self) -> Result<()> {
         if !(2048..=4096).contains(&self.frame_size) || !self.frame_size.is_power_of_two() {
-            bail!("--frame-size must be 2048 or 4096 (a power of two no larger than a page), got {}", self.frame_size);
+            bail!(
+                "--frame-size must be 2048 or 4096 (a power of two no larger than a page), got {}",
+                self.frame_size
+            );
         }
         if !self.ring_size.is_power_of_two() || self.ring_size < 64 {
-            bail!("--ring-size must be a power of two >= 64, got {}", self.ring_size);
+            bail!(
+                "--ring-size must be a power of two >= 64, got {}",
+                self.ring_size
+            );
         }
         if self.frame_count < 2 * self.ring_size {
             bail!(
@@ -108,17 +114,27 @@ impl XskQueue {
     }
 }
 
-fn bind_once(ifname: &str, queue: u32, opts: &SocketOptions, flags: BindFlags) -> Result<XskQueue, (Option<i32>, String)> {
-    let fail = |what: &str, e: &(dyn std::error::Error + 'static)| (errno_in_chain(e), format!("{what}: {e:?}"));
+fn bind_once(
+    ifname: &str,
+    queue: u32,
+    opts: &SocketOptions,
+    flags: BindFlags,
+) -> Result<XskQueue, (Option<i32>, String)> {
+    let fail = |what: &str, e: &(dyn std::error::Error + 'static)| {
+        (errno_in_chain(e), format!("{what}: {e:?}"))
+    };
     let ring = QueueSize::new(opts.ring_size).map_err(|e| (None, format!("ring size: {e:?}")))?;
     let umem_cfg = UmemConfig::builder()
-        .frame_size(FrameSize::new(opts.frame_size).map_err(|e| (None, format!("frame size: {e:?}")))?)
+        .frame_size(
+            FrameSize::new(opts.frame_size).map_err(|e| (None, format!("frame size: {e:?}")))?,
+        )
         .fill_queue_size(ring)
         .comp_queue_size(ring)
         .build()
         .map_err(|e| (None, format!("UMEM config: {e:?}")))?;
     let count = NonZeroU32::new(opts.frame_count).ok_or((None, "frame count is 0".to_string()))?;
-    let (umem, frames) = Umem::new(umem_cfg, count, opts.huge_pages).map_err(|e| fail("creating UMEM", &e))?;
+    let (umem, frames) =
+        Umem::new(umem_cfg, count, opts.huge_pages).map_err(|e| fail("creating UMEM", &e))?;
     let mut bind = flags;
     if opts.need_wakeup {
         bind |= BindFlags::XDP_USE_NEED_WAKEUP;
@@ -129,14 +145,29 @@ fn bind_once(ifname: &str, queue: u32, opts: &SocketOptions, flags: BindFlags) -
         .libxdp_flags(LibxdpFlags::XSK_LIBXDP_FLAGS_INHIBIT_PROG_LOAD)
         .bind_flags(bind)
         .build();
-    let name = CString::new(ifname).map_err(|_| (None, "interface name has a NUL byte".to_string()))?;
+    let name =
+        CString::new(ifname).map_err(|_| (None, "interface name has a NUL byte".to_string()))?;
     // SAFETY: the UMEM is new and not shared, so the shared-UMEM double-free caveat of
     // `Socket::new` does not apply (and INHIBIT_PROG_LOAD is set anyway).
-    let (tx, rx, rings) = unsafe { xsk_rs::Socket::new(sock_cfg, &umem, &Interface::new(name), queue) }
-        .map_err(|e| fail("binding AF_XDP socket", &e))?;
-    let (fill, comp) = rings.ok_or((None, "no fill/completion rings returned for a fresh UMEM".to_string()))?;
+    let (tx, rx, rings) =
+        unsafe { xsk_rs::Socket::new(sock_cfg, &umem, &Interface::new(name), queue) }
+            .map_err(|e| fail("binding AF_XDP socket", &e))?;
+    let (fill, comp) = rings.ok_or((
+        None,
+        "no fill/completion rings returned for a fresh UMEM".to_string(),
+    ))?;
     let zero_copy = sys::is_zero_copy(rx.fd().as_raw_fd()).unwrap_or(false);
-    Ok(XskQueue { queue, umem, fill, comp, tx, rx, frames, zero_copy, zero_copy_refusal: None })
+    Ok(XskQueue {
+        queue,
+        umem,
+        fill,
+        comp,
+        tx,
+        rx,
+        frames,
+        zero_copy,
+        zero_copy_refusal: None,
+    })
 }
 
 /// How long a busy queue (EBUSY) is retried before giving up.
@@ -178,14 +209,20 @@ pub fn open(ifname: &str, queue: u32, opts: &SocketOptions, skb_mode: bool) -> R
 }
 
 /// One pass over the mode ladder. The error carries the errno that decided it.
-fn open_once(ifname: &str, queue: u32, opts: &SocketOptions, skb_mode: bool) -> Result<XskQueue, (Option<i32>, anyhow::Error)> {
+fn open_once(
+    ifname: &str,
+    queue: u32,
+    opts: &SocketOptions,
+    skb_mode: bool,
+) -> Result<XskQueue, (Option<i32>, anyhow::Error)> {
     let try_zc = matches!(opts.bind, BindMode::Auto | BindMode::ZeroCopy) && !skb_mode;
     let mut refusal = None;
     if skb_mode && opts.bind == BindMode::ZeroCopy {
         return Err((None, anyhow!("zero-copy was forced (--bind-mode zero-copy) but the XDP program is in SKB (generic) mode, which only supports copy mode: use --xdp-mode native")));
     }
     if skb_mode {
-        refusal = Some("the XDP program runs in SKB (generic) mode, which has no zero-copy".to_string());
+        refusal =
+            Some("the XDP program runs in SKB (generic) mode, which has no zero-copy".to_string());
     }
     if try_zc {
         match bind_once(ifname, queue, opts, BindFlags::XDP_ZEROCOPY) {
@@ -193,9 +230,19 @@ fn open_once(ifname: &str, queue: u32, opts: &SocketOptions, skb_mode: bool) -> 
             Err((errno, msg)) => {
                 let why = zero_copy_refusal_reason(ifname, errno, &msg);
                 if opts.bind == BindMode::ZeroCopy {
-                    return Err((errno, bind_error(ifname, queue, opts, errno, &msg).context(format!("zero-copy forced: {why}"))));
+                    return Err((
+                        errno,
+                        bind_error(ifname, queue, opts, errno, &msg)
+                            .context(format!("zero-copy forced: {why}")),
+                    ));
                 }
-                if matches!(errno, Some(libc::EBUSY) | Some(libc::ENOBUFS) | Some(libc::ENOMEM) | Some(libc::EPERM)) {
+                if matches!(
+                    errno,
+                    Some(libc::EBUSY)
+                        | Some(libc::ENOBUFS)
+                        | Some(libc::ENOMEM)
+                        | Some(libc::EPERM)
+                ) {
                     return Err((errno, bind_error(ifname, queue, opts, errno, &msg)));
                 }
                 refusal = Some(why);
@@ -211,13 +258,21 @@ fn open_once(ifname: &str, queue: u32, opts: &SocketOptions, skb_mode: bool) -> 
 fn zero_copy_refusal_reason(ifname: &str, errno: Option<i32>, msg: &str) -> String {
     let driver = sys::driver_name(ifname).unwrap_or_else(|_| "unknown".into());
     match errno {
-        Some(libc::EOPNOTSUPP) => format!("driver {driver} does not offer AF_XDP zero-copy on {ifname} (EOPNOTSUPP)"),
+        Some(libc::EOPNOTSUPP) => {
+            format!("driver {driver} does not offer AF_XDP zero-copy on {ifname} (EOPNOTSUPP)")
+        }
         _ => format!("zero-copy bind failed on {ifname} (driver {driver}): {msg}"),
     }
 }
 
 /// Turns a bind failure into a message that says what to do.
-fn bind_error(ifname: &str, queue: u32, opts: &SocketOptions, errno: Option<i32>, msg: &str) -> anyhow::Error {
+fn bind_error(
+    ifname: &str,
+    queue: u32,
+    opts: &SocketOptions,
+    errno: Option<i32>,
+    msg: &str,
+) -> anyhow::Error {
     let hint = match errno {
         Some(libc::EBUSY) => format!("queue {queue} of {ifname} is already bound by another AF_XDP socket: stop the other program (another xdp-responder?) or pick other queues with --queues"),
         Some(libc::ENOBUFS) | Some(libc::ENOMEM) => memlock_hint(opts),
@@ -238,7 +293,10 @@ fn bind_error(ifname: &str, queue: u32, opts: &SocketOptions, errno: Option<i32>
 /// the process has CAP_IPC_LOCK.
 fn memlock_hint(opts: &SocketOptions) -> String {
     let umem_mib = (u64::from(opts.frame_size) * u64::from(opts.frame_count)).div_ceil(1 << 20);
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit writes one rlimit into a valid, writable struct.
     let limit = if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } == 0 {
         if limit.rlim_cur == libc::RLIM_INFINITY {
@@ -264,7 +322,10 @@ const CAP_IPC_LOCK: u32 = 14;
 /// Whether capability `cap` is in this process's effective set (`CapEff` of /proc/self/status).
 fn has_effective_cap(cap: u32) -> Option<bool> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let hex = status.lines().find_map(|l| l.strip_prefix("CapEff:"))?.trim();
+    let hex = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))?
+        .trim();
     let bits = u64::from_str_radix(hex, 16).ok()?;
     Some(bits & (1u64 << cap) != 0)
 }
@@ -286,7 +347,11 @@ pub fn holder(ifname: &str, queue: u32) -> Option<String> {
     let me = std::process::id();
     if ifindex != 0 {
         if let Ok(inodes) = diag::xdp_socket_inodes(ifindex, queue) {
-            let owners: Vec<String> = socket_owners(|_, _, ino| inodes.contains(&ino)).into_iter().filter(|(pid, _)| *pid != me).map(|(pid, comm)| format!("pid {pid} ({comm})")).collect();
+            let owners: Vec<String> = socket_owners(|_, _, ino| inodes.contains(&ino))
+                .into_iter()
+                .filter(|(pid, _)| *pid != me)
+                .map(|(pid, comm)| format!("pid {pid} ({comm})"))
+                .collect();
             if !owners.is_empty() {
                 return Some(format!("it is held by {}", owners.join(", ")));
             }
@@ -295,7 +360,11 @@ pub fn holder(ifname: &str, queue: u32) -> Option<String> {
             }
         }
     }
-    let candidates: Vec<String> = socket_owners(|pid, fd, _| pid != me && is_xdp_socket_of(pid, fd)).into_iter().map(|(pid, comm)| format!("pid {pid} ({comm})")).collect();
+    let candidates: Vec<String> =
+        socket_owners(|pid, fd, _| pid != me && is_xdp_socket_of(pid, fd))
+            .into_iter()
+            .map(|(pid, comm)| format!("pid {pid} ({comm})"))
+            .collect();
     (!candidates.is_empty()).then(|| format!("processes holding AF_XDP sockets: {} (this kernel cannot say which socket holds which queue)", candidates.join(", ")))
 }
 
@@ -303,16 +372,35 @@ pub fn holder(ifname: &str, queue: u32) -> Option<String> {
 /// each listed once.
 fn socket_owners(mut pick: impl FnMut(u32, i32, u64) -> bool) -> Vec<(u32, String)> {
     let mut found = Vec::new();
-    let Ok(procs) = std::fs::read_dir("/proc") else { return found };
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return found;
+    };
     for p in procs.flatten() {
-        let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else { continue };
+        let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else {
+            continue;
+        };
         for fd in fds.flatten() {
-            let Some(fd_num) = fd.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
-            let Ok(target) = std::fs::read_link(fd.path()) else { continue };
-            let Some(ino) = target.to_str().and_then(|t| t.strip_prefix("socket:[")).and_then(|t| t.strip_suffix(']')).and_then(|t| t.parse::<u64>().ok()) else { continue };
+            let Some(fd_num) = fd.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+                continue;
+            };
+            let Ok(target) = std::fs::read_link(fd.path()) else {
+                continue;
+            };
+            let Some(ino) = target
+                .to_str()
+                .and_then(|t| t.strip_prefix("socket:["))
+                .and_then(|t| t.strip_suffix(']'))
+                .and_then(|t| t.parse::<u64>().ok())
+            else {
+                continue;
+            };
             if pick(pid, fd_num, ino) {
-                let comm = std::fs::read_to_string(p.path().join("comm")).map(|c| c.trim().to_string()).unwrap_or_else(|_| "?".into());
+                let comm = std::fs::read_to_string(p.path().join("comm"))
+                    .map(|c| c.trim().to_string())
+                    .unwrap_or_else(|_| "?".into());
                 found.push((pid, comm));
                 break;
             }
@@ -338,7 +426,13 @@ fn is_xdp_socket_of(pid: u32, fd: i32) -> bool {
         }
         let mut domain: libc::c_int = 0;
         let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        let rc = libc::getsockopt(dup, libc::SOL_SOCKET, libc::SO_DOMAIN, (&mut domain as *mut libc::c_int).cast(), &mut len);
+        let rc = libc::getsockopt(
+            dup,
+            libc::SOL_SOCKET,
+            libc::SO_DOMAIN,
+            (&mut domain as *mut libc::c_int).cast(),
+            &mut len,
+        );
         libc::close(dup);
         rc == 0 && domain == libc::AF_XDP
     }
@@ -360,7 +454,13 @@ mod diag {
     /// An error when the kernel has no AF_XDP socket diagnostics.
     pub fn xdp_socket_inodes(ifindex: u32, queue: u32) -> io::Result<Vec<u64>> {
         // SAFETY: a plain netlink socket, closed by the OwnedFd.
-        let fd = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, libc::NETLINK_SOCK_DIAG) };
+        let fd = unsafe {
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
+                libc::NETLINK_SOCK_DIAG,
+            )
+        };
         if fd < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -404,7 +504,12 @@ mod diag {
     }
 
     /// Parses one datagram of the dump into `found`; true once the dump is done.
-    pub(super) fn parse(mut b: &[u8], ifindex: u32, queue: u32, found: &mut Vec<u64>) -> io::Result<bool> {
+    pub(super) fn parse(
+        mut b: &[u8],
+        ifindex: u32,
+        queue: u32,
+        found: &mut Vec<u64>,
+    ) -> io::Result<bool> {
         let bad = || io::Error::new(io::ErrorKind::InvalidData, "malformed sock_diag answer");
         while b.len() >= NLMSG_HDRLEN {
             let len = u32_at(b, 0).ok_or_else(bad)? as usize;
@@ -428,7 +533,10 @@ mod diag {
                         if alen < 4 || alen > attrs.len() {
                             break;
                         }
-                        if atype == XDP_DIAG_INFO && u32_at(attrs, 4) == Some(ifindex) && u32_at(attrs, 8) == Some(queue) {
+                        if atype == XDP_DIAG_INFO
+                            && u32_at(attrs, 4) == Some(ifindex)
+                            && u32_at(attrs, 8) == Some(queue)
+                        {
                             found.push(u64::from(ino));
                         }
                         attrs = attrs.get((alen + 3) & !3..).unwrap_or(&[]);
@@ -448,25 +556,60 @@ mod tests {
     #[test]
     fn options_validation_says_what_to_pick() {
         assert!(SocketOptions::default().validate().is_ok());
-        let bad = SocketOptions { frame_size: 3000, ..Default::default() };
-        assert!(bad.validate().unwrap_err().to_string().contains("--frame-size"));
-        let bad = SocketOptions { frame_count: 1024, ..Default::default() };
-        assert!(bad.validate().unwrap_err().to_string().contains("--frame-count"));
-        let bad = SocketOptions { ring_size: 100, ..Default::default() };
-        assert!(bad.validate().unwrap_err().to_string().contains("--ring-size"));
+        let bad = SocketOptions {
+            frame_size: 3000,
+            ..Default::default()
+        };
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("--frame-size"));
+        let bad = SocketOptions {
+            frame_count: 1024,
+            ..Default::default()
+        };
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("--frame-count"));
+        let bad = SocketOptions {
+            ring_size: 100,
+            ..Default::default()
+        };
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("--ring-size"));
         assert_eq!(SocketOptions::default().frame_capacity(), 3840);
     }
 
     #[test]
     fn busy_queue_error_names_the_fix() {
-        let e = bind_error("eth0", 3, &SocketOptions::default(), Some(libc::EBUSY), "x").to_string();
+        let e =
+            bind_error("eth0", 3, &SocketOptions::default(), Some(libc::EBUSY), "x").to_string();
         assert!(e.contains("already bound") && e.contains("queue 3"), "{e}");
     }
 
     #[test]
     fn memlock_refusal_says_what_to_do() {
-        let e = bind_error("eth0", 0, &SocketOptions::default(), Some(libc::ENOBUFS), "x").to_string();
-        for needle in ["16 MiB UMEM", "memlock limit", "CAP_IPC_LOCK", "ulimit -l unlimited", "--frame-count"] {
+        let e = bind_error(
+            "eth0",
+            0,
+            &SocketOptions::default(),
+            Some(libc::ENOBUFS),
+            "x",
+        )
+        .to_string();
+        for needle in [
+            "16 MiB UMEM",
+            "memlock limit",
+            "CAP_IPC_LOCK",
+            "ulimit -l unlimited",
+            "--frame-count",
+        ] {
             assert!(e.contains(needle), "{needle:?} missing: {e}");
         }
     }
@@ -509,7 +652,13 @@ mod tests {
         assert_eq!(found, vec![101]);
         let mut found = Vec::new();
         assert!(diag::parse(&nlmsg(libc::NLMSG_DONE as u16, &[0; 4]), 7, 1, &mut found).unwrap());
-        let err = diag::parse(&nlmsg(libc::NLMSG_ERROR as u16, &(-libc::ENOENT).to_ne_bytes()), 7, 1, &mut found).unwrap_err();
+        let err = diag::parse(
+            &nlmsg(libc::NLMSG_ERROR as u16, &(-libc::ENOENT).to_ne_bytes()),
+            7,
+            1,
+            &mut found,
+        )
+        .unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::ENOENT));
         // Garbage never panics.
         for cut in 0..dump.len() {

@@ -46,9 +46,8 @@ fn getsockopt<T: Copy + Default>(fd: RawFd, name: libc::c_int) -> io::Result<T> 
     let mut value = T::default();
     let mut len = mem::size_of::<T>() as libc::socklen_t;
     // SAFETY: `value` is a valid, writable T of `len` bytes; the kernel writes at most `len`.
-    let rc = unsafe {
-        libc::getsockopt(fd, SOL_XDP, name, (&mut value as *mut T).cast(), &mut len)
-    };
+    let rc =
+        unsafe { libc::getsockopt(fd, SOL_XDP, name, (&mut value as *mut T).cast(), &mut len) };
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
@@ -113,7 +112,11 @@ pub fn driver_name(ifname: &str) -> io::Result<String> {
         }
     };
     rc?;
-    let end = info.driver.iter().position(|&b| b == 0).unwrap_or(info.driver.len());
+    let end = info
+        .driver
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(info.driver.len());
     Ok(String::from_utf8_lossy(&info.driver[..end]).into_owned())
 }
 
@@ -124,10 +127,20 @@ pub fn enable_busy_poll(fd: RawFd, budget: u32) -> io::Result<()> {
     const SO_BUSY_POLL: libc::c_int = 46;
     const SO_PREFER_BUSY_POLL: libc::c_int = 69;
     const SO_BUSY_POLL_BUDGET: libc::c_int = 70;
-    for (name, value) in [(SO_PREFER_BUSY_POLL, 1), (SO_BUSY_POLL, 20), (SO_BUSY_POLL_BUDGET, budget as libc::c_int)] {
+    for (name, value) in [
+        (SO_PREFER_BUSY_POLL, 1),
+        (SO_BUSY_POLL, 20),
+        (SO_BUSY_POLL_BUDGET, budget as libc::c_int),
+    ] {
         // SAFETY: `value` is a valid c_int for the duration of the call.
         let rc = unsafe {
-            libc::setsockopt(fd, libc::SOL_SOCKET, name, (&value as *const libc::c_int).cast(), mem::size_of::<libc::c_int>() as libc::socklen_t)
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                name,
+                (&value as *const libc::c_int).cast(),
+                mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
         };
         if rc != 0 {
             return Err(io::Error::last_os_error());

@@ -138,17 +138,29 @@ pub fn check(frame: &[u8], buf_len: usize, len: usize, id: &Identity) -> Result<
     let req = &before[..len.min(before.len())];
     match verdict {
         Verdict::Drop(reason) => {
-            ensure!(buf == before, "dropped ({reason:?}) but the buffer was modified");
+            ensure!(
+                buf == before,
+                "dropped ({reason:?}) but the buffer was modified"
+            );
         }
         Verdict::Reply { len: rlen, kind } => {
-            ensure!(rlen <= buf.len(), "reply of {rlen} bytes exceeds the {}-byte buffer", buf.len());
+            ensure!(
+                rlen <= buf.len(),
+                "reply of {rlen} bytes exceeds the {}-byte buffer",
+                buf.len()
+            );
             let ndp_growth = kind == Answer::Ndp && rlen == NA_FRAME && req.len() >= NS_MIN_FRAME;
             ensure!(
                 rlen <= req.len() || ndp_growth,
                 "{kind:?} reply of {rlen} bytes is longer than the {}-byte request (amplification)",
                 req.len()
             );
-            check_reply(req, &buf[..rlen], kind, id).map_err(|e| format!("{kind:?} reply: {e}\n request {req:02x?}\n reply {:02x?}", &buf[..rlen]))?;
+            check_reply(req, &buf[..rlen], kind, id).map_err(|e| {
+                format!(
+                    "{kind:?} reply: {e}\n request {req:02x?}\n reply {:02x?}",
+                    &buf[..rlen]
+                )
+            })?;
         }
     }
     Ok(verdict)
@@ -156,13 +168,27 @@ pub fn check(frame: &[u8], buf_len: usize, len: usize, id: &Identity) -> Result<
 
 /// Checks one reply against the request it answers.
 pub fn check_reply(req: &[u8], rep: &[u8], kind: Answer, id: &Identity) -> Result<(), String> {
-    ensure!(rep.len() >= 42 && req.len() >= 42, "reply {} / request {} bytes: too short to be an answer", rep.len(), req.len());
+    ensure!(
+        rep.len() >= 42 && req.len() >= 42,
+        "reply {} / request {} bytes: too short to be an answer",
+        rep.len(),
+        req.len()
+    );
     ensure!(rep[6..12] == id.mac, "reply source MAC is not ours");
     let req_src_mac = &req[6..12];
-    ensure!(!is_group_mac(req_src_mac) && req_src_mac != [0; 6], "answered a group or zero source MAC {req_src_mac:02x?}");
+    ensure!(
+        !is_group_mac(req_src_mac) && req_src_mac != [0; 6],
+        "answered a group or zero source MAC {req_src_mac:02x?}"
+    );
     let req_dst_mac = &req[0..6];
-    ensure!(is_group_mac(req_dst_mac) || req_dst_mac == id.mac, "answered a frame for another host's MAC");
-    ensure!(rep[12..14] == req[12..14], "reply EtherType differs from the request's");
+    ensure!(
+        is_group_mac(req_dst_mac) || req_dst_mac == id.mac,
+        "answered a frame for another host's MAC"
+    );
+    ensure!(
+        rep[12..14] == req[12..14],
+        "reply EtherType differs from the request's"
+    );
     match kind {
         Answer::Arp => check_arp(req, rep, id),
         Answer::Icmp4Echo | Answer::Udp4 => check_v4(req, rep, kind, id),
@@ -173,80 +199,198 @@ pub fn check_reply(req: &[u8], rep: &[u8], kind: Answer, id: &Identity) -> Resul
 fn check_arp(req: &[u8], rep: &[u8], id: &Identity) -> Result<(), String> {
     ensure!(be16(rep, 12) == 0x0806, "ARP answer is not ARP");
     ensure!(rep.len() == 42, "ARP reply is {} bytes, not 42", rep.len());
-    ensure!(rep[0..6] == req[6..12], "ARP reply not sent to the requester's MAC");
+    ensure!(
+        rep[0..6] == req[6..12],
+        "ARP reply not sent to the requester's MAC"
+    );
     let (q, a) = (&req[14..42], &rep[14..42]);
-    ensure!(q[0..8] == [0, 1, 8, 0, 6, 4, 0, 1], "answered an ARP packet that is no Ethernet/IPv4 request: {:02x?}", &q[0..8]);
-    ensure!(a[0..8] == [0, 1, 8, 0, 6, 4, 0, 2], "reply header {:02x?}", &a[0..8]);
+    ensure!(
+        q[0..8] == [0, 1, 8, 0, 6, 4, 0, 1],
+        "answered an ARP packet that is no Ethernet/IPv4 request: {:02x?}",
+        &q[0..8]
+    );
+    ensure!(
+        a[0..8] == [0, 1, 8, 0, 6, 4, 0, 2],
+        "reply header {:02x?}",
+        &a[0..8]
+    );
     let (sha, spa, tpa) = (&q[8..14], &q[14..18], &q[24..28]);
     ensure!(spa != tpa, "answered a gratuitous ARP");
-    ensure!(id.owns_v4([tpa[0], tpa[1], tpa[2], tpa[3]]), "answered an ARP for an address not ours");
-    ensure!(spa == [0; 4] || (usable_v4_source(spa) && !id.owns_v4([spa[0], spa[1], spa[2], spa[3]])), "answered an ARP from unusable sender {spa:?}");
-    ensure!(!is_group_mac(sha), "answered an ARP from a group sender hardware address");
+    ensure!(
+        id.owns_v4([tpa[0], tpa[1], tpa[2], tpa[3]]),
+        "answered an ARP for an address not ours"
+    );
+    ensure!(
+        spa == [0; 4] || (usable_v4_source(spa) && !id.owns_v4([spa[0], spa[1], spa[2], spa[3]])),
+        "answered an ARP from unusable sender {spa:?}"
+    );
+    ensure!(
+        !is_group_mac(sha),
+        "answered an ARP from a group sender hardware address"
+    );
     ensure!(a[8..14] == id.mac, "sha is not our MAC");
     ensure!(a[14..18] == *tpa, "spa is not the address asked for");
-    ensure!(a[18..24] == *sha && a[24..28] == *spa, "tha/tpa are not the requester's sha/spa");
+    ensure!(
+        a[18..24] == *sha && a[24..28] == *spa,
+        "tha/tpa are not the requester's sha/spa"
+    );
     Ok(())
 }
 
 fn check_v4(req: &[u8], rep: &[u8], kind: Answer, id: &Identity) -> Result<(), String> {
     ensure!(be16(rep, 12) == 0x0800, "IPv4 answer is not IPv4");
-    ensure!(rep[0..6] == req[6..12], "reply not sent to the requester's MAC");
+    ensure!(
+        rep[0..6] == req[6..12],
+        "reply not sent to the requester's MAC"
+    );
     let (q, ip) = (&req[14..], &rep[14..]);
     ensure!(ip[0] >> 4 == 4, "reply version {}", ip[0] >> 4);
     let hl = usize::from(ip[0] & 0x0f) * 4;
-    ensure!(hl >= 20 && hl + 8 <= ip.len(), "reply IHL {hl} for {} bytes", ip.len());
-    ensure!(usize::from(be16(ip, 2)) == ip.len(), "reply total length {} but {} bytes sent", be16(ip, 2), ip.len());
-    ensure!(sum(&[&ip[..hl]]) == 0xffff, "reply IPv4 header checksum does not verify");
+    ensure!(
+        hl >= 20 && hl + 8 <= ip.len(),
+        "reply IHL {hl} for {} bytes",
+        ip.len()
+    );
+    ensure!(
+        usize::from(be16(ip, 2)) == ip.len(),
+        "reply total length {} but {} bytes sent",
+        be16(ip, 2),
+        ip.len()
+    );
+    ensure!(
+        sum(&[&ip[..hl]]) == 0xffff,
+        "reply IPv4 header checksum does not verify"
+    );
     // The request was a whole, valid datagram with the same header length.
-    ensure!(q.len() >= hl && usize::from(q[0] & 0x0f) * 4 == hl, "request IHL differs from the reply's");
-    ensure!(sum(&[&q[..hl]]) == 0xffff, "answered a request whose header checksum is bad");
+    ensure!(
+        q.len() >= hl && usize::from(q[0] & 0x0f) * 4 == hl,
+        "request IHL differs from the reply's"
+    );
+    ensure!(
+        sum(&[&q[..hl]]) == 0xffff,
+        "answered a request whose header checksum is bad"
+    );
     ensure!(be16(q, 6) & 0x3fff == 0, "answered an IPv4 fragment");
     let qtotal = usize::from(be16(q, 2));
-    ensure!(qtotal == ip.len() && qtotal <= q.len(), "reply length {} vs request total length {qtotal}", ip.len());
+    ensure!(
+        qtotal == ip.len() && qtotal <= q.len(),
+        "reply length {} vs request total length {qtotal}",
+        ip.len()
+    );
     let (qsrc, qdst) = (&q[12..16], &q[16..20]);
-    ensure!(ip[16..20] == *qsrc, "IPv4 reply not sent to the request's source");
-    ensure!(ip[12..16] == *qdst, "IPv4 reply not sent from the address asked");
-    ensure!(id.owns_v4([qdst[0], qdst[1], qdst[2], qdst[3]]), "answered for an address not ours");
-    ensure!(usable_v4_source(qsrc), "answered an unusable (broadcast/multicast/zero/loopback) source {qsrc:?}");
-    ensure!(!id.owns_v4([qsrc[0], qsrc[1], qsrc[2], qsrc[3]]), "answered a request from our own address");
+    ensure!(
+        ip[16..20] == *qsrc,
+        "IPv4 reply not sent to the request's source"
+    );
+    ensure!(
+        ip[12..16] == *qdst,
+        "IPv4 reply not sent from the address asked"
+    );
+    ensure!(
+        id.owns_v4([qdst[0], qdst[1], qdst[2], qdst[3]]),
+        "answered for an address not ours"
+    );
+    ensure!(
+        usable_v4_source(qsrc),
+        "answered an unusable (broadcast/multicast/zero/loopback) source {qsrc:?}"
+    );
+    ensure!(
+        !id.owns_v4([qsrc[0], qsrc[1], qsrc[2], qsrc[3]]),
+        "answered a request from our own address"
+    );
     ensure!(ip[8] == 64, "reply TTL {}", ip[8]);
     ensure!(ip[9] == q[9], "reply protocol differs");
     let (ql4, l4) = (&q[hl..qtotal], &ip[hl..]);
     match kind {
         Answer::Icmp4Echo => {
             ensure!(ip[9] == 1, "ICMP answer with protocol {}", ip[9]);
-            ensure!(ql4[0] == 8 && ql4[1] == 0, "answered ICMP type {} code {}", ql4[0], ql4[1]);
-            ensure!(sum(&[ql4]) == 0xffff, "answered an ICMP message with a bad checksum");
-            ensure!(l4[0] == 0 && l4[1] == 0, "reply ICMP type {} code {}", l4[0], l4[1]);
+            ensure!(
+                ql4[0] == 8 && ql4[1] == 0,
+                "answered ICMP type {} code {}",
+                ql4[0],
+                ql4[1]
+            );
+            ensure!(
+                sum(&[ql4]) == 0xffff,
+                "answered an ICMP message with a bad checksum"
+            );
+            ensure!(
+                l4[0] == 0 && l4[1] == 0,
+                "reply ICMP type {} code {}",
+                l4[0],
+                l4[1]
+            );
             ensure!(sum(&[l4]) == 0xffff, "reply ICMP checksum does not verify");
-            ensure!(l4[4..] == ql4[4..], "echo identifier, sequence or data changed");
+            ensure!(
+                l4[4..] == ql4[4..],
+                "echo identifier, sequence or data changed"
+            );
         }
         Answer::Udp4 => {
             ensure!(ip[9] == 17, "UDP answer with protocol {}", ip[9]);
-            check_udp(ql4, l4, &pseudo_v4(qsrc, qdst, 17, ql4.len()), &pseudo_v4(&ip[12..16], &ip[16..20], 17, l4.len()), false, id)?;
+            check_udp(
+                ql4,
+                l4,
+                &pseudo_v4(qsrc, qdst, 17, ql4.len()),
+                &pseudo_v4(&ip[12..16], &ip[16..20], 17, l4.len()),
+                false,
+                id,
+            )?;
         }
         _ => return Err(format!("{kind:?} over IPv4")),
     }
     Ok(())
 }
 
-fn check_udp(q: &[u8], u: &[u8], qpseudo: &[u8], pseudo: &[u8], v6: bool, id: &Identity) -> Result<(), String> {
-    ensure!(usize::from(be16(q, 4)) == q.len(), "answered a UDP length {} for {} bytes", be16(q, 4), q.len());
-    ensure!(usize::from(be16(u, 4)) == u.len(), "reply UDP length {} for {} bytes", be16(u, 4), u.len());
+fn check_udp(
+    q: &[u8],
+    u: &[u8],
+    qpseudo: &[u8],
+    pseudo: &[u8],
+    v6: bool,
+    id: &Identity,
+) -> Result<(), String> {
+    ensure!(
+        usize::from(be16(q, 4)) == q.len(),
+        "answered a UDP length {} for {} bytes",
+        be16(q, 4),
+        q.len()
+    );
+    ensure!(
+        usize::from(be16(u, 4)) == u.len(),
+        "reply UDP length {} for {} bytes",
+        be16(u, 4),
+        u.len()
+    );
     let (sport, dport) = (be16(q, 0), be16(q, 2));
-    ensure!(id.owns_udp_port(dport), "answered UDP to port {dport}, not ours");
+    ensure!(
+        id.owns_udp_port(dport),
+        "answered UDP to port {dport}, not ours"
+    );
     ensure!(sport != 0, "answered UDP from port 0");
-    ensure!(!id.owns_udp_port(sport) && ![7, 13, 17, 19, 37].contains(&sport), "answered UDP from loop-prone port {sport}");
-    ensure!(be16(u, 0) == dport && be16(u, 2) == sport, "ports not swapped");
+    ensure!(
+        !id.owns_udp_port(sport) && ![7, 13, 17, 19, 37].contains(&sport),
+        "answered UDP from loop-prone port {sport}"
+    );
+    ensure!(
+        be16(u, 0) == dport && be16(u, 2) == sport,
+        "ports not swapped"
+    );
     let (qc, c) = (be16(q, 6), be16(u, 6));
     if v6 {
         ensure!(qc != 0 && c != 0, "UDP over IPv6 without checksum");
     }
     if qc != 0 {
-        ensure!(sum(&[qpseudo, q]) == 0xffff, "answered a UDP datagram with a bad checksum");
+        ensure!(
+            sum(&[qpseudo, q]) == 0xffff,
+            "answered a UDP datagram with a bad checksum"
+        );
     }
     if c != 0 {
-        ensure!(sum(&[pseudo, u]) == 0xffff, "reply UDP checksum does not verify");
+        ensure!(
+            sum(&[pseudo, u]) == 0xffff,
+            "reply UDP checksum does not verify"
+        );
     }
     ensure!(u[8..] == q[8..], "UDP payload changed");
     Ok(())
@@ -254,52 +398,124 @@ fn check_udp(q: &[u8], u: &[u8], qpseudo: &[u8], pseudo: &[u8], v6: bool, id: &I
 
 fn check_v6(req: &[u8], rep: &[u8], kind: Answer, id: &Identity) -> Result<(), String> {
     ensure!(be16(rep, 12) == 0x86dd, "IPv6 answer is not IPv6");
-    ensure!(rep.len() >= 54 + 8 && req.len() >= 54 + 8, "IPv6 answer or request too short");
+    ensure!(
+        rep.len() >= 54 + 8 && req.len() >= 54 + 8,
+        "IPv6 answer or request too short"
+    );
     let (q, ip) = (&req[14..], &rep[14..]);
     ensure!(ip[0] >> 4 == 6, "reply version {}", ip[0] >> 4);
     let plen = usize::from(be16(ip, 4));
-    ensure!(40 + plen == ip.len(), "reply payload length {plen} for {} bytes", ip.len());
+    ensure!(
+        40 + plen == ip.len(),
+        "reply payload length {plen} for {} bytes",
+        ip.len()
+    );
     let qplen = usize::from(be16(q, 4));
-    ensure!(40 + qplen <= q.len(), "answered a request whose payload length runs past the frame");
+    ensure!(
+        40 + qplen <= q.len(),
+        "answered a request whose payload length runs past the frame"
+    );
     let (src, dst, next) = (&ip[8..24], &ip[24..40], ip[6]);
     let (qsrc, qdst) = (&q[8..24], &q[24..40]);
-    ensure!(next == q[6], "reply next header {next} differs from the request's {}", q[6]);
+    ensure!(
+        next == q[6],
+        "reply next header {next} differs from the request's {}",
+        q[6]
+    );
     ensure!(qsrc[0] != 0xff, "answered a multicast source");
     let l4 = &ip[40..];
     let ql4 = &q[40..40 + qplen];
-    ensure!(sum(&[&pseudo_v6(src, dst, next, plen), l4]) == 0xffff, "reply upper-layer checksum does not verify");
-    ensure!(sum(&[&pseudo_v6(qsrc, qdst, q[6], qplen), ql4]) == 0xffff, "answered a request with a bad checksum");
+    ensure!(
+        sum(&[&pseudo_v6(src, dst, next, plen), l4]) == 0xffff,
+        "reply upper-layer checksum does not verify"
+    );
+    ensure!(
+        sum(&[&pseudo_v6(qsrc, qdst, q[6], qplen), ql4]) == 0xffff,
+        "answered a request with a bad checksum"
+    );
     match kind {
         Answer::Ndp => {
-            ensure!(next == 58 && l4[0] == 136 && l4[1] == 0, "NDP answer is no Neighbor Advertisement");
-            ensure!(ql4[0] == 135 && ql4[1] == 0 && q[7] == 255, "answered an ICMPv6 {}/{} with hop limit {}", ql4[0], ql4[1], q[7]);
-            ensure!(plen == 32 && ip[7] == 255, "NA payload {plen} hop limit {}", ip[7]);
+            ensure!(
+                next == 58 && l4[0] == 136 && l4[1] == 0,
+                "NDP answer is no Neighbor Advertisement"
+            );
+            ensure!(
+                ql4[0] == 135 && ql4[1] == 0 && q[7] == 255,
+                "answered an ICMPv6 {}/{} with hop limit {}",
+                ql4[0],
+                ql4[1],
+                q[7]
+            );
+            ensure!(
+                plen == 32 && ip[7] == 255,
+                "NA payload {plen} hop limit {}",
+                ip[7]
+            );
             let target = &l4[8..24];
-            ensure!(*target == ql4[8..24], "NA target differs from the solicited target");
-            ensure!(id.owns_v6(&<[u8; 16]>::try_from(target).unwrap_or_default()), "NA for a target not ours");
+            ensure!(
+                *target == ql4[8..24],
+                "NA target differs from the solicited target"
+            );
+            ensure!(
+                id.owns_v6(&<[u8; 16]>::try_from(target).unwrap_or_default()),
+                "NA for a target not ours"
+            );
             ensure!(src == target, "NA not sent from the target address");
-            ensure!(l4[24..26] == [2, 1] && l4[26..32] == id.mac, "NA lacks our target link-layer address");
+            ensure!(
+                l4[24..26] == [2, 1] && l4[26..32] == id.mac,
+                "NA lacks our target link-layer address"
+            );
             if qsrc == [0; 16] {
-                ensure!(dst == ALL_NODES && rep[0..6] == ALL_NODES_MAC && l4[4] == 0x20, "DAD answer must go to ff02::1 with O only");
+                ensure!(
+                    dst == ALL_NODES && rep[0..6] == ALL_NODES_MAC && l4[4] == 0x20,
+                    "DAD answer must go to ff02::1 with O only"
+                );
             } else {
-                ensure!(dst == qsrc && rep[0..6] == req[6..12], "NA not sent back to the solicitor");
+                ensure!(
+                    dst == qsrc && rep[0..6] == req[6..12],
+                    "NA not sent back to the solicitor"
+                );
                 ensure!(l4[4] == 0x60, "NA flags {:#x}", l4[4]);
             }
         }
         Answer::Icmp6Echo | Answer::Udp6 => {
-            ensure!(rep[0..6] == req[6..12], "reply not sent to the requester's MAC");
-            ensure!(dst == qsrc && src == qdst, "IPv6 reply not sent back to the request's source");
+            ensure!(
+                rep[0..6] == req[6..12],
+                "reply not sent to the requester's MAC"
+            );
+            ensure!(
+                dst == qsrc && src == qdst,
+                "IPv6 reply not sent back to the request's source"
+            );
             ensure!(qsrc != [0; 16], "answered the unspecified source");
-            ensure!(id.owns_v6(&<[u8; 16]>::try_from(qdst).unwrap_or_default()), "answered for an address not ours");
+            ensure!(
+                id.owns_v6(&<[u8; 16]>::try_from(qdst).unwrap_or_default()),
+                "answered for an address not ours"
+            );
             ensure!(plen == qplen, "reply payload {plen} vs request {qplen}");
             ensure!(ip[7] == 64, "reply hop limit {}", ip[7]);
             if kind == Answer::Icmp6Echo {
-                ensure!(next == 58 && ql4[0] == 128 && ql4[1] == 0, "answered ICMPv6 {}/{}", ql4[0], ql4[1]);
+                ensure!(
+                    next == 58 && ql4[0] == 128 && ql4[1] == 0,
+                    "answered ICMPv6 {}/{}",
+                    ql4[0],
+                    ql4[1]
+                );
                 ensure!(l4[0] == 129 && l4[1] == 0, "reply ICMPv6 type {}", l4[0]);
-                ensure!(l4[4..] == ql4[4..], "echo identifier, sequence or data changed");
+                ensure!(
+                    l4[4..] == ql4[4..],
+                    "echo identifier, sequence or data changed"
+                );
             } else {
                 ensure!(next == 17, "UDP answer with next header {next}");
-                check_udp(ql4, l4, &pseudo_v6(qsrc, qdst, 17, qplen), &pseudo_v6(src, dst, 17, plen), true, id)?;
+                check_udp(
+                    ql4,
+                    l4,
+                    &pseudo_v6(qsrc, qdst, 17, qplen),
+                    &pseudo_v6(src, dst, 17, plen),
+                    true,
+                    id,
+                )?;
             }
         }
         _ => return Err(format!("{kind:?} over IPv6")),
@@ -319,7 +535,14 @@ fn eth(dst: [u8; 6], src: [u8; 6], ethertype: u16) -> Vec<u8> {
     f
 }
 
-pub fn arp(eth_dst: [u8; 6], eth_src: [u8; 6], op: u16, sha: [u8; 6], spa: [u8; 4], tpa: [u8; 4]) -> Vec<u8> {
+pub fn arp(
+    eth_dst: [u8; 6],
+    eth_src: [u8; 6],
+    op: u16,
+    sha: [u8; 6],
+    spa: [u8; 4],
+    tpa: [u8; 4],
+) -> Vec<u8> {
     let mut f = eth(eth_dst, eth_src, 0x0806);
     f.extend_from_slice(&[0, 1, 8, 0, 6, 4]);
     f.extend_from_slice(&op.to_be_bytes());
@@ -331,7 +554,15 @@ pub fn arp(eth_dst: [u8; 6], eth_src: [u8; 6], op: u16, sha: [u8; 6], spa: [u8; 
 }
 
 /// An IPv4 datagram carrying `l4` (whose checksum the caller computed, or will repair).
-pub fn ipv4(eth_dst: [u8; 6], eth_src: [u8; 6], src: [u8; 4], dst: [u8; 4], proto: u8, options: &[u8], l4: &[u8]) -> Vec<u8> {
+pub fn ipv4(
+    eth_dst: [u8; 6],
+    eth_src: [u8; 6],
+    src: [u8; 4],
+    dst: [u8; 4],
+    proto: u8,
+    options: &[u8],
+    l4: &[u8],
+) -> Vec<u8> {
     let mut f = eth(eth_dst, eth_src, 0x0800);
     let hl = 20 + options.len();
     let total = (hl + l4.len()) as u16;
@@ -368,7 +599,15 @@ pub fn udp_msg(sport: u16, dport: u16, data: &[u8]) -> Vec<u8> {
     m
 }
 
-pub fn ipv6(eth_dst: [u8; 6], eth_src: [u8; 6], src: [u8; 16], dst: [u8; 16], next: u8, hop_limit: u8, l4: &[u8]) -> Vec<u8> {
+pub fn ipv6(
+    eth_dst: [u8; 6],
+    eth_src: [u8; 6],
+    src: [u8; 16],
+    dst: [u8; 16],
+    next: u8,
+    hop_limit: u8,
+    l4: &[u8],
+) -> Vec<u8> {
     let mut f = eth(eth_dst, eth_src, 0x86dd);
     f.extend_from_slice(&[0x60, 0, 0, 0]);
     f.extend_from_slice(&(l4.len() as u16).to_be_bytes());
@@ -388,7 +627,9 @@ pub fn ns_msg(target: [u8; 16], options: &[u8]) -> Vec<u8> {
 }
 
 pub fn solicited_node(a: [u8; 16]) -> [u8; 16] {
-    [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, a[13], a[14], a[15]]
+    [
+        0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, a[13], a[14], a[15],
+    ]
 }
 
 pub fn v6_mcast_mac(a: [u8; 16]) -> [u8; 6] {
@@ -398,7 +639,9 @@ pub fn v6_mcast_mac(a: [u8; 16]) -> [u8; 6] {
 /// Recomputes the IPv4 header checksum and the ICMP / UDP / ICMPv6 checksum of a frame where
 /// its (possibly mutated) length fields allow it. Written for garbage: never panics.
 pub fn fix_checksums(f: &mut [u8]) {
-    let Some(&[t0, t1]) = f.get(12..14) else { return };
+    let Some(&[t0, t1]) = f.get(12..14) else {
+        return;
+    };
     match u16::from_be_bytes([t0, t1]) {
         0x0800 => {
             let Some(&vihl) = f.get(14) else { return };
@@ -467,15 +710,87 @@ pub fn seeds() -> Vec<Vec<u8>> {
     let mut v = vec![
         arp(BROADCAST_MAC, PEER_MAC, 1, PEER_MAC, PEER_V4, OUR_V4[0]),
         arp(OUR_MAC, PEER_MAC, 1, PEER_MAC, [0; 4], OUR_V4[1]),
-        ipv4(OUR_MAC, PEER_MAC, PEER_V4, OUR_V4[0], 1, &[], &echo_msg(8, 1, 2, &data)),
-        ipv4(OUR_MAC, PEER_MAC, PEER_V4, OUR_V4[1], 1, &[1, 1, 1, 0], &echo_msg(8, 1, 2, &data[..7])),
-        ipv4(OUR_MAC, PEER_MAC, PEER_V4, OUR_V4[0], 17, &[], &udp_msg(PEER_PORT, 7, &data)),
-        ipv4(BROADCAST_MAC, PEER_MAC, PEER_V4, OUR_V4[0], 17, &[0x94, 4, 0, 0], &udp_msg(PEER_PORT, 9000, &data[..3])),
-        ipv6(OUR_MAC, PEER_MAC, PEER_V6, OUR_V6[0], 58, 64, &echo_msg(128, 3, 4, &data)),
-        ipv6(OUR_MAC, PEER_MAC, PEER_V6, OUR_V6[1], 17, 64, &udp_msg(PEER_PORT, 7, &data[..20])),
-        ipv6(v6_mcast_mac(g), PEER_MAC, PEER_V6, g, 58, 255, &ns_msg(OUR_V6[0], &[1, 1, 2, 0, 0, 0, 0, 1])),
-        ipv6(OUR_MAC, PEER_MAC, PEER_V6, OUR_V6[1], 58, 255, &ns_msg(OUR_V6[1], &[])),
-        ipv6(v6_mcast_mac(g), PEER_MAC, [0; 16], g, 58, 255, &ns_msg(OUR_V6[0], &[])),
+        ipv4(
+            OUR_MAC,
+            PEER_MAC,
+            PEER_V4,
+            OUR_V4[0],
+            1,
+            &[],
+            &echo_msg(8, 1, 2, &data),
+        ),
+        ipv4(
+            OUR_MAC,
+            PEER_MAC,
+            PEER_V4,
+            OUR_V4[1],
+            1,
+            &[1, 1, 1, 0],
+            &echo_msg(8, 1, 2, &data[..7]),
+        ),
+        ipv4(
+            OUR_MAC,
+            PEER_MAC,
+            PEER_V4,
+            OUR_V4[0],
+            17,
+            &[],
+            &udp_msg(PEER_PORT, 7, &data),
+        ),
+        ipv4(
+            BROADCAST_MAC,
+            PEER_MAC,
+            PEER_V4,
+            OUR_V4[0],
+            17,
+            &[0x94, 4, 0, 0],
+            &udp_msg(PEER_PORT, 9000, &data[..3]),
+        ),
+        ipv6(
+            OUR_MAC,
+            PEER_MAC,
+            PEER_V6,
+            OUR_V6[0],
+            58,
+            64,
+            &echo_msg(128, 3, 4, &data),
+        ),
+        ipv6(
+            OUR_MAC,
+            PEER_MAC,
+            PEER_V6,
+            OUR_V6[1],
+            17,
+            64,
+            &udp_msg(PEER_PORT, 7, &data[..20]),
+        ),
+        ipv6(
+            v6_mcast_mac(g),
+            PEER_MAC,
+            PEER_V6,
+            g,
+            58,
+            255,
+            &ns_msg(OUR_V6[0], &[1, 1, 2, 0, 0, 0, 0, 1]),
+        ),
+        ipv6(
+            OUR_MAC,
+            PEER_MAC,
+            PEER_V6,
+            OUR_V6[1],
+            58,
+            255,
+            &ns_msg(OUR_V6[1], &[]),
+        ),
+        ipv6(
+            v6_mcast_mac(g),
+            PEER_MAC,
+            [0; 16],
+            g,
+            58,
+            255,
+            &ns_msg(OUR_V6[0], &[]),
+        ),
     ];
     for f in &mut v {
         fix_checksums(f);
@@ -516,7 +831,15 @@ pub fn fuzz_one(data: &[u8]) -> Result<Verdict, String> {
     if flags & 1 != 0 {
         fix_checksums(&mut frame);
     }
-    let buf_len = if flags & 4 != 0 { CHUNK.max(frame.len()) } else { frame.len() };
-    let len = if flags & 8 != 0 { frame.len() + usize::from(flags >> 5) * 9 } else { frame.len() };
+    let buf_len = if flags & 4 != 0 {
+        CHUNK.max(frame.len())
+    } else {
+        frame.len()
+    };
+    let len = if flags & 8 != 0 {
+        frame.len() + usize::from(flags >> 5) * 9
+    } else {
+        frame.len()
+    };
     check(&frame, buf_len, len, &identity())
 }

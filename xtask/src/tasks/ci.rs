@@ -61,7 +61,11 @@ pub fn test() -> Result<()> {
         let mut c: Command = cargo(args);
         c.env("RUST_BACKTRACE", "1");
         let start = Instant::now();
-        let result = if name == "test" { run_tallied(&mut c, &mut tally) } else { cmd::run(&mut c) };
+        let result = if name == "test" {
+            run_tallied(&mut c, &mut tally)
+        } else {
+            cmd::run(&mut c)
+        };
         match result {
             Ok(()) => outcomes.push(Outcome::pass(name, "", start.elapsed())),
             Err(e) => {
@@ -77,7 +81,8 @@ pub fn test() -> Result<()> {
     } else {
         println!("test: step fuzz");
         let start = Instant::now();
-        match setup::ensure_cargo_fuzz().and_then(|()| cmd::run(&mut fuzz_command(fuzz_seconds()))) {
+        match setup::ensure_cargo_fuzz().and_then(|()| cmd::run(&mut fuzz_command(fuzz_seconds())))
+        {
             Ok(()) => outcomes.push(Outcome::pass("fuzz", "", start.elapsed())),
             Err(e) => {
                 eprintln!("error: {e:#} (a crashing input is saved under fuzz/artifacts/handle/)");
@@ -87,7 +92,10 @@ pub fn test() -> Result<()> {
     }
     println!("\n{}", summary::render("test", &outcomes));
     // The closing line, in the plain `N passed, N failed` form CI readers understand.
-    println!("tests: {} passed, {} failed, {} skipped", tally.passed, tally.failed, tally.ignored);
+    println!(
+        "tests: {} passed, {} failed, {} skipped",
+        tally.passed, tally.failed, tally.ignored
+    );
     if !summary::all_passed(&outcomes) {
         bail!("CI failed");
     }
@@ -96,7 +104,10 @@ pub fn test() -> Result<()> {
 
 /// Seconds of fuzzing in `cargo xtask test`: `XDP_FUZZ_SECS`, default 30.
 pub fn fuzz_seconds() -> u64 {
-    std::env::var("XDP_FUZZ_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(30)
+    std::env::var("XDP_FUZZ_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30)
 }
 
 /// `cargo fuzz run handle` on nightly for `seconds`, from the workspace root (the fuzz crate
@@ -107,7 +118,18 @@ pub fn fuzz_command(seconds: u64) -> Command {
         .env_remove("RUSTUP_TOOLCHAIN")
         .env_remove("CARGO")
         .env_remove("RUSTC")
-        .args(["run", setup::NIGHTLY, "cargo", "fuzz", "run", "handle", "--sanitizer", "none", "--", "-print_final_stats=1"])
+        .args([
+            "run",
+            setup::NIGHTLY,
+            "cargo",
+            "fuzz",
+            "run",
+            "handle",
+            "--sanitizer",
+            "none",
+            "--",
+            "-print_final_stats=1",
+        ])
         .arg(format!("-max_total_time={seconds}"));
     setup::apply_build_env(&mut c);
     c
@@ -125,10 +147,14 @@ impl Tally {
     /// Adds the counts of a libtest closing line
     /// (`test result: ok. 5 passed; 0 failed; 1 ignored; ...`); other lines are ignored.
     pub fn add_line(&mut self, line: &str) {
-        let Some(rest) = line.trim().strip_prefix("test result: ") else { return };
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
         for part in rest.split(';') {
             let mut words = part.split_whitespace().rev();
-            let (Some(what), Some(n)) = (words.next(), words.next()) else { continue };
+            let (Some(what), Some(n)) = (words.next(), words.next()) else {
+                continue;
+            };
             let Ok(n) = n.parse::<u64>() else { continue };
             match what {
                 "passed" => self.passed += n,
@@ -144,16 +170,26 @@ impl Tally {
 fn run_tallied(c: &mut Command, tally: &mut Tally) -> Result<()> {
     use std::io::{BufRead, BufReader};
     cmd::echo(c);
-    let mut child = c.stdout(std::process::Stdio::piped()).spawn().with_context(|| format!("cannot start `{}`", cmd::display(c)))?;
+    let mut child = c
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot start `{}`", cmd::display(c)))?;
     if let Some(out) = child.stdout.take() {
-        for line in BufReader::new(out).lines().map_while(std::result::Result::ok) {
+        for line in BufReader::new(out)
+            .lines()
+            .map_while(std::result::Result::ok)
+        {
             println!("{line}");
             tally.add_line(&line);
         }
     }
     let status = child.wait().context("waiting for cargo test")?;
     if !status.success() {
-        bail!("command failed ({}): {}", cmd::describe_status(status), cmd::display(c));
+        bail!(
+            "command failed ({}): {}",
+            cmd::describe_status(status),
+            cmd::display(c)
+        );
     }
     Ok(())
 }
@@ -166,15 +202,27 @@ mod tests {
     fn tally_sums_libtest_closing_lines() {
         let mut t = Tally::default();
         t.add_line("test result: ok. 5 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.1s");
-        t.add_line("test result: FAILED. 98 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out");
+        t.add_line(
+            "test result: FAILED. 98 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out",
+        );
         t.add_line("running 3 tests");
-        assert_eq!(t, Tally { passed: 103, failed: 1, ignored: 1 });
+        assert_eq!(
+            t,
+            Tally {
+                passed: 103,
+                failed: 1,
+                ignored: 1
+            }
+        );
     }
 
     #[test]
     fn fuzz_step_is_bounded() {
         let c = fuzz_command(30);
-        let args: Vec<String> = c.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        let args: Vec<String> = c
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
         assert!(args.iter().any(|a| a == "-max_total_time=30"), "{args:?}");
         assert!(args.windows(2).any(|w| w == ["fuzz", "run"]), "{args:?}");
     }
