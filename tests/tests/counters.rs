@@ -196,8 +196,6 @@ fn json_prometheus_and_status_agree_with_the_traffic() {
     );
     let answered = PINGS + UDP_SIZES.len() as u64 + totals["answers"]["arp"].as_u64().unwrap_or(0);
     assert_eq!(totals["tx_packets"].as_u64(), Some(answered), "{totals}");
-    assert_eq!(totals["same_frame_replies"].as_u64(), Some(answered));
-    assert_eq!(totals["bytes_copied"].as_u64(), Some(0));
     let redirected = totals["xdp"]["redirected"].as_u64().unwrap_or(0);
     assert_eq!(
         redirected,

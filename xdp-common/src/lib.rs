@@ -4,8 +4,9 @@
 //! so a map's name, key and value type are written down exactly once.
 #![no_std]
 
-/// Highest number of RX queues the XSKMAP can hold (index = RX queue id).
-pub const MAX_QUEUES: u32 = 64;
+/// Size of the XSKMAP in the object file (index = RX queue id). The loader resizes the map
+/// to the interface's RX queue count before loading, so this is only a placeholder.
+pub const XSKS_PLACEHOLDER_ENTRIES: u32 = 64;
 /// Highest number of IPv4 / IPv6 addresses we answer for.
 pub const MAX_ADDRS: u32 = 256;
 /// Highest number of UDP ports we echo on.

@@ -8,6 +8,8 @@
 //!
 //! On the host this file builds to an empty binary, so that the workspace builds with stable.
 #![cfg_attr(target_arch = "bpf", no_std, no_main)]
+// The counters' atomic add is one BPF instruction written as inline assembly.
+#![cfg_attr(target_arch = "bpf", feature(asm_experimental_arch))]
 
 #[cfg(target_arch = "bpf")]
 mod program {
@@ -17,12 +19,12 @@ mod program {
         maps::{Array, HashMap, PerCpuArray, XskMap},
         programs::XdpContext,
     };
-    use xdp_common::{Config, Counter, MAX_ADDRS, MAX_QUEUES, MAX_UDP_PORTS};
+    use xdp_common::{Config, Counter, MAX_ADDRS, MAX_UDP_PORTS, XSKS_PLACEHOLDER_ENTRIES};
     use xdp_ebpf::classify::{classify, Frame, Tables, Verdict};
 
-    /// RX queue index -> AF_XDP socket.
+    /// RX queue index -> AF_XDP socket; sized to the interface's RX queues at load time.
     #[map]
-    static XSKS: XskMap = XskMap::with_max_entries(MAX_QUEUES, 0);
+    static XSKS: XskMap = XskMap::with_max_entries(XSKS_PLACEHOLDER_ENTRIES, 0);
     /// The single [`Config`], at index 0.
     #[map]
     static CONFIG: Array<Config> = Array::with_max_entries(1, 0);
@@ -73,12 +75,26 @@ mod program {
         }
     }
 
+    /// Adds one to this CPU's copy of `counter`, atomically: the kernel runs XDP with
+    /// migration disabled, which keeps us on this CPU but (on PREEMPT_RT, where softirqs
+    /// run in preemptible threads) does not stop another program run on the same CPU from
+    /// interleaving with a plain read-modify-write. A BPF atomic add cannot lose updates.
     #[inline(always)]
     fn count(counter: Counter) {
         if let Some(slot) = COUNTERS.get_ptr_mut(counter as u32) {
-            // SAFETY: the pointer comes from a successful lookup, so it points to this CPU's u64
-            // of the slot; an XDP program is not preempted on its CPU, so nobody else writes it.
-            unsafe { *slot += 1 };
+            // SAFETY: the pointer comes from a successful lookup: it points to this CPU's u64
+            // of the slot, valid while the program runs (map values are never freed under a
+            // running program) and 8-byte aligned (per-CPU values are rounded up to 8 bytes).
+            // `lock ... +=` is the BPF atomic add (BPF_ATOMIC | BPF_ADD, no fetch); it writes
+            // only those 8 bytes and clobbers no register.
+            unsafe {
+                core::arch::asm!(
+                    "lock *(u64 *)({slot} + 0) += {one}",
+                    slot = in(reg) slot,
+                    one = in(reg) 1u64,
+                    options(nostack, preserves_flags),
+                )
+            };
         }
     }
 

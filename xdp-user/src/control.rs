@@ -107,18 +107,80 @@ fn execute(line: &str, ctx: &ControlContext) -> Result<String> {
                 .lock()
                 .map_err(|_| anyhow!("loader lock poisoned"))?;
             if *op == "add" {
-                // Workers learn it first, so the first redirected frame is already answered.
-                ctx.identity.update(|id| add_ip(id, ip));
-                loader.add_addr(ip)?;
-                Ok(format!("answering for {ip}"))
+                add_addr(&mut *loader, &ctx.identity, ip)
             } else {
-                loader.remove_addr(ip)?;
-                ctx.identity.update(|id| remove_ip(id, ip));
-                Ok(format!("no longer answering for {ip}"))
+                del_addr(&mut *loader, &ctx.identity, ip)
             }
         }
         _ => bail!("unknown command {line:?}; commands: `status`, `addr add IP`, `addr del IP`"),
     }
+}
+
+/// The kernel side of the address set: the XDP program's address maps.
+pub trait AddrTable {
+    fn add_addr(&mut self, ip: IpAddr) -> Result<()>;
+    fn remove_addr(&mut self, ip: IpAddr) -> Result<()>;
+}
+
+impl AddrTable for Loader {
+    fn add_addr(&mut self, ip: IpAddr) -> Result<()> {
+        Loader::add_addr(self, ip)
+    }
+    fn remove_addr(&mut self, ip: IpAddr) -> Result<()> {
+        Loader::remove_addr(self, ip)
+    }
+}
+
+/// Refuses addresses a host cannot answer for as its own: multicast, the limited broadcast,
+/// unspecified and loopback addresses (Linux's `ip_route_input` and `ipv6_rcv` treat these
+/// as martians, so no reply from them would be right).
+pub fn check_addr(ip: IpAddr) -> Result<()> {
+    let why = match ip {
+        IpAddr::V4(a) if a.is_multicast() => Some("a multicast address"),
+        IpAddr::V4(a) if a.is_broadcast() => Some("the broadcast address"),
+        IpAddr::V6(a) if a.is_multicast() => Some("a multicast address"),
+        a if a.is_unspecified() => Some("the unspecified address"),
+        a if a.is_loopback() => Some("a loopback address"),
+        IpAddr::V6(a) if a.to_ipv4_mapped().is_some() => {
+            Some("an IPv4-mapped IPv6 address (give the IPv4 address itself)")
+        }
+        _ => None,
+    };
+    match why {
+        Some(why) => bail!("{ip} is {why}: the responder answers only for unicast addresses"),
+        None => Ok(()),
+    }
+}
+
+/// `addr add`: validates `ip`, then updates the workers first (so the first redirected frame
+/// is already answered) and the maps second; if the map update fails (e.g. the map is full),
+/// the workers' identity is put back as it was, so both sides always agree.
+pub fn add_addr(table: &mut dyn AddrTable, live: &LiveIdentity, ip: IpAddr) -> Result<String> {
+    check_addr(ip)?;
+    let (_, before) = live.load();
+    let had = match ip {
+        IpAddr::V4(a) => before.v4.contains(&a),
+        IpAddr::V6(a) => before.v6.contains(&a),
+    };
+    if had {
+        return Ok(format!("already answering for {ip}"));
+    }
+    live.update(|id| add_ip(id, ip));
+    if let Err(e) = table.add_addr(ip) {
+        live.update(|id| remove_ip(id, ip));
+        return Err(e.context(format!("not answering for {ip}")));
+    }
+    Ok(format!("answering for {ip}"))
+}
+
+/// `addr del`: the maps first (no more frames redirected for `ip`), then the workers; if the
+/// map update fails, the workers keep answering for it, as the map still sends its frames.
+pub fn del_addr(table: &mut dyn AddrTable, live: &LiveIdentity, ip: IpAddr) -> Result<String> {
+    table
+        .remove_addr(ip)
+        .with_context(|| format!("still answering for {ip}"))?;
+    live.update(|id| remove_ip(id, ip));
+    Ok(format!("no longer answering for {ip}"))
 }
 
 pub fn add_ip(id: &mut crate::handlers::Identity, ip: IpAddr) {
@@ -169,5 +231,108 @@ mod tests {
         assert_eq!((id.v4.len(), id.v6.len()), (1, 1));
         remove_ip(&mut id, a);
         assert!(id.v4.is_empty());
+    }
+
+    /// An address map that holds at most `room` addresses, like the XDP program's maps.
+    struct Table {
+        room: usize,
+        held: Vec<IpAddr>,
+        fail_removes: bool,
+    }
+
+    impl AddrTable for Table {
+        fn add_addr(&mut self, ip: IpAddr) -> Result<()> {
+            if self.held.len() >= self.room {
+                bail!("adding address {ip}: map full (E2BIG)");
+            }
+            self.held.push(ip);
+            Ok(())
+        }
+        fn remove_addr(&mut self, ip: IpAddr) -> Result<()> {
+            if self.fail_removes {
+                bail!("removing address {ip}: EPERM");
+            }
+            self.held.retain(|a| *a != ip);
+            Ok(())
+        }
+    }
+
+    fn ids(live: &LiveIdentity) -> Vec<IpAddr> {
+        let (_, id) = live.load();
+        id.v4
+            .iter()
+            .map(|a| IpAddr::V4(*a))
+            .chain(id.v6.iter().map(|a| IpAddr::V6(*a)))
+            .collect()
+    }
+
+    #[test]
+    fn addresses_that_are_not_unicast_are_refused() {
+        let live = LiveIdentity::new(Identity::default());
+        let mut t = Table {
+            room: 10,
+            held: vec![],
+            fail_removes: false,
+        };
+        for bad in [
+            "224.0.0.1",
+            "239.1.2.3",
+            "255.255.255.255",
+            "0.0.0.0",
+            "127.0.0.1",
+            "127.1.2.3",
+            "ff02::1",
+            "ff05::2",
+            "::",
+            "::1",
+            "::ffff:198.18.0.9",
+        ] {
+            let ip: IpAddr = bad.parse().unwrap();
+            let e = add_addr(&mut t, &live, ip).unwrap_err().to_string();
+            assert!(e.contains("only for unicast"), "{bad}: {e}");
+        }
+        assert!(t.held.is_empty() && ids(&live).is_empty());
+        for good in ["198.18.0.9", "2001:2::9", "10.0.0.1", "fe80::1"] {
+            add_addr(&mut t, &live, good.parse().unwrap()).unwrap();
+        }
+        let mut held = t.held.clone();
+        held.sort();
+        let mut known = ids(&live);
+        known.sort();
+        assert_eq!(held, known);
+    }
+
+    #[test]
+    fn a_failed_map_update_leaves_map_and_identity_agreeing() {
+        let live = LiveIdentity::new(Identity::default());
+        let mut t = Table {
+            room: 2,
+            held: vec![],
+            fail_removes: false,
+        };
+        let a: IpAddr = "198.18.0.1".parse().unwrap();
+        let b: IpAddr = "198.18.0.2".parse().unwrap();
+        let c: IpAddr = "2001:2::3".parse().unwrap();
+        add_addr(&mut t, &live, a).unwrap();
+        add_addr(&mut t, &live, b).unwrap();
+        let e = format!("{:#}", add_addr(&mut t, &live, c).unwrap_err());
+        assert!(
+            e.contains("not answering for 2001:2::3") && e.contains("map full"),
+            "{e}"
+        );
+        assert_eq!(ids(&live), vec![a, b], "rolled back");
+        assert_eq!(t.held, vec![a, b]);
+        // Adding one we have is not a second entry.
+        assert!(add_addr(&mut t, &live, a).unwrap().contains("already"));
+        assert_eq!(t.held, vec![a, b]);
+        // A failed removal keeps the address on both sides.
+        t.fail_removes = true;
+        assert!(del_addr(&mut t, &live, a).is_err());
+        assert_eq!(ids(&live), vec![a, b]);
+        assert_eq!(t.held, vec![a, b]);
+        t.fail_removes = false;
+        del_addr(&mut t, &live, a).unwrap();
+        assert_eq!(ids(&live), vec![b]);
+        assert_eq!(t.held, vec![b]);
     }
 }

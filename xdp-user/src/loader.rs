@@ -7,7 +7,7 @@ use anyhow::{anyhow, Context, Result};
 use aya::{
     maps::{Array, HashMap, MapData, PerCpuArray, XskMap},
     programs::{Xdp, XdpMode},
-    Ebpf,
+    Ebpf, EbpfLoader,
 };
 use xdp_common::{maps, Config, Counter};
 
@@ -51,13 +51,28 @@ pub struct Loader {
 }
 
 impl Loader {
-    /// Loads the program and attaches it to `dev` in the chosen mode.
+    /// Loads the program, with an XSKMAP of one slot per RX queue of `dev`, and attaches it
+    /// to `dev` in the chosen mode.
     pub fn attach(dev: &NetDev, choice: XdpModeChoice) -> Result<Loader> {
-        let mut ebpf = Ebpf::load(aya::include_bytes_aligned!(concat!(
-            env!("OUT_DIR"),
-            "/xdp-ebpf"
-        )))
-        .map_err(|e| load_error(&e))?;
+        let slots = xsks_entries(dev.rx_queues);
+        let mut ebpf = EbpfLoader::new()
+            .btf(aya::Btf::from_sys_fs().ok().as_ref())
+            .set_max_entries(maps::XSKS, slots)
+            .load(aya::include_bytes_aligned!(concat!(
+                env!("OUT_DIR"),
+                "/xdp-ebpf"
+            )))
+            .map_err(|e| match &e {
+                aya::EbpfError::MapError(aya::maps::MapError::CreateError { name, .. })
+                    if name == maps::XSKS =>
+                {
+                    load_error(&e).context(format!(
+                        "the kernel refused an XSKMAP of {slots} slots (one per RX queue of {}); serve fewer queues with `ethtool -L {} combined N`",
+                        dev.name, dev.name
+                    ))
+                }
+                _ => load_error(&e),
+            })?;
         let prog: &mut Xdp = ebpf
             .program_mut(PROGRAM)
             .ok_or_else(|| anyhow!("the XDP object has no program {PROGRAM}"))?
@@ -155,11 +170,14 @@ impl Loader {
         }
     }
 
-    /// Puts the AF_XDP socket `fd` in the XSKMAP slot of `queue`.
+    /// Puts the AF_XDP socket `fd` in the XSKMAP slot of `queue`. The caller must hold the
+    /// socket open for the duration of the call; afterwards its lifetime is the kernel's
+    /// business: the map entry does not depend on our fd, and closing the socket removes the
+    /// entry (`xsk_release` -> `xsk_delete_from_maps`), so a map never points at a dead socket.
     pub fn register_socket(&mut self, queue: u32, fd: std::os::fd::RawFd) -> Result<()> {
         let mut xsks = XskMap::try_from(self.map(maps::XSKS)?)?;
-        // SAFETY: `fd` is an open AF_XDP socket owned by the worker for `queue`, which lives
-        // until after the program is detached; BorrowedFd only lends it for this call.
+        // SAFETY: BorrowedFd only needs `fd` open while it is borrowed, i.e. during this
+        // call, which the contract above requires; nothing keeps the BorrowedFd past it.
         let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
         xsks.set(queue, fd, 0)
             .with_context(|| format!("registering the socket of queue {queue} in XSKS"))
@@ -184,6 +202,12 @@ impl Loader {
             .map_mut(name)
             .ok_or_else(|| anyhow!("the XDP object has no map {name}"))
     }
+}
+
+/// XSKMAP slots for an interface with `rx_queues` RX queues: one per queue (the map is
+/// indexed by RX queue id), at least one.
+pub fn xsks_entries(rx_queues: u32) -> u32 {
+    rx_queues.max(1)
 }
 
 fn load_error(e: &(dyn std::error::Error + 'static)) -> anyhow::Error {

@@ -268,11 +268,6 @@ impl Report {
         );
         let _ = writeln!(out, "  drops          {}", nonzero(drop_names(), &t.drops));
         let _ = writeln!(out, "  tx ring full   {}", t.tx_ring_full);
-        let _ = writeln!(
-            out,
-            "  same-frame replies {} of {} sent; user-space bytes copied {}",
-            t.same_frame_replies, t.tx_packets, t.bytes_copied
-        );
         let _ = writeln!(out, "  xdp program    {}", nonzero_map(&sample.xdp));
         let _ = writeln!(out, "  xsk statistics {}", nonzero_map(&sample.total.xsk));
         let _ = writeln!(

@@ -88,9 +88,9 @@ pub struct RunArgs {
     /// Stop after this many seconds (default: run until SIGINT/SIGTERM).
     #[arg(long)]
     pub duration: Option<f64>,
-    /// Limit ICMP and ICMPv6 echo replies per source address: RATE per second, with bursts of
-    /// BURST (default RATE), and at most TOTAL per second per queue (default: no total).
-    /// Off by default, as in Linux. ARP and NDP are never limited.
+    /// Limit ICMP, ICMPv6 and UDP echo replies per source address: RATE per second, with
+    /// bursts of BURST (default RATE), and at most TOTAL per second per queue (default: no
+    /// total). Off by default, as in Linux. ARP and NDP are never limited.
     #[arg(long, value_name = "RATE[/BURST[/TOTAL]]", value_parser = parse_echo_rate)]
     pub echo_rate: Option<crate::handlers::ratelimit::Limits>,
     /// Print one JSON object per interval (and the totals) on stdout; human text goes to
@@ -224,6 +224,9 @@ pub fn run(args: RunArgs) -> Result<()> {
         bind: args.bind_mode,
     };
     sock_opts.validate()?;
+    for ip in &args.addrs {
+        control::check_addr(*ip).context("--addr")?;
+    }
     if !is_root() {
         bail!("xdp-responder {NEED_ROOT}");
     }

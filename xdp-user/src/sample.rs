@@ -30,8 +30,6 @@ pub struct Figures {
     pub fill_wakeups: u64,
     pub fill_ring_empty_per_s: f64,
     pub idle_sleeps: u64,
-    pub same_frame_replies: u64,
-    pub bytes_copied: u64,
     /// The socket's XDP_STATISTICS.
     pub xsk: BTreeMap<&'static str, u64>,
     pub frames_free: u64,
@@ -74,8 +72,6 @@ impl Figures {
                 prev.xdp.rx_fill_ring_empty_descs,
             ),
             idle_sleeps: now.idle_sleeps,
-            same_frame_replies: now.same_frame_replies,
-            bytes_copied: now.bytes_copied,
             xsk: now.xdp.fields().into_iter().collect(),
             frames_free: now.frames_free,
             frames_kernel_rx: now.frames_kernel_rx,

@@ -23,10 +23,6 @@ pub struct QueueStats {
     pub fill_wakeups: AtomicU64,
     /// Times the worker went to sleep in poll() for lack of traffic.
     pub idle_sleeps: AtomicU64,
-    /// Replies sent from the same UMEM address they arrived in.
-    pub same_frame_replies: AtomicU64,
-    /// Payload bytes copied in user space to build replies (the design keeps this at 0).
-    pub bytes_copied: AtomicU64,
     /// Frames in the free list / kernel RX side / kernel TX side (gauges).
     pub frames_free: AtomicU64,
     pub frames_kernel_rx: AtomicU64,
@@ -49,8 +45,6 @@ pub struct BatchCounts {
     pub answers: [u64; Answer::COUNT],
     pub drops: [u64; DropReason::COUNT],
     pub tx_ring_full: u64,
-    /// Sent replies whose TX address is the address their request arrived at.
-    pub same_frame: u64,
 }
 
 impl QueueStats {
@@ -64,7 +58,6 @@ impl QueueStats {
         add(&self.rx_bytes, b.rx_bytes);
         add(&self.tx_packets, b.tx_packets);
         add(&self.tx_bytes, b.tx_bytes);
-        add(&self.same_frame_replies, b.same_frame);
         for (a, v) in self.answers.iter().zip(b.answers) {
             add(a, v);
         }
@@ -87,8 +80,6 @@ impl QueueStats {
             tx_wakeups: l(&self.tx_wakeups),
             fill_wakeups: l(&self.fill_wakeups),
             idle_sleeps: l(&self.idle_sleeps),
-            same_frame_replies: l(&self.same_frame_replies),
-            bytes_copied: l(&self.bytes_copied),
             frames_free: l(&self.frames_free),
             frames_kernel_rx: l(&self.frames_kernel_rx),
             frames_kernel_tx: l(&self.frames_kernel_tx),
@@ -116,8 +107,6 @@ pub struct Snapshot {
     pub tx_wakeups: u64,
     pub fill_wakeups: u64,
     pub idle_sleeps: u64,
-    pub same_frame_replies: u64,
-    pub bytes_copied: u64,
     pub frames_free: u64,
     pub frames_kernel_rx: u64,
     pub frames_kernel_tx: u64,
@@ -144,8 +133,6 @@ impl Snapshot {
         self.tx_wakeups += o.tx_wakeups;
         self.fill_wakeups += o.fill_wakeups;
         self.idle_sleeps += o.idle_sleeps;
-        self.same_frame_replies += o.same_frame_replies;
-        self.bytes_copied += o.bytes_copied;
         self.frames_free += o.frames_free;
         self.frames_kernel_rx += o.frames_kernel_rx;
         self.frames_kernel_tx += o.frames_kernel_tx;
@@ -235,7 +222,6 @@ mod tests {
         let mut b = BatchCounts {
             rx_packets: 3,
             tx_packets: 2,
-            same_frame: 2,
             ..Default::default()
         };
         b.answers[Answer::Udp4 as usize] = 2;
@@ -248,7 +234,6 @@ mod tests {
         assert_eq!(total.rx_packets, 12);
         assert_eq!(total.answers_total(), 8);
         assert_eq!(total.drops_total(), 4);
-        assert_eq!(total.same_frame_replies, 8);
         assert_eq!(nonzero(drop_names(), &total.drops), "bad_checksum=4");
     }
 }

@@ -30,7 +30,7 @@ pub struct WorkerOptions {
     pub spins_before_sleep: u32,
     /// Whether the socket was bound with XDP_USE_NEED_WAKEUP.
     pub need_wakeup: bool,
-    /// Per-source limit on ICMP / ICMPv6 echo replies (`--echo-rate`); off when `None`.
+    /// Per-source limit on ICMP, ICMPv6 and UDP echo replies (`--echo-rate`); off when `None`.
     pub echo_limit: Option<ratelimit::Limits>,
 }
 
@@ -72,8 +72,8 @@ pub fn run(
     let mut ledger = FrameLedger::new(free.len() as u64);
     let mut rx_descs = vec![FrameDesc::default(); batch];
     let mut tx_descs: Vec<FrameDesc> = Vec::with_capacity(batch);
-    // The answer kind and the RX address of each reply in `tx_descs`.
-    let mut tx_kinds: Vec<(Answer, usize)> = Vec::with_capacity(batch);
+    // The answer kind of each reply in `tx_descs`.
+    let mut tx_kinds: Vec<Answer> = Vec::with_capacity(batch);
     let mut comp_descs = vec![FrameDesc::default(); 2 * batch];
     let (mut generation, mut identity) = live.load();
     // One limiter per worker: no sharing between queues. Seeded per process and queue.
@@ -118,7 +118,6 @@ pub fn run(
         let now_ns = clock.elapsed().as_nanos() as u64;
         for (i, desc) in rx_descs[..n].iter_mut().enumerate() {
             let rx_len = desc.lengths().data();
-            let rx_addr = desc.addr();
             counts.rx_packets += 1;
             counts.rx_bytes += rx_len as u64;
             // Time one packet per batch: two clock reads per batch cost next to nothing.
@@ -131,20 +130,13 @@ pub fn run(
                 answer_in_place(&q, desc, rx_len, &identity)
             };
             let verdict = match (verdict, limiter.as_mut()) {
-                (
-                    Verdict::Reply {
-                        kind: kind @ (Answer::Icmp4Echo | Answer::Icmp6Echo),
-                        ..
-                    },
-                    Some(l),
-                ) => {
+                (Verdict::Reply { kind, .. }, Some(l)) => {
                     // SAFETY: as in answer_in_place; the frame is in hand, only read here.
                     let reply = unsafe { q.umem.data(desc) };
-                    match ratelimit::reply_peer(reply.contents(), kind) {
-                        Some(peer) if !l.allow(&peer, now_ns) => {
-                            Verdict::Drop(DropReason::RateLimited)
-                        }
-                        _ => verdict,
+                    if l.allow_reply(reply.contents(), kind, now_ns) {
+                        verdict
+                    } else {
+                        Verdict::Drop(DropReason::RateLimited)
                     }
                 }
                 _ => verdict,
@@ -152,7 +144,7 @@ pub fn run(
             match verdict {
                 Verdict::Reply { kind, .. } => {
                     tx_descs.push(*desc);
-                    tx_kinds.push((kind, rx_addr));
+                    tx_kinds.push(kind);
                 }
                 Verdict::Drop(reason) => {
                     counts.drops[reason as usize] += 1;
@@ -173,10 +165,9 @@ pub fn run(
         };
         ledger.send(sent as u64);
         counts.tx_packets = sent as u64;
-        for (desc, (kind, rx_addr)) in tx_descs[..sent].iter().zip(&tx_kinds) {
+        for (desc, kind) in tx_descs[..sent].iter().zip(&tx_kinds) {
             counts.answers[*kind as usize] += 1;
             counts.tx_bytes += desc.lengths().data() as u64;
-            counts.same_frame += u64::from(desc.addr() == *rx_addr);
         }
         let unsent = tx_descs.len() - sent;
         if unsent > 0 {

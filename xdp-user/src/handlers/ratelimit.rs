@@ -2,18 +2,31 @@
 //! in a fixed-size table owned by one worker (no locks, no allocation after construction).
 //!
 //! With `--echo-rate`, the worker calls [`SourceLimiter::allow`] for each ICMP / ICMPv6 echo
-//! reply the handlers produced, with the reply's destination ([`reply_peer`]) and a per-batch
-//! timestamp, and recycles the frame as a `rate_limited` drop when it says no. ARP and NDP are never limited (address resolution must
-//! keep working), UDP echo only if asked.
+//! and UDP echo reply the handlers produced (through [`SourceLimiter::allow_reply`], with the
+//! reply's destination, see [`reply_peer`], and a per-batch timestamp), and recycles the frame
+//! as a `rate_limited` drop when it says no. ARP and NDP are never limited (address resolution
+//! must keep working).
+//!
+//! Applied to UDP echo, the limit also ends any echo loop: two echo services (ours or another
+//! host's, on ports we do not know) can bounce one spoofed datagram between each other at the
+//! speed of their round trip, far above any per-source rate; once that source's burst is spent
+//! the next reply is refused and the datagram dies. (Datagrams from our own echo ports and the
+//! well-known loop-prone ports are never answered at all: [`super::udp::is_loop_prone_source`].)
 //!
 //! Linux does not rate-limit echo replies by default (`icmp_ratemask` leaves type 0 out), so
 //! the limit is off unless configured. Design:
 //! * buckets are direct-mapped by a keyed hash of the address (seeded per limiter): a flood
 //!   from many sources only evicts buckets, which resets them to a full burst, so a victim is
 //!   never starved by someone else's traffic; a global bucket bounds the total instead;
-//! * tokens are kept in millitokens, refilled from the elapsed nanoseconds at each use.
+//! * credit is kept exactly, in token-nanoseconds (one token = `1e9` units; `rate` tokens per
+//!   second add `rate` units per nanosecond), so requests arriving faster than any clock
+//!   granularity still accumulate their fractional credit: at 10/s, requests 50 µs apart get
+//!   about 10 replies per second, not fewer.
 
 use super::Answer;
+
+/// Credit units per token: credit is counted in token-nanoseconds.
+const UNIT: u64 = 1_000_000_000;
 
 /// Limits of one limiter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,23 +43,23 @@ pub struct Limits {
 struct Bucket {
     key: [u8; 16],
     used: bool,
-    /// Millitokens.
-    tokens: u64,
+    /// Credit in token-nanoseconds ([`UNIT`] per token).
+    credit: u64,
     last_ns: u64,
 }
 
 impl Bucket {
-    /// Refills for the time since the last use (at `rate` tokens per second, at most `cap`
-    /// millitokens) and takes one token if there is one.
+    /// Refills for the time since the last use (at `rate` tokens per second, i.e. `rate`
+    /// units per nanosecond, at most `cap` units) and takes one token if there is one. No
+    /// division, so no remainder is lost however short the interval.
     fn take(&mut self, now_ns: u64, rate: u32, cap: u64) -> bool {
         let elapsed = now_ns.saturating_sub(self.last_ns);
-        // rate tokens/s = rate millitokens per ms = rate * elapsed_ns / 1e6 millitokens.
-        let refill = u64::from(rate).saturating_mul(elapsed) / 1_000_000;
-        self.tokens = self.tokens.saturating_add(refill).min(cap);
+        let refill = u64::from(rate).saturating_mul(elapsed);
+        self.credit = self.credit.saturating_add(refill).min(cap);
         // A clock that steps back gives no credit, now or later.
         self.last_ns = self.last_ns.max(now_ns);
-        if self.tokens >= 1000 {
-            self.tokens -= 1000;
+        if self.credit >= UNIT {
+            self.credit -= UNIT;
             true
         } else {
             false
@@ -77,7 +90,7 @@ impl SourceLimiter {
             // The global bucket starts with one second's worth.
             global: Bucket {
                 used: true,
-                tokens: u64::from(limits.total.max(1)) * 1000,
+                credit: u64::from(limits.total.max(1)).saturating_mul(UNIT),
                 ..Bucket::default()
             },
             refused: 0,
@@ -86,7 +99,7 @@ impl SourceLimiter {
 
     /// Whether a reply to `peer` may go out at `now_ns` (a monotonic clock in nanoseconds).
     pub fn allow(&mut self, peer: &[u8; 16], now_ns: u64) -> bool {
-        let cap = u64::from(self.limits.burst.max(1)) * 1000;
+        let cap = u64::from(self.limits.burst.max(1)).saturating_mul(UNIT);
         let mask = self.buckets.len() - 1;
         let slot = (hash(self.seed, peer) as usize) & mask;
         let Some(b) = self.buckets.get_mut(slot) else {
@@ -96,19 +109,31 @@ impl SourceLimiter {
             *b = Bucket {
                 key: *peer,
                 used: true,
-                tokens: cap,
+                credit: cap,
                 last_ns: now_ns,
             };
         }
         let mut ok = b.take(now_ns, self.limits.per_source, cap);
         if ok && self.limits.total > 0 {
-            let total = u64::from(self.limits.total) * 1000;
+            let total = u64::from(self.limits.total).saturating_mul(UNIT);
             ok = self.global.take(now_ns, self.limits.total, total);
         }
         if !ok {
             self.refused += 1;
         }
         ok
+    }
+}
+
+impl SourceLimiter {
+    /// The worker's check of one reply: whether the reply `reply` of kind `kind` may go out
+    /// at `now_ns`. ICMP, ICMPv6 and UDP echo replies are limited per destination; ARP and NDP
+    /// answers always pass.
+    pub fn allow_reply(&mut self, reply: &[u8], kind: Answer, now_ns: u64) -> bool {
+        match reply_peer(reply, kind) {
+            Some(peer) => self.allow(&peer, now_ns),
+            None => true,
+        }
     }
 }
 
@@ -237,6 +262,127 @@ mod tests {
         assert!(!l.allow(&peer(1), 100 * S));
         assert!(l.allow(&peer(1), 101 * S));
         assert!(!l.allow(&peer(1), 101 * S));
+    }
+
+    #[test]
+    fn sub_millisecond_arrivals_keep_their_fractional_credit() {
+        // 10/s per source, burst 1, one request every 50 µs for 10 s: 200 000 requests, each
+        // bringing half a thousandth of a token. About 100 replies, not a handful.
+        let mut l = SourceLimiter::new(
+            Limits {
+                per_source: 10,
+                burst: 1,
+                total: 0,
+            },
+            64,
+            5,
+        );
+        let p = peer(2);
+        let t0 = 7 * S;
+        let ok = (0..200_000u64)
+            .filter(|i| l.allow(&p, t0 + i * 50_000))
+            .count();
+        assert!((100..=101).contains(&ok), "{ok} replies in 10 s at 10/s");
+
+        // The same for the global bucket: 1000/s in total, 100 sources taking turns every
+        // microsecond for 2 s, each allowed far more than its share.
+        let mut l = SourceLimiter::new(
+            Limits {
+                per_source: 1_000_000,
+                burst: 1000,
+                total: 1000,
+            },
+            1024,
+            9,
+        );
+        let ok = (0..2_000_000u64)
+            .filter(|i| l.allow(&peer((i % 100) as u8), t0 + i * 1000))
+            .count();
+        // One second's worth to start with, then 1000/s for 2 s.
+        assert!(
+            (2999..=3001).contains(&ok),
+            "{ok} replies in 2 s at 1000/s total"
+        );
+    }
+
+    /// Two UDP echo services on ports the other does not know (5000 here, 6000 there), and
+    /// one spoofed datagram "from" the second to the first: without a limit they bounce it
+    /// forever; with `--echo-rate` on both, it dies once a burst is spent.
+    #[test]
+    fn a_spoofed_datagram_between_two_echo_services_dies_under_the_limit() {
+        use crate::handlers::{handle, Identity, Verdict};
+        use std::net::Ipv4Addr;
+        let (mac_a, mac_b) = ([2, 0, 0, 0, 0, 0xa], [2, 0, 0, 0, 0, 0xb]);
+        let (ip_a, ip_b) = ([198, 18, 0, 10], [198, 18, 0, 11]);
+        let id = |mac, ip, port| Identity {
+            mac,
+            v4: vec![Ipv4Addr::from(ip)],
+            udp_ports: vec![port],
+            protocols: xdp_common::proto::ALL,
+            ..Identity::default()
+        };
+        let (a, b) = (id(mac_a, ip_a, 5000), id(mac_b, ip_b, 6000));
+        let mut spoofed = Vec::new();
+        etherparse::PacketBuilder::ethernet2(mac_b, mac_a)
+            .ipv4(ip_b, ip_a, 64)
+            .udp(6000, 5000)
+            .write(&mut spoofed, b"ping-pong")
+            .unwrap();
+
+        // Bounces the datagram at most `hops` times, one hop every 30 µs; returns the hops made.
+        let bounce = |mut limiters: Option<[SourceLimiter; 2]>, hops: u64| -> u64 {
+            let mut frame = spoofed.clone();
+            frame.resize(2048, 0);
+            let mut len = spoofed.len();
+            for hop in 0..hops {
+                let side = (hop % 2) as usize;
+                let me = if side == 0 { &a } else { &b };
+                let Verdict::Reply { len: n, kind } = handle(&mut frame, len, me) else {
+                    return hop;
+                };
+                if let Some(l) = limiters.as_mut() {
+                    if !l[side].allow_reply(&frame[..n], kind, 5 * S + hop * 30_000) {
+                        return hop;
+                    }
+                }
+                len = n;
+            }
+            hops
+        };
+        assert_eq!(
+            bounce(None, 10_000),
+            10_000,
+            "without a limit the loop goes on"
+        );
+        let limits = Limits {
+            per_source: 10,
+            burst: 5,
+            total: 0,
+        };
+        let limiters = [
+            SourceLimiter::new(limits, 64, 1),
+            SourceLimiter::new(limits, 64, 2),
+        ];
+        let hops = bounce(Some(limiters), 10_000);
+        assert!(hops <= 12, "the loop ended after {hops} hops");
+    }
+
+    #[test]
+    fn arp_and_ndp_are_never_limited() {
+        let mut l = SourceLimiter::new(
+            Limits {
+                per_source: 1,
+                burst: 1,
+                total: 1,
+            },
+            64,
+            0,
+        );
+        let r = vec![0u8; 60];
+        assert!((0..100).all(|_| l.allow_reply(&r, Answer::Arp, S)));
+        assert!((0..100).all(|_| l.allow_reply(&r, Answer::Ndp, S)));
+        assert!(l.allow_reply(&r, Answer::Udp4, S));
+        assert!(!l.allow_reply(&r, Answer::Udp4, S));
     }
 
     #[test]
