@@ -57,7 +57,7 @@ impl Loader {
         let slots = xsks_entries(dev.rx_queues);
         let mut ebpf = EbpfLoader::new()
             .btf(aya::Btf::from_sys_fs().ok().as_ref())
-            .set_max_entries(maps::XSKS, slots)
+            .map_max_entries(maps::XSKS, slots)
             .load(aya::include_bytes_aligned!(concat!(
                 env!("OUT_DIR"),
                 "/xdp-ebpf"

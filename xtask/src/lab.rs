@@ -78,7 +78,7 @@ pub const RESP_KERNEL_IPV6: Ipv6Addr = Ipv6Addr::new(0x2001, 0x2, 0, 0, 0, 0, 0,
 pub const UDP_ECHO_PORT: u16 = 7;
 
 /// Most queues a lab veth end may get.
-pub const MAX_QUEUES: u32 = 64;
+pub const MAX_QUEUES: u32 = 128;
 
 /// Name of the client namespace for `prefix`.
 pub fn gen_ns_name(prefix: &str) -> String {

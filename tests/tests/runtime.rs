@@ -1,0 +1,165 @@
+//! Starting and running on real-NIC-like setups: many RX queues, run-time address changes,
+//! the echo rate limit on UDP, the control socket's owner, the metrics endpoint under a slow
+//! client, and RX VLAN offload. Run with `--test-threads=1`: the tests share kernel state.
+use std::{
+    net::{SocketAddr, UdpSocket},
+    time::Duration,
+};
+
+use integration_tests::*;
+
+fn stop_and_collect(mut r: xtask::responder::Responder) -> Vec<String> {
+    let status = r.stop(Duration::from_secs(10)).expect("stop responder");
+    assert!(status.success(), "responder exited with {status:?}");
+    r.output()
+}
+
+fn args_with(extra: &[&str]) -> Vec<String> {
+    let mut args = default_args();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// `--queues all` on a veth with 80 RX queues: the XSKMAP is sized to the interface, so
+/// every queue gets its socket (a fixed 64-slot map failed at queue 64).
+#[test]
+fn all_80_queues_of_a_veth_are_served() {
+    if !privileged() {
+        return;
+    }
+    let lab = lab("q80", 80);
+    // Small UMEMs: 80 queues of the default 16 MiB would be 1.3 GiB of pinned memory.
+    let r = start(
+        &lab,
+        &args_with(&[
+            "--queues",
+            "all",
+            "--frame-count",
+            "128",
+            "--ring-size",
+            "64",
+        ]),
+    );
+    let out = r.output();
+    for q in [0u32, 63, 64, 79] {
+        assert!(
+            out.iter()
+                .any(|l| l.starts_with(&format!("queue {q}: socket mode"))),
+            "queue {q} has no socket: {out:?}"
+        );
+    }
+    assert!(
+        gen_ok(
+            &lab,
+            &["ping", "-c", "3", "-i", "0.2", "-W", "2", "198.18.0.2"]
+        ),
+        "ping over the 80-queue veth"
+    );
+    let out = stop_and_collect(r);
+    assert!(totals_field(&out, "answers", "icmp4_echo") >= 3, "{out:?}");
+}
+
+/// `addr add` refuses addresses that are not unicast, and a full address map leaves the
+/// map and the workers' identity agreeing (the address is answered by neither).
+#[test]
+fn addr_add_validates_and_rolls_back_on_a_full_map() {
+    if !privileged() {
+        return;
+    }
+    let lab = lab("addrs", 1);
+    let r = start(&lab, &default_args());
+    for bad in [
+        "224.0.0.1",
+        "255.255.255.255",
+        "0.0.0.0",
+        "127.0.0.1",
+        "ff02::1",
+        "::1",
+        "::",
+    ] {
+        let out = responder_cmd(&lab, &["addr", "add", "--iface", lab::RESP_IFACE, bad]);
+        assert!(!out.status.success(), "addr add {bad} accepted");
+        assert!(text(&out).contains("only for unicast"), "{}", text(&out));
+    }
+    // The map holds 256 IPv4 addresses; 198.18.0.2 is one. Fill it up.
+    let max = xdp_common::MAX_ADDRS;
+    for i in 0..max - 1 {
+        let ip = format!("198.19.{}.{}", i / 250, 1 + i % 250);
+        let out = responder_cmd(&lab, &["addr", "add", "--iface", lab::RESP_IFACE, &ip]);
+        assert!(out.status.success(), "addr add {ip}: {}", text(&out));
+    }
+    let out = responder_cmd(
+        &lab,
+        &["addr", "add", "--iface", lab::RESP_IFACE, "198.18.0.77"],
+    );
+    assert!(!out.status.success(), "a 257th address was accepted");
+    assert!(
+        text(&out).contains("not answering for 198.18.0.77"),
+        "{}",
+        text(&out)
+    );
+    let status = responder_cmd(&lab, &["status", "--iface", lab::RESP_IFACE]);
+    let status = text(&status);
+    assert!(status.contains("198.19.1.5"), "{status}");
+    assert!(
+        !status.contains("198.18.0.77"),
+        "rolled-back address still listed: {status}"
+    );
+    // Room again after a delete: the same address now goes in.
+    let out = responder_cmd(
+        &lab,
+        &["addr", "del", "--iface", lab::RESP_IFACE, "198.19.0.1"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let out = responder_cmd(
+        &lab,
+        &["addr", "add", "--iface", lab::RESP_IFACE, "198.18.0.77"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    stop_and_collect(r);
+}
+
+/// `--echo-rate` limits UDP echo too: 40 datagrams from one source at 5/s, burst 5.
+#[test]
+fn echo_rate_limits_udp_echo() {
+    if !privileged() {
+        return;
+    }
+    let lab = lab("udprate", 1);
+    let r = start(&lab, &args_with(&["--echo-rate", "5/5"]));
+    let got = lab
+        .in_gen(|| {
+            let s = UdpSocket::bind("0.0.0.0:0").expect("bind");
+            s.set_read_timeout(Some(Duration::from_millis(300)))
+                .unwrap();
+            let to: SocketAddr = "198.18.0.2:7".parse().unwrap();
+            for i in 0..40u32 {
+                let _ = s.send_to(&i.to_be_bytes(), to);
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let mut n = 0;
+            let mut buf = [0u8; 64];
+            while s.recv_from(&mut buf).is_ok() {
+                n += 1;
+            }
+            n
+        })
+        .expect("in generator namespace");
+    let out = stop_and_collect(r);
+    let answered = totals_field(&out, "answers", "udp4");
+    let limited = totals_field(&out, "drops", "rate_limited");
+    assert_eq!(answered + limited, 40, "{out:?}");
+    assert_eq!(got, answered, "replies received vs answers counted");
+    assert!(
+        (5..=9).contains(&answered),
+        "answered {answered} of 40 at 5/s, burst 5"
+    );
+}
