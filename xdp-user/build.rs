@@ -16,12 +16,20 @@ fn main() -> anyhow::Result<()> {
              (installs llvm-22-dev, bpf-linker and the nightly rust-src component)."
         );
     }
+    // The pinned nightly, as `cargo xtask` resolves it (see xtask/src/setup.rs); plain cargo
+    // builds use `nightly`.
+    println!("cargo:rerun-if-env-changed=XDP_EBPF_TOOLCHAIN");
+    let name = std::env::var("XDP_EBPF_TOOLCHAIN").ok();
+    let toolchain = match name.as_deref() {
+        None | Some("nightly") => aya_build::Toolchain::Nightly,
+        Some(custom) => aya_build::Toolchain::Custom(custom),
+    };
     aya_build::build_ebpf(
         [aya_build::Package {
             name: "xdp-ebpf",
             root_dir,
             ..Default::default()
         }],
-        aya_build::Toolchain::default(),
+        toolchain,
     )
 }

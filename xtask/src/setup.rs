@@ -31,8 +31,16 @@ pub const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
 pub const BPF_LINKER_LLVM_FEATURE: &str = "llvm-22";
 /// The versioned clang Debian installs (there is no plain `clang` name).
 pub const VERSIONED_CLANG: &str = "clang-22";
-/// Toolchain the eBPF program is built with.
+/// The nightly channel (the fuzzer runs on it; no LLVM constraint there).
 pub const NIGHTLY: &str = "nightly";
+/// The nightly the eBPF program is built with, pinned by date: bpf-linker links rustc's
+/// LLVM bitcode with Debian's LLVM, so rustc's LLVM major must be [`LLVM_MAJOR`]. Moving the
+/// pin means finding a nightly with that LLVM (`rustc +nightly-DATE -vV`), or moving both.
+pub const PINNED_NIGHTLY_DATE: &str = "2026-05-19";
+/// The LLVM major of [`LLVM_PREFIX`], [`BPF_LINKER_LLVM_FEATURE`] and the pinned nightly.
+pub const LLVM_MAJOR: u32 = 22;
+/// The variable the build scripts read to pick the eBPF toolchain (default `nightly`).
+pub const EBPF_TOOLCHAIN_ENV: &str = "XDP_EBPF_TOOLCHAIN";
 
 /// Longest wait for somebody else's `cargo install bpf-linker` to finish.
 const FOREIGN_INSTALL_WAIT: Duration = Duration::from_secs(20 * 60);
@@ -42,11 +50,11 @@ const FOREIGN_INSTALL_WAIT: Duration = Duration::from_secs(20 * 60);
 pub fn ensure_toolchain(verbose: bool) -> Result<()> {
     let mut installed: Vec<String> = Vec::new();
     ensure_apt_packages(verbose, &mut installed)?;
-    ensure_nightly(verbose, &mut installed)?;
+    let toolchain = ensure_nightly(verbose, &mut installed)?;
     let linker_version = ensure_bpf_linker(verbose, &mut installed)?;
     if installed.is_empty() {
         println!(
-            "setup: all present ({} Debian packages, {NIGHTLY} with rust-src, {linker_version})",
+            "setup: all present ({} Debian packages, {toolchain} with rust-src, {linker_version})",
             APT_PACKAGES.len()
         );
     } else {
@@ -131,34 +139,113 @@ fn rustup() -> Command {
     c
 }
 
-fn ensure_nightly(verbose: bool, installed: &mut Vec<String>) -> Result<()> {
-    let toolchains = cmd::output(rustup().args(["toolchain", "list"]))
-        .context("rustup is needed for the nightly toolchain (https://rustup.rs)")?;
-    let has_nightly = toolchains
-        .lines()
-        .any(|l| l.starts_with(&format!("{NIGHTLY}-")) || l.trim() == NIGHTLY);
-    if has_nightly {
-        if verbose {
-            println!("setup: ok {NIGHTLY} toolchain");
-        }
-    } else {
-        println!("setup: installing the {NIGHTLY} toolchain (minimal profile)...");
-        cmd::run(rustup().args(["toolchain", "install", NIGHTLY, "--profile", "minimal"]))?;
-        installed.push(format!("{NIGHTLY} toolchain"));
-    }
+/// What `rustc -vV` says about a toolchain: its commit date and LLVM major.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RustcInfo {
+    pub date: Option<String>,
+    pub llvm_major: Option<u32>,
+}
 
-    let components =
-        cmd::output(rustup().args(["component", "list", "--installed", "--toolchain", NIGHTLY]))?;
+/// Parses `rustc -vV` output (`commit-date: 2026-05-19`, `LLVM version: 22.1.4`).
+pub fn parse_rustc_vv(text: &str) -> RustcInfo {
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+    };
+    RustcInfo {
+        date: field("commit-date:"),
+        llvm_major: field("LLVM version:")
+            .and_then(|v| v.split('.').next().and_then(|m| m.parse().ok())),
+    }
+}
+
+/// `rustc -vV` of `toolchain`, if that toolchain is installed and runs.
+fn rustc_info(toolchain: &str) -> Option<RustcInfo> {
+    let out = rustup()
+        .args(["run", toolchain, "rustc", "-vV"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| parse_rustc_vv(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The toolchain name that gives the pinned nightly: `nightly` itself when it is that date
+/// (a preinstalled toolchain, which works offline), else `nightly-DATE`.
+pub fn choose_ebpf_toolchain(nightly: Option<&RustcInfo>) -> String {
+    match nightly.and_then(|i| i.date.as_deref()) {
+        Some(d) if d == PINNED_NIGHTLY_DATE => NIGHTLY.to_string(),
+        _ => format!("{NIGHTLY}-{PINNED_NIGHTLY_DATE}"),
+    }
+}
+
+/// The toolchain the eBPF build uses on this machine (see [`choose_ebpf_toolchain`]).
+pub fn ebpf_toolchain() -> String {
+    static CHOSEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CHOSEN
+        .get_or_init(|| choose_ebpf_toolchain(rustc_info(NIGHTLY).as_ref()))
+        .clone()
+}
+
+/// Refuses a toolchain whose LLVM is not bpf-linker's, saying what to do.
+pub fn check_llvm(toolchain: &str, info: &RustcInfo) -> Result<()> {
+    match info.llvm_major {
+        Some(m) if m == LLVM_MAJOR => Ok(()),
+        found => bail!(
+            "{toolchain}'s rustc uses LLVM {}, but bpf-linker is built against LLVM {LLVM_MAJOR}              ({LLVM_PREFIX}); they must match or the eBPF link fails. Either use the pinned              nightly: `rustup toolchain install {NIGHTLY}-{PINNED_NIGHTLY_DATE} --profile minimal              --component rust-src` (and `rustup toolchain uninstall {toolchain}` if it shadows it              under the name `nightly`); or move both: pick a nightly whose `rustc -vV` shows LLVM N,              `apt-get install llvm-N-dev`, `LLVM_PREFIX=/usr/lib/llvm-N cargo install bpf-linker              --locked --force --no-default-features --features llvm-N`, and update              PINNED_NIGHTLY_DATE, LLVM_MAJOR and LLVM_PREFIX in xtask/src/setup.rs",
+            found.map_or("unknown".to_string(), |m| m.to_string())
+        ),
+    }
+}
+
+/// Makes sure the pinned nightly (with rust-src) is installed and its LLVM matches
+/// bpf-linker's; returns the toolchain name the eBPF build uses.
+fn ensure_nightly(verbose: bool, installed: &mut Vec<String>) -> Result<String> {
+    cmd::output(rustup().args(["--version"]))
+        .context("rustup is needed for the nightly toolchain (https://rustup.rs)")?;
+    let nightly = rustc_info(NIGHTLY);
+    let toolchain = choose_ebpf_toolchain(nightly.as_ref());
+    let info = match rustc_info(&toolchain) {
+        Some(info) => {
+            if verbose {
+                println!("setup: ok {toolchain} toolchain ({PINNED_NIGHTLY_DATE})");
+            }
+            info
+        }
+        None => {
+            if let Some(d) = nightly.as_ref().and_then(|i| i.date.clone()) {
+                println!(
+                    "setup: the `{NIGHTLY}` toolchain is from {d}; the eBPF build is pinned to {PINNED_NIGHTLY_DATE} (LLVM {LLVM_MAJOR}, as bpf-linker)"
+                );
+            }
+            println!("setup: installing the {toolchain} toolchain (minimal profile)...");
+            cmd::run(rustup().args(["toolchain", "install", &toolchain, "--profile", "minimal"]))?;
+            installed.push(format!("{toolchain} toolchain"));
+            rustc_info(&toolchain)
+                .with_context(|| format!("{toolchain} was installed but its rustc does not run"))?
+        }
+    };
+    check_llvm(&toolchain, &info)?;
+
+    let components = cmd::output(rustup().args([
+        "component",
+        "list",
+        "--installed",
+        "--toolchain",
+        &toolchain,
+    ]))?;
     if components.lines().any(|l| l.starts_with("rust-src")) {
         if verbose {
-            println!("setup: ok rust-src ({NIGHTLY})");
+            println!("setup: ok rust-src ({toolchain})");
         }
     } else {
-        println!("setup: adding rust-src to {NIGHTLY}...");
-        cmd::run(rustup().args(["component", "add", "rust-src", "--toolchain", NIGHTLY]))?;
+        println!("setup: adding rust-src to {toolchain}...");
+        cmd::run(rustup().args(["component", "add", "rust-src", "--toolchain", &toolchain]))?;
         installed.push("rust-src".into());
     }
-    Ok(())
+    Ok(toolchain)
 }
 
 /// Where bpf-linker is: on PATH, or in `~/.cargo/bin`.
@@ -280,6 +367,9 @@ pub fn build_env() -> Vec<(OsString, OsString)> {
     if std::env::var_os("CLANG").is_none() && !on_path("clang") && on_path(VERSIONED_CLANG) {
         env.push(("CLANG".into(), VERSIONED_CLANG.into()));
     }
+    if std::env::var_os(EBPF_TOOLCHAIN_ENV).is_none() {
+        env.push((EBPF_TOOLCHAIN_ENV.into(), ebpf_toolchain().into()));
+    }
     env
 }
 
@@ -310,6 +400,34 @@ mod tests {
             assert!(names.contains(&pkg), "{pkg} missing");
         }
         assert!(LLVM_PREFIX.ends_with(BPF_LINKER_LLVM_FEATURE.trim_start_matches("llvm-")));
+    }
+
+    #[test]
+    fn the_pinned_nightly_is_chosen_by_date_and_its_llvm_checked() {
+        let vv = "rustc 1.97.0-nightly (e50aa6fba 2026-05-19)\nbinary: rustc\n\
+                  commit-date: 2026-05-19\nhost: x86_64-unknown-linux-gnu\nLLVM version: 22.1.4\n";
+        let pinned = parse_rustc_vv(vv);
+        assert_eq!(pinned.date.as_deref(), Some(PINNED_NIGHTLY_DATE));
+        assert_eq!(pinned.llvm_major, Some(LLVM_MAJOR));
+        // The preinstalled `nightly` of the pinned date is used as it is (offline).
+        assert_eq!(choose_ebpf_toolchain(Some(&pinned)), "nightly");
+        check_llvm("nightly", &pinned).unwrap();
+        // A newer `nightly`, or none: the dated toolchain.
+        let newer = parse_rustc_vv("commit-date: 2027-03-01\nLLVM version: 23.0.0\n");
+        assert_eq!(choose_ebpf_toolchain(Some(&newer)), "nightly-2026-05-19");
+        assert_eq!(choose_ebpf_toolchain(None), "nightly-2026-05-19");
+        // An LLVM that is not bpf-linker's is refused with what to do.
+        let e = check_llvm("nightly", &newer).unwrap_err().to_string();
+        assert!(
+            e.contains("LLVM 23") && e.contains("bpf-linker is built against LLVM 22"),
+            "{e}"
+        );
+        assert!(
+            e.contains("rustup toolchain install nightly-2026-05-19"),
+            "{e}"
+        );
+        assert!(check_llvm("x", &RustcInfo::default()).is_err());
+        assert!(LLVM_PREFIX.ends_with(&LLVM_MAJOR.to_string()));
     }
 
     #[test]
