@@ -163,3 +163,80 @@ fn echo_rate_limits_udp_echo() {
         "answered {answered} of 40 at 5/s, burst 5"
     );
 }
+
+/// An unprivileged user (uid 65534) who takes the old abstract name and tries to create the
+/// control socket first cannot keep root's responder from starting, nor answer its clients;
+/// a second responder on the interface names the first one's pid.
+#[test]
+fn the_control_socket_cannot_be_squatted() {
+    if !privileged() {
+        return;
+    }
+    let lab = lab("squat", 1);
+    let script = r#"
+import os, socket, sys, time
+a = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+a.bind("\0xdp-responder/veth-resp"); a.listen(1)
+print("abstract bound", flush=True)
+d = "/run/xdp-responder/net-%d" % os.stat("/proc/self/ns/net").st_ino
+try:
+    os.makedirs(d, exist_ok=True)
+    f = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    f.bind(d + "/veth-resp.sock"); f.listen(1)
+    print("filesystem bound", flush=True)
+except OSError as e:
+    print("filesystem refused", e.errno, flush=True)
+time.sleep(60)
+"#;
+    let mut squatter = lab
+        .exec_resp(&[
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/usr/bin/python3",
+            "-c",
+            script,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the squatter");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(
+        squatter.stdout.take().expect("squatter stdout"),
+    ));
+    let first = lines.next().and_then(|l| l.ok()).unwrap_or_default();
+    let second = lines.next().and_then(|l| l.ok()).unwrap_or_default();
+    let result = std::panic::catch_unwind(|| {
+        assert_eq!(first, "abstract bound", "squatter did not start");
+        assert!(
+            second.starts_with("filesystem refused"),
+            "uid 65534: {second}"
+        );
+        let r = start(&lab, &default_args());
+        let status = responder_cmd(&lab, &["status", "--iface", lab::RESP_IFACE]);
+        assert!(status.status.success(), "{}", text(&status));
+        assert!(
+            text(&status).contains(&format!("xdp-responder pid {}", r.pid())),
+            "status did not come from our responder: {}",
+            text(&status)
+        );
+        let second = responder_cmd(
+            &lab,
+            &["run", "--iface", lab::RESP_IFACE, "--addr", "198.18.0.9"],
+        );
+        assert!(!second.status.success());
+        let e = text(&second);
+        assert!(
+            e.contains("already serves")
+                && e.contains(&format!("pid {}", r.pid()))
+                && e.contains("uid 0"),
+            "{e}"
+        );
+        stop_and_collect(r);
+    });
+    let _ = squatter.kill();
+    let _ = squatter.wait();
+    if let Err(p) = result {
+        std::panic::resume_unwind(p);
+    }
+}

@@ -1,14 +1,27 @@
-//! The local control socket of a running responder: an abstract Unix socket named after the
-//! interface, so it lives in the responder's network namespace, vanishes with the process
-//! (even on SIGKILL), and doubles as the one-responder-per-interface lock.
+//! The local control socket of a running responder, and the one-responder-per-interface lock.
+//!
+//! Where: `/run/xdp-responder/net-<netns inode>/<ifname>.sock`, a filesystem Unix socket in a
+//! directory that only its owner (root, or the responder's uid) can enter, one directory per
+//! network namespace (the inode of `/proc/self/ns/net`), so that nobody else can create the
+//! endpoint first (an abstract socket name could be bound by any user of the namespace).
+//! Next to it, `<ifname>.lock` is held with `flock` for the responder's lifetime: the kernel
+//! releases it even on SIGKILL, and a start that finds it held names the holder (its pid and
+//! uid, from `SO_PEERCRED` on the socket). A socket file left by a killed responder is removed
+//! by the next start, which holds the lock. Both sides check the other's credentials: the
+//! server answers only root or its own uid, and clients talk only to a server running as
+//! root or as themselves.
 //!
 //! Protocol: the client sends one line, the server answers with lines and closes.
 //! `addr add <ip>`, `addr del <ip>`, `status`. Answers start with `ok` or `error`.
 use std::{
+    fs::File,
     io::{BufRead, BufReader, Read, Write},
     net::IpAddr,
-    os::linux::net::SocketAddrExt,
-    os::unix::net::{SocketAddr, UnixListener, UnixStream},
+    os::unix::{
+        fs::{DirBuilderExt, MetadataExt},
+        net::{UnixListener, UnixStream},
+    },
+    path::{Path, PathBuf},
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc, Mutex,
@@ -21,21 +34,125 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use crate::{live_identity::LiveIdentity, loader::Loader};
 
-fn address(ifname: &str) -> Result<SocketAddr> {
-    SocketAddr::from_abstract_name(format!("xdp-responder/{ifname}").as_bytes())
-        .context("control socket name")
+/// Where the control sockets of all namespaces live.
+pub const RUN_DIR: &str = "/run/xdp-responder";
+
+/// The control socket and lock file of `ifname` in the current network namespace.
+fn paths(ifname: &str) -> Result<(PathBuf, PathBuf, PathBuf)> {
+    if ifname.is_empty() || ifname.contains('/') || ifname.starts_with('.') {
+        bail!("{ifname:?} is not an interface name");
+    }
+    let ns = std::fs::metadata("/proc/self/ns/net")
+        .context("reading /proc/self/ns/net (is /proc mounted?)")?
+        .ino();
+    let dir = Path::new(RUN_DIR).join(format!("net-{ns}"));
+    Ok((
+        dir.join(format!("{ifname}.sock")),
+        dir.join(format!("{ifname}.lock")),
+        dir,
+    ))
 }
 
-/// Binds the control socket for `ifname`; fails if another responder holds it.
-pub fn bind(ifname: &str) -> Result<UnixListener> {
-    UnixListener::bind_addr(&address(ifname)?).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AddrInUse {
-            anyhow!(
-                "another xdp-responder already serves {ifname} in this network namespace: stop it first (see `xdp-responder status --iface {ifname}`)"
-            )
-        } else {
-            anyhow!("binding the control socket for {ifname}: {e}")
+/// Creates `dir` (mode 0700) if missing, and checks that it is a real directory that only
+/// its owner can enter, owned by root or by us: then nobody else can have put anything in it.
+pub fn ensure_private_dir(dir: &Path) -> Result<()> {
+    if let Err(e) = std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        if e.kind() != std::io::ErrorKind::AlreadyExists {
+            return Err(anyhow!("creating {}: {e}", dir.display()));
         }
+    }
+    let m = std::fs::symlink_metadata(dir).with_context(|| format!("{}", dir.display()))?;
+    let me = nix::unistd::geteuid().as_raw();
+    if !m.file_type().is_dir() {
+        bail!("{} is not a directory: remove it", dir.display());
+    }
+    if m.uid() != 0 && m.uid() != me {
+        bail!(
+            "{} belongs to uid {}, not root or uid {me}: refusing to use it (remove it)",
+            dir.display(),
+            m.uid()
+        );
+    }
+    if m.mode() & 0o077 != 0 {
+        bail!(
+            "{} has mode {:o}: others could create the control socket first; refusing (`chmod 700` it)",
+            dir.display(),
+            m.mode() & 0o777
+        );
+    }
+    Ok(())
+}
+
+/// Who serves a Unix socket: pid and uid from `SO_PEERCRED`.
+fn peer(stream: &UnixStream) -> Result<(i32, u32)> {
+    let c = nix::sys::socket::getsockopt(stream, nix::sys::socket::sockopt::PeerCredentials)?;
+    Ok((c.pid(), c.uid()))
+}
+
+/// The bound control socket and the interface lock, held until dropped (the socket file is
+/// removed then; the lock goes with the file descriptor, even on SIGKILL).
+pub struct Listener {
+    listener: UnixListener,
+    path: PathBuf,
+    _lock: nix::fcntl::Flock<File>,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Takes the lock of `ifname` and binds its control socket; fails, naming the holder, if
+/// another responder holds it.
+pub fn bind(ifname: &str) -> Result<Listener> {
+    let (path, lock_path, dir) = paths(ifname)?;
+    ensure_private_dir(Path::new(RUN_DIR))?;
+    ensure_private_dir(&dir)?;
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    let lock = match nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock) {
+        Ok(held) => held,
+        Err((_, errno)) => {
+            let holder = match UnixStream::connect(&path).ok().and_then(|s| peer(&s).ok()) {
+                Some((pid, uid)) => format!(" (pid {pid}, uid {uid})"),
+                None => format!(
+                    " (holding {}; see `fuser -v {}`)",
+                    lock_path.display(),
+                    lock_path.display()
+                ),
+            };
+            bail!(
+                "another xdp-responder{holder} already serves {ifname} in this network namespace: stop it first (see `xdp-responder status --iface {ifname}`) ({errno})"
+            );
+        }
+    };
+    // We hold the lock, so no responder serves this interface. A socket file left behind is
+    // stale, unless something else listens on it.
+    if path.exists() {
+        if let Ok(s) = UnixStream::connect(&path) {
+            let who = peer(&s)
+                .map(|(pid, uid)| format!("pid {pid}, uid {uid}"))
+                .unwrap_or_else(|_| "an unknown process".into());
+            bail!(
+                "{} is held by {who}, which is not an xdp-responder holding {}: stop it or remove the socket",
+                path.display(),
+                lock_path.display()
+            );
+        }
+        std::fs::remove_file(&path)
+            .with_context(|| format!("removing the stale control socket {}", path.display()))?;
+    }
+    let listener = UnixListener::bind(&path)
+        .map_err(|e| anyhow!("binding the control socket {}: {e}", path.display()))?;
+    Ok(Listener {
+        listener,
+        path,
+        _lock: lock,
     })
 }
 
@@ -49,16 +166,16 @@ pub struct ControlContext {
 
 /// Serves commands until `stop` is set.
 pub fn serve(
-    listener: UnixListener,
+    bound: Listener,
     ctx: ControlContext,
     stop: Arc<AtomicBool>,
 ) -> Result<thread::JoinHandle<()>> {
-    listener.set_nonblocking(true)?;
+    bound.listener.set_nonblocking(true)?;
     Ok(thread::Builder::new()
         .name("control".into())
         .spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                match listener.accept() {
+                match bound.listener.accept() {
                     Ok((stream, _)) => {
                         let _ = handle_client(stream, &ctx);
                     }
@@ -199,10 +316,24 @@ fn remove_ip(id: &mut crate::handlers::Identity, ip: IpAddr) {
 }
 
 /// Client side: sends one command to the responder serving `ifname`, returns its answer.
+/// Talks only to a server running as root or as the caller's uid.
 pub fn request(ifname: &str, command: &str) -> Result<String> {
-    let stream = UnixStream::connect_addr(&address(ifname)?).map_err(|e| {
-        anyhow!("no xdp-responder is running on {ifname} in this network namespace ({e}); start one with `xdp-responder run --iface {ifname} ...`")
+    let (path, _, _) = paths(ifname)?;
+    let stream = UnixStream::connect(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::PermissionDenied => anyhow!(
+            "permission denied on {}: only root (or the uid the responder runs as) may control it",
+            path.display()
+        ),
+        _ => anyhow!("no xdp-responder is running on {ifname} in this network namespace ({e}); start one with `xdp-responder run --iface {ifname} ...`"),
     })?;
+    let (pid, uid) = peer(&stream)?;
+    let me = nix::unistd::geteuid().as_raw();
+    if uid != 0 && uid != me {
+        bail!(
+            "{} is served by pid {pid} with uid {uid}, neither root nor uid {me}: not talking to it",
+            path.display()
+        );
+    }
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     let mut w = stream.try_clone()?;
     writeln!(w, "{command}")?;
@@ -264,6 +395,30 @@ mod tests {
             .map(|a| IpAddr::V4(*a))
             .chain(id.v6.iter().map(|a| IpAddr::V6(*a)))
             .collect()
+    }
+
+    #[test]
+    fn the_socket_directory_must_be_private_and_ours() {
+        let base = std::env::temp_dir().join(format!("xdp-ctl-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir(&base).unwrap();
+        let dir = base.join("d");
+        ensure_private_dir(&dir).unwrap();
+        let m = std::fs::metadata(&dir).unwrap();
+        assert_eq!(m.mode() & 0o777, 0o700);
+        ensure_private_dir(&dir).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = ensure_private_dir(&dir).unwrap_err().to_string();
+        assert!(e.contains("mode 777"), "{e}");
+        let link = base.join("l");
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        assert!(
+            ensure_private_dir(&link).is_err(),
+            "a symlink is not our directory"
+        );
+        std::fs::remove_dir_all(&base).unwrap();
+        assert!(paths("a/b").is_err() && paths("").is_err() && paths("..").is_err());
     }
 
     #[test]
