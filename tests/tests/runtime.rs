@@ -240,3 +240,31 @@ time.sleep(60)
         std::panic::resume_unwind(p);
     }
 }
+
+/// With RX VLAN offload on (the veth default), the start says what to turn off; with it off,
+/// nothing is said.
+#[test]
+fn rx_vlan_offload_is_reported_at_start() {
+    if !privileged() {
+        return;
+    }
+    let lab = lab("rxvlan", 1);
+    let r = start(&lab, &default_args());
+    let out = stop_and_collect(r);
+    assert!(
+        out.iter().any(|l| l.contains("rx-vlan-offload is on")
+            && l.contains(&format!("ethtool -K {} rxvlan off", lab::RESP_IFACE))),
+        "{out:?}"
+    );
+    let off = lab
+        .exec_resp(&["ethtool", "-K", lab::RESP_IFACE, "rxvlan", "off"])
+        .status()
+        .expect("ethtool");
+    assert!(off.success());
+    let r = start(&lab, &default_args());
+    let out = stop_and_collect(r);
+    assert!(
+        !out.iter().any(|l| l.contains("rx-vlan-offload")),
+        "{out:?}"
+    );
+}

@@ -325,6 +325,10 @@ pub fn run(args: RunArgs) -> Result<()> {
         args.udp_ports
     ));
 
+    if let Some(note) = vlan_offload_note(&dev.name, sys::rx_vlan_offload(&dev.name).ok()) {
+        out.human(&note);
+    }
+
     let interval = (args.interval > 0.0).then(|| Duration::from_secs_f64(args.interval));
     let deadline = args
         .duration
@@ -451,6 +455,24 @@ fn spawn_workers(
     Ok(())
 }
 
+/// What to tell the user at start about RX VLAN offload (`offload`: the driver's
+/// `rx-vlan-offload`, if known). With it on, the driver moves an 802.1Q tag into metadata
+/// before XDP runs, so the XDP program (which passes tagged frames to the kernel) sees the
+/// frame as untagged and the reply would leave without the tag, on the native VLAN. Reading
+/// the tag from metadata (`bpf_xdp_metadata_rx_vlan_tag`) needs a device-bound program and
+/// kfunc calls, which the loader (aya 0.14) cannot do yet; so the user is told what to turn off.
+pub fn vlan_offload_note(ifname: &str, offload: Option<bool>) -> Option<String> {
+    match offload {
+        Some(true) => Some(format!(
+            "warning: rx-vlan-offload is on for {ifname}: the driver strips 802.1Q tags before XDP, so a tagged frame to our addresses looks untagged and would be answered without its tag. If VLANs reach {ifname}, turn it off: `ethtool -K {ifname} rxvlan off` (on a veth, also `ethtool -K PEER txvlan off` on its peer)"
+        )),
+        Some(false) => None,
+        None => Some(format!(
+            "note: could not read rx-vlan-offload of {ifname}; if the driver strips 802.1Q tags, tagged frames would be answered untagged: `ethtool -K {ifname} rxvlan off`"
+        )),
+    }
+}
+
 fn socket_mode(zero_copy: bool, attached: Attached) -> &'static str {
     match (zero_copy, attached) {
         (true, _) => "zero-copy",
@@ -477,6 +499,16 @@ mod tests {
         let e = parse_queues("2", 2).unwrap_err().to_string();
         assert!(e.contains("queue 2 does not exist"), "{e}");
         assert!(parse_queues("x", 2).is_err());
+    }
+
+    #[test]
+    fn vlan_offload_is_reported_when_on_or_unknown() {
+        let on = vlan_offload_note("eth1", Some(true)).unwrap();
+        assert!(on.contains("ethtool -K eth1 rxvlan off"), "{on}");
+        assert!(vlan_offload_note("eth1", Some(false)).is_none());
+        assert!(vlan_offload_note("eth1", None)
+            .unwrap()
+            .contains("rxvlan off"));
     }
 
     #[test]

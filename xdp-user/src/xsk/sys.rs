@@ -120,6 +120,46 @@ pub fn driver_name(ifname: &str) -> io::Result<String> {
     Ok(String::from_utf8_lossy(&info.driver[..end]).into_owned())
 }
 
+/// Whether the driver strips 802.1Q tags into packet metadata before XDP runs
+/// (`rx-vlan-offload`, ETHTOOL_GFLAGS' ETH_FLAG_RXVLAN).
+pub fn rx_vlan_offload(ifname: &str) -> io::Result<bool> {
+    const ETHTOOL_GFLAGS: u32 = 0x25;
+    const ETH_FLAG_RXVLAN: u32 = 1 << 8;
+    #[repr(C)]
+    struct Value {
+        cmd: u32,
+        data: u32,
+    }
+    if ifname.len() >= libc::IFNAMSIZ {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    }
+    let mut value = Value {
+        cmd: ETHTOOL_GFLAGS,
+        data: 0,
+    };
+    // SAFETY: ifreq is plain C data; all-zero is a valid value.
+    let mut req: libc::ifreq = unsafe { mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(ifname.bytes()) {
+        *dst = src as libc::c_char;
+    }
+    req.ifr_ifru.ifru_data = (&mut value as *mut Value).cast();
+    // SAFETY: a plain datagram socket, closed below; the ioctl writes into `value`, which
+    // outlives the call.
+    unsafe {
+        let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if sock < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let rc = libc::ioctl(sock, libc::SIOCETHTOOL, &mut req);
+        let err = io::Error::last_os_error();
+        libc::close(sock);
+        if rc < 0 {
+            return Err(err);
+        }
+    }
+    Ok(value.data & ETH_FLAG_RXVLAN != 0)
+}
+
 /// Socket-level busy polling for an AF_XDP socket: the kernel polls the driver from our
 /// syscalls instead of waiting for interrupts (SO_PREFER_BUSY_POLL, SO_BUSY_POLL,
 /// SO_BUSY_POLL_BUDGET). Drivers without NAPI busy-poll support ignore it.
