@@ -268,3 +268,99 @@ fn rx_vlan_offload_is_reported_at_start() {
         "{out:?}"
     );
 }
+
+/// Sends `first`, then one more byte every 1.9 s for at most `secs` seconds, to `connect()`'s
+/// stream; returns how long the server kept the connection open.
+fn trickle<S: std::io::Write>(mut s: S, first: &[u8], secs: u64) -> Duration {
+    let t = std::time::Instant::now();
+    if s.write_all(first).is_err() {
+        return t.elapsed();
+    }
+    while t.elapsed() < Duration::from_secs(secs) {
+        std::thread::sleep(Duration::from_millis(1900));
+        if s.write_all(b"X").and_then(|_| s.flush()).is_err() {
+            break;
+        }
+    }
+    t.elapsed()
+}
+
+/// A scrape client (and a control client) trickling a byte every 1.9 s: other scrapes are
+/// still answered, the slow connection is cut at its deadline, and SIGINT ends the
+/// responder within a second whatever the clients do.
+#[test]
+fn slow_clients_neither_block_scrapes_nor_hold_shutdown() {
+    if !privileged() {
+        return;
+    }
+    let lab = lab("slowcli", 1);
+    let mut r = start(&lab, &args_with(&["--prometheus", "127.0.0.1:19435"]));
+    let scrape = || {
+        lab.in_resp(|| {
+            use std::io::{Read, Write};
+            let mut s = std::net::TcpStream::connect("127.0.0.1:19435").ok()?;
+            s.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+                .ok()?;
+            let mut text = String::new();
+            let _ = s.read_to_string(&mut text);
+            Some(text)
+        })
+        .expect("in responder namespace")
+    };
+    // One slow client, cut at the connection deadline (5 s) rather than after 12 s.
+    let slow = lab
+        .in_resp(|| {
+            let s = std::net::TcpStream::connect("127.0.0.1:19435").expect("connect");
+            let h = std::thread::spawn(move || trickle(s, b"GET /metr", 12));
+            std::thread::sleep(Duration::from_millis(500));
+            h
+        })
+        .expect("in responder namespace");
+    let text = scrape().unwrap_or_default();
+    assert!(
+        text.starts_with("HTTP/1.1 200") && text.contains("xdp_responder_rx_packets_total"),
+        "a scrape behind a slow client: {text:?}"
+    );
+    let held = slow.join().expect("slow client");
+    assert!(
+        held >= Duration::from_secs(4) && held < Duration::from_secs(9),
+        "the slow connection was held {held:?}"
+    );
+
+    // Now slow clients on both endpoints while SIGINT arrives.
+    let ctl = lab
+        .in_resp(|| {
+            use std::os::unix::fs::MetadataExt;
+            let ns = std::fs::metadata("/proc/thread-self/ns/net")
+                .expect("netns")
+                .ino();
+            std::path::Path::new("/run/xdp-responder")
+                .join(format!("net-{ns}/{}.sock", lab::RESP_IFACE))
+        })
+        .expect("in responder namespace");
+    assert!(ctl.exists(), "no control socket at {}", ctl.display());
+    let _slow_scrape = lab
+        .in_resp(|| {
+            let s = std::net::TcpStream::connect("127.0.0.1:19435").expect("connect");
+            std::thread::spawn(move || trickle(s, b"GET /", 8))
+        })
+        .expect("in responder namespace");
+    std::thread::sleep(Duration::from_millis(2500));
+    let _slow_control = lab
+        .in_resp(move || {
+            let s = std::os::unix::net::UnixStream::connect(ctl).expect("control connect");
+            std::thread::spawn(move || trickle(s, b"sta", 8))
+        })
+        .expect("in responder namespace");
+    std::thread::sleep(Duration::from_millis(300));
+    let t = std::time::Instant::now();
+    let status = r.stop(Duration::from_secs(10)).expect("stop");
+    let took = t.elapsed();
+    eprintln!("SIGINT to exit: {took:?}");
+    assert!(status.success(), "{status:?}");
+    assert!(
+        took < Duration::from_secs(1),
+        "SIGINT took {took:?} with slow clients"
+    );
+}

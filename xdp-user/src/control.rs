@@ -15,7 +15,7 @@
 //! `addr add <ip>`, `addr del <ip>`, `status`. Answers start with `ok` or `error`.
 use std::{
     fs::File,
-    io::{BufRead, BufReader, Read, Write},
+    io::{BufReader, Read, Write},
     net::IpAddr,
     os::unix::{
         fs::{DirBuilderExt, MetadataExt},
@@ -177,7 +177,7 @@ pub fn serve(
             while !stop.load(Ordering::Relaxed) {
                 match bound.listener.accept() {
                     Ok((stream, _)) => {
-                        let _ = handle_client(stream, &ctx);
+                        let _ = handle_client(stream, &ctx, &stop);
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                         thread::sleep(Duration::from_millis(50))
@@ -188,9 +188,45 @@ pub fn serve(
         })?)
 }
 
-fn handle_client(stream: UnixStream, ctx: &ControlContext) -> Result<()> {
+/// Longest time a client may take to send its command (the server serves one at a time).
+const COMMAND_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Reads one command line (at most 4 KiB) within [`COMMAND_DEADLINE`] in total, however
+/// slowly the client sends it, and gives up as soon as `stop` is set.
+fn read_command(stream: &UnixStream, stop: &AtomicBool) -> Result<String> {
+    let deadline = std::time::Instant::now() + COMMAND_DEADLINE;
+    let mut line = Vec::new();
+    let mut buf = [0u8; 256];
+    while !line.contains(&b'\n') && line.len() < 4096 {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || stop.load(Ordering::Relaxed) {
+            bail!("no command within {COMMAND_DEADLINE:?}");
+        }
+        stream.set_read_timeout(Some(left.min(Duration::from_millis(50))))?;
+        let n = match (&*stream).read(&mut buf) {
+            Ok(n) => n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if n == 0 {
+            break;
+        }
+        line.extend_from_slice(buf.get(..n).unwrap_or_default());
+    }
+    let end = line.iter().position(|&b| b == b'\n').unwrap_or(line.len());
+    Ok(String::from_utf8_lossy(line.get(..end).unwrap_or_default()).into_owned())
+}
+
+fn handle_client(stream: UnixStream, ctx: &ControlContext, stop: &AtomicBool) -> Result<()> {
     stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    stream.set_write_timeout(Some(COMMAND_DEADLINE))?;
     let mut out = stream.try_clone()?;
     let creds = nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)?;
     let me = nix::unistd::geteuid().as_raw();
@@ -201,8 +237,7 @@ fn handle_client(stream: UnixStream, ctx: &ControlContext) -> Result<()> {
         )?;
         return Ok(());
     }
-    let mut line = String::new();
-    BufReader::new(stream.take(4096)).read_line(&mut line)?;
+    let line = read_command(&stream, stop)?;
     let answer = match execute(line.trim(), ctx) {
         Ok(text) => format!("ok {text}"),
         Err(e) => format!("error {e:#}"),

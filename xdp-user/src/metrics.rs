@@ -1,9 +1,13 @@
 //! Opt-in Prometheus endpoint (`--prometheus [ADDR]`, loopback by default): a collector
 //! that reads the live counters at each scrape, encoded by the `prometheus-client` crate,
-//! served at `GET /metrics` by a small HTTP/1.0 loop on its own thread.
+//! served at `GET /metrics` by hyper (HTTP/1.1) on a single-threaded tokio runtime in its
+//! own thread. Each connection is a task with a deadline ([`CONNECTION_DEADLINE`], from
+//! accept to the end of the answer), so a client that trickles its request is cut off and
+//! never delays another; the stop flag is looked at every [`STOP_POLL`], and dropping the
+//! runtime then cancels whatever connections are still open.
 use std::{
-    io::{BufRead, BufReader, Write},
-    net::{SocketAddr, TcpListener, TcpStream},
+    convert::Infallible,
+    net::SocketAddr,
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc,
@@ -13,6 +17,9 @@ use std::{
 };
 
 use anyhow::{Context, Result};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{body::Incoming, Request, Response, StatusCode};
 use prometheus_client::{
     collector::Collector,
     encoding::{DescriptorEncoder, EncodeMetric},
@@ -200,6 +207,11 @@ fn render(registry: &Registry) -> String {
     text
 }
 
+/// Longest time one connection may take, from accept to the end of the answer.
+pub const CONNECTION_DEADLINE: Duration = Duration::from_secs(5);
+/// How often the server checks the stop flag.
+pub const STOP_POLL: Duration = Duration::from_millis(100);
+
 /// Binds `addr` and serves `/metrics` until `stop` is set.
 pub fn serve(
     addr: SocketAddr,
@@ -207,42 +219,74 @@ pub fn serve(
     started: Instant,
     stop: Arc<AtomicBool>,
 ) -> Result<thread::JoinHandle<()>> {
-    let listener = TcpListener::bind(addr).with_context(|| format!("binding the Prometheus endpoint to {addr} (in use? pick another with --prometheus ADDR)"))?;
+    let listener = std::net::TcpListener::bind(addr).with_context(|| format!("binding the Prometheus endpoint to {addr} (in use? pick another with --prometheus ADDR)"))?;
     listener.set_nonblocking(true)?;
     let mut registry = Registry::default();
     registry.register_collector(Box::new(LiveCollector { src, started }));
+    let registry = Arc::new(registry);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .context("starting the metrics runtime")?;
     Ok(thread::Builder::new()
         .name("metrics".into())
         .spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let _ = answer(stream, &registry);
-                    }
-                    Err(_) => thread::sleep(Duration::from_millis(50)),
-                }
-            }
+            runtime.block_on(accept_until_stopped(listener, registry, stop));
+            // Dropping the runtime cancels the connections still open.
+            drop(runtime);
         })?)
 }
 
-fn answer(mut stream: TcpStream, registry: &Registry) -> std::io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    let mut request_line = String::new();
-    let mut reader = BufReader::new(stream.try_clone()?);
-    reader.read_line(&mut request_line)?;
-    // Skip the headers.
-    let mut header = String::new();
-    while reader.read_line(&mut header)? > 2 {
-        header.clear();
+async fn accept_until_stopped(
+    listener: std::net::TcpListener,
+    registry: Arc<Registry>,
+    stop: Arc<AtomicBool>,
+) {
+    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+        return;
+    };
+    while !stop.load(Ordering::Relaxed) {
+        match tokio::time::timeout(STOP_POLL, listener.accept()).await {
+            Ok(Ok((stream, _))) => {
+                let registry = registry.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| {
+                        let answer = respond(&req, &registry);
+                        async move { Ok::<_, Infallible>(answer) }
+                    });
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .keep_alive(false)
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                    // Past the deadline the connection is dropped, which closes it.
+                    let _ = tokio::time::timeout(CONNECTION_DEADLINE, conn).await;
+                });
+            }
+            // e.g. out of file descriptors: wait a little instead of spinning.
+            Ok(Err(_)) => tokio::time::sleep(STOP_POLL).await,
+            Err(_) => {}
+        }
     }
-    let (status, ctype, body) = match request_line.split_whitespace().nth(1) {
-        Some("/metrics") => (
-            "200 OK",
+}
+
+fn respond(req: &Request<Incoming>, registry: &Registry) -> Response<Full<Bytes>> {
+    let (status, ctype, body) = match (req.method(), req.uri().path()) {
+        (&hyper::Method::GET, "/metrics") => (
+            StatusCode::OK,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
             render(registry),
         ),
-        _ => ("404 Not Found", "text/plain", "try /metrics\n".to_string()),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "try GET /metrics\n".to_string(),
+        ),
     };
-    write!(stream, "HTTP/1.0 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+    let mut answer = Response::new(Full::new(Bytes::from(body)));
+    *answer.status_mut() = status;
+    answer.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static(ctype),
+    );
+    answer
 }
