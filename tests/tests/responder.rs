@@ -155,10 +155,6 @@ fn answers_everything(queues: u32) {
         drops_line.trim_end().ends_with('-'),
         "unexpected drops: {drops_line}"
     );
-    assert!(
-        out.iter().any(|l| l.contains("user-space bytes copied 0")),
-        "payload bytes were copied"
-    );
     let replies = totals_field(&out, "xdp program", "redirected");
     assert!(
         replies >= 3 * (v4_sizes.len() + v6_sizes.len()) as u64,
