@@ -1,0 +1,229 @@
+//! The Internet checksum (RFC 1071) and its incremental update (RFC 1624).
+//!
+//! Two representations:
+//! * a *folded sum*, `u16`, not yet complemented: [`sum`], [`add`], [`pseudo_v4`],
+//!   [`pseudo_v6`]. The sum is commutative, which is why swapping source and destination
+//!   addresses or ports never changes a checksum. A field is written as [`finish`]`(sum)`; a
+//!   received message verifies when the sum over it, checksum field included (plus the
+//!   pseudo-header where the protocol has one), is `0xffff` ([`verifies`]).
+//! * a *wide accumulator*, `u64`, for code that adds many words before folding once (the XDP
+//!   programs, whose verifier wants no loops): [`fold`], [`update_word`], [`finish_update`].
+//!
+//! Everything here is loop-free except [`sum`] and panic-free: it builds for the bpf target.
+
+/// One's-complement addition of two folded sums.
+#[inline(always)]
+pub fn add(a: u16, b: u16) -> u16 {
+    let s = u32::from(a) + u32::from(b);
+    // At most one carry out of bit 15; adding it back cannot carry again.
+    ((s & 0xffff) + (s >> 16)) as u16
+}
+
+/// Folded one's-complement sum of `data` as big-endian 16-bit words; an odd trailing byte is
+/// the high byte of a word padded with zero (RFC 1071).
+#[inline]
+pub fn sum(data: &[u8]) -> u16 {
+    // 32-bit words into a 64-bit accumulator: 2^16 == 1 (mod 0xffff), so a 32-bit word
+    // contributes exactly its two 16-bit halves once folded. No overflow below 2^32 words.
+    let (words, rest) = data.as_chunks::<4>();
+    let mut acc: u64 = 0;
+    for w in words {
+        acc += u64::from(u32::from_be_bytes(*w));
+    }
+    let mut tail = [0u8; 4];
+    for (t, b) in tail.iter_mut().zip(rest) {
+        *t = *b;
+    }
+    acc += u64::from(u32::from_be_bytes(tail));
+    fold(acc)
+}
+
+/// Folds a wide one's-complement accumulator to 16 bits with end-around carry (loop-free).
+#[inline(always)]
+pub fn fold(mut acc: u64) -> u16 {
+    acc = (acc & 0xffff_ffff) + (acc >> 32);
+    acc = (acc & 0xffff_ffff) + (acc >> 32);
+    acc = (acc & 0xffff) + (acc >> 16);
+    acc = (acc & 0xffff) + (acc >> 16);
+    acc = (acc & 0xffff) + (acc >> 16);
+    acc as u16
+}
+
+/// The value to store in a checksum field for a message whose sum (checksum field zeroed,
+/// pseudo-header included) is `sum`.
+#[inline(always)]
+pub fn finish(sum: u16) -> u16 {
+    !sum
+}
+
+/// [`finish`] for UDP over IPv4, where a field of 0 means "no checksum": a computed 0 is sent
+/// as its equal 0xffff (RFC 768).
+#[inline(always)]
+pub fn finish_udp(sum: u16) -> u16 {
+    match !sum {
+        0 => 0xffff,
+        c => c,
+    }
+}
+
+/// Whether a sum taken over a received message *including* its checksum field is valid.
+#[inline(always)]
+pub fn verifies(sum: u16) -> bool {
+    sum == 0xffff
+}
+
+/// RFC 1624 incremental update (eqn. 3): `HC' = ~(~HC + ~m + m')`, where 16-bit word `m` of the
+/// message became `m_new`. Correct for every input, including a field that was `0xffff`.
+#[inline(always)]
+pub fn update(check: u16, old: u16, new: u16) -> u16 {
+    !add(add(!check, !old), new)
+}
+
+/// RFC 1624 eqn. 3 for one 16-bit word on a wide accumulator: `acc + ~m + m'`, to be continued
+/// with more words and ended with [`finish_update`]. Start with `u64::from(!old_checksum)`.
+#[inline(always)]
+pub fn update_word(acc: u64, old: u16, new: u16) -> u64 {
+    acc + u64::from(!old) + u64::from(new)
+}
+
+/// Ends an incremental update on a wide accumulator: the new checksum field. `udp` maps a zero
+/// result to 0xffff (over IPv4, 0 would mean "no checksum").
+#[inline(always)]
+pub fn finish_update(acc: u64, udp: bool) -> u16 {
+    let c = !fold(acc);
+    if udp && c == 0 {
+        0xffff
+    } else {
+        c
+    }
+}
+
+/// Sum of the IPv4 pseudo-header (RFC 768 / RFC 793): addresses, zero + protocol, length.
+#[inline]
+pub fn pseudo_v4(src: [u8; 4], dst: [u8; 4], protocol: u8, len: u16) -> u16 {
+    let s = add(sum(&src), sum(&dst));
+    add(add(s, u16::from(protocol)), len)
+}
+
+/// Sum of the IPv6 pseudo-header (RFC 8200 §8.1): addresses, 32-bit upper-layer length,
+/// three zero bytes + next header.
+#[inline]
+pub fn pseudo_v6(src: &[u8; 16], dst: &[u8; 16], next_header: u8, len: u32) -> u16 {
+    let s = add(sum(src), sum(dst));
+    let s = add(s, sum(&len.to_be_bytes()));
+    add(s, u16::from(next_header))
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    /// Textbook RFC 1071 reference: 16-bit words, one at a time, folding as we go.
+    fn reference(data: &[u8]) -> u16 {
+        let mut s: u32 = 0;
+        let mut i = 0;
+        while i < data.len() {
+            let hi = u32::from(data[i]) << 8;
+            let lo = data.get(i + 1).map_or(0, |b| u32::from(*b));
+            s += hi | lo;
+            s = (s & 0xffff) + (s >> 16);
+            i += 2;
+        }
+        s as u16
+    }
+
+    fn xorshift(state: &mut u64) -> u64 {
+        let mut x = *state;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *state = x;
+        x
+    }
+
+    #[test]
+    fn rfc1071_example() {
+        // RFC 1071 §3: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2.
+        assert_eq!(
+            sum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
+            0xddf2
+        );
+        assert_eq!(finish(0xddf2), 0x220d);
+    }
+
+    #[test]
+    fn matches_reference_for_all_lengths_and_odd_tails() {
+        let mut st = 0x1234_5678_9abc_def0;
+        for len in 0..200 {
+            let data: Vec<u8> = (0..len).map(|_| xorshift(&mut st) as u8).collect();
+            assert_eq!(sum(&data), reference(&data), "len {len}");
+        }
+        assert_eq!(sum(&[0xff; 1500]), reference(&[0xff; 1500]));
+        assert_eq!(sum(&[]), 0);
+        assert_eq!(sum(&[0xab]), 0xab00);
+    }
+
+    #[test]
+    fn fold_handles_every_carry() {
+        assert_eq!(fold(0), 0);
+        assert_eq!(fold(0xffff), 0xffff);
+        assert_eq!(fold(0x1_0000), 1);
+        assert_eq!(fold(u64::MAX), 0xffff);
+        let mut st = 7;
+        for _ in 0..10_000 {
+            let v = xorshift(&mut st);
+            // fold(v) == v mod 0xffff, with 0xffff standing for a non-zero multiple.
+            let m = (v % 0xffff) as u16;
+            let f = fold(v);
+            assert!(f == m || (m == 0 && f == 0xffff && v != 0), "{v:#x}");
+        }
+    }
+
+    #[test]
+    fn incremental_update_matches_recompute() {
+        let mut st = 0xdead_beef_cafe_f00d;
+        for _ in 0..5000 {
+            let mut msg: Vec<u8> = (0..32).map(|_| xorshift(&mut st) as u8).collect();
+            msg[2] = 0;
+            msg[3] = 0;
+            let c = finish(sum(&msg));
+            msg[2..4].copy_from_slice(&c.to_be_bytes());
+            assert!(verifies(sum(&msg)));
+            let old = u16::from_be_bytes([msg[0], msg[1]]);
+            let new = xorshift(&mut st) as u16;
+            msg[0..2].copy_from_slice(&new.to_be_bytes());
+            let c2 = update(c, old, new);
+            msg[2..4].copy_from_slice(&c2.to_be_bytes());
+            assert!(verifies(sum(&msg)), "old {old:04x} new {new:04x} c {c:04x}");
+            // The wide form gives the same field.
+            let wide = finish_update(update_word(u64::from(!c), old, new), false);
+            assert_eq!(wide, c2);
+        }
+    }
+
+    #[test]
+    fn udp_finish_never_writes_zero() {
+        assert_eq!(finish_udp(0xffff), 0xffff);
+        assert_eq!(finish_udp(0x1234), !0x1234);
+        assert_eq!(finish_update(u64::from(0xffffu16), true), 0xffff);
+    }
+
+    #[test]
+    fn pseudo_headers_match_reference_layout() {
+        let (s4, d4) = ([192, 0, 2, 1], [198, 51, 100, 7]);
+        let mut p = Vec::new();
+        p.extend_from_slice(&s4);
+        p.extend_from_slice(&d4);
+        p.extend_from_slice(&[0, 17, 0x05, 0xdc]);
+        assert_eq!(pseudo_v4(s4, d4, 17, 1500), reference(&p));
+
+        let (s6, d6) = ([0x20; 16], [0xfe; 16]);
+        let mut p = Vec::new();
+        p.extend_from_slice(&s6);
+        p.extend_from_slice(&d6);
+        p.extend_from_slice(&[0, 0, 0x05, 0xdc, 0, 0, 0, 58]);
+        assert_eq!(pseudo_v6(&s6, &d6, 58, 1500), reference(&p));
+    }
+}
