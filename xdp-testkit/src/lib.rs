@@ -1,0 +1,15 @@
+//! Test support shared by the handler unit tests, the property tests, the fuzz target and the
+//! privileged integration tests.
+//!
+//! * [`frame`]: request frames with every field chosen by the caller, written with
+//!   [`xdp_wire`]'s `emit` functions (the same code the generator's templates use), and
+//!   [`frame::fix_checksums`] to repair a frame after a test broke one of its fields.
+//! * [`reference`]: a textbook RFC 1071 sum, deliberately *not* `xdp_wire::checksum`, so that
+//!   checks of a reply do not trust the code that produced it. Byte-exact expectations are built
+//!   with etherparse by the tests themselves.
+//!
+//! Builders never validate: a bad frame is often the point of a test. They panic only on
+//! arguments no frame can hold (a UDP payload over 64 KiB, IPv4 options not a multiple of 4).
+
+pub mod frame;
+pub mod reference;
