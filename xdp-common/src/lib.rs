@@ -4,6 +4,8 @@
 //! so a map's name, key and value type are written down exactly once.
 #![no_std]
 
+pub mod gen;
+
 /// Size of the XSKMAP in the object file (index = RX queue id). The loader resizes the map
 /// to the interface's RX queue count before loading, so this is only a placeholder.
 pub const XSKS_PLACEHOLDER_ENTRIES: u32 = 64;

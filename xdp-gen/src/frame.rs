@@ -6,6 +6,8 @@ use std::net::Ipv4Addr;
 
 use anyhow::{bail, Result};
 
+use xdp_wire::{ethernet, icmp, ipv4, udp};
+
 use crate::abi::{frame, stamp};
 
 /// What to send.
@@ -31,8 +33,6 @@ pub struct FlowSpec {
 
 /// IPv4 time to live of our requests.
 pub const TTL: u8 = 64;
-const IPPROTO_ICMP: u8 = 1;
-const IPPROTO_UDP: u8 = 17;
 
 impl FlowSpec {
     /// Length of the UDP datagram / ICMP message (header + payload).
@@ -59,97 +59,74 @@ impl FlowSpec {
         Ok(())
     }
 
-    /// The frame template with valid IPv4 and L4 checksums.
+    /// The frame template with valid IPv4 and L4 checksums, written with the wire layer's
+    /// `emit` functions.
     pub fn build(&self) -> Result<Vec<u8>> {
         self.validate()?;
         let mut f = vec![0u8; self.frame_len()];
-        f[0..6].copy_from_slice(&self.dst_mac);
-        f[6..12].copy_from_slice(&self.src_mac);
-        f[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
-
-        let ip_total = (frame::IPV4_LEN + self.l4_len()) as u16;
-        let proto = match self.proto {
-            Proto::Udp { .. } => IPPROTO_UDP,
-            Proto::Icmp { .. } => IPPROTO_ICMP,
-        };
-        let ip = &mut f[frame::IP..frame::L4];
-        ip[0] = 0x45;
-        ip[2..4].copy_from_slice(&ip_total.to_be_bytes());
-        ip[6..8].copy_from_slice(&0x4000u16.to_be_bytes()); // DF, no fragments
-        ip[8] = TTL;
-        ip[9] = proto;
-        ip[12..16].copy_from_slice(&self.src_ip.octets());
-        ip[16..20].copy_from_slice(&self.dst_ip.octets());
-        let c = checksum(ip);
-        ip[10..12].copy_from_slice(&c.to_be_bytes());
-
         let payload = &mut f[frame::PAYLOAD..];
         payload[stamp::MAGIC..stamp::MAGIC + 2].copy_from_slice(&stamp::MAGIC_VALUE);
         for (i, b) in payload.iter_mut().enumerate().skip(stamp::LEN) {
             *b = i as u8;
         }
 
+        let (src, dst) = (self.src_ip.octets(), self.dst_ip.octets());
         let l4_len = self.l4_len();
+        let protocol = match self.proto {
+            Proto::Udp { .. } => ipv4::protocol::UDP,
+            Proto::Icmp { .. } => ipv4::protocol::ICMP,
+        };
+        let mut eth = ethernet::Frame::new_checked(&mut f[..]).map_err(wire_error)?;
+        ethernet::Repr {
+            dst: self.dst_mac,
+            src: self.src_mac,
+            ethertype: ethernet::ethertype::IPV4,
+        }
+        .emit(&mut eth);
+        let mut ip = ipv4::Packet::new_checked(eth.payload_mut()).map_err(wire_error)?;
+        ipv4::Repr {
+            src,
+            dst,
+            protocol,
+            ttl: TTL,
+            dscp_ecn: 0,
+            ident: 0,
+            flags_frag: ipv4::FLAG_DF,
+            payload_len: l4_len,
+        }
+        .emit(&mut ip, &[])
+        .map_err(wire_error)?;
+        let pseudo = ip.pseudo_sum(protocol, l4_len as u16);
+        let l4 = ip.payload_mut();
         match self.proto {
             Proto::Udp { src_port, dst_port } => {
-                let l4 = &mut f[frame::L4..];
-                l4[0..2].copy_from_slice(&src_port.to_be_bytes());
-                l4[2..4].copy_from_slice(&dst_port.to_be_bytes());
-                l4[4..6].copy_from_slice(&(l4_len as u16).to_be_bytes());
-                let pseudo = pseudo_sum(self.src_ip, self.dst_ip, IPPROTO_UDP, l4_len as u16);
-                let c = finish(pseudo + sum(l4));
-                // Over IPv4 a computed 0 is sent as 0xffff (0 means "no checksum").
-                let c = if c == 0 { 0xffff } else { c };
-                l4[6..8].copy_from_slice(&c.to_be_bytes());
+                let mut u = udp::Packet::new_checked(l4).map_err(wire_error)?;
+                udp::Repr { src_port, dst_port }
+                    .emit(&mut u, Some(pseudo))
+                    .map_err(wire_error)?;
             }
             Proto::Icmp { id } => {
-                let l4 = &mut f[frame::L4..];
-                l4[0] = 8; // echo request
-                l4[4..6].copy_from_slice(&id.to_be_bytes());
-                let c = checksum(l4);
-                l4[2..4].copy_from_slice(&c.to_be_bytes());
+                let mut m = icmp::Packet::new_checked(l4).map_err(wire_error)?;
+                icmp::EchoRepr {
+                    msg_type: icmp::v4::ECHO_REQUEST,
+                    ident: id,
+                    seq: 0,
+                }
+                .emit(&mut m, 0);
             }
         }
         Ok(f)
     }
 }
 
-/// RFC 1071 sum of `bytes` as big-endian 16-bit words (odd tail padded with zero), not folded.
-pub fn sum(bytes: &[u8]) -> u64 {
-    let mut chunks = bytes.chunks_exact(2);
-    let mut s: u64 = chunks
-        .by_ref()
-        .map(|w| u64::from(u16::from_be_bytes([w[0], w[1]])))
-        .sum();
-    if let [last] = chunks.remainder() {
-        s += u64::from(u16::from_be_bytes([*last, 0]));
-    }
-    s
-}
-
-/// Sum of the IPv4 pseudo-header for an L4 segment of `len` bytes.
-pub fn pseudo_sum(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, len: u16) -> u64 {
-    sum(&src.octets()) + sum(&dst.octets()) + u64::from(proto) + u64::from(len)
-}
-
-/// The checksum field for a (not folded) sum: its one's complement, folded to 16 bits.
-pub fn finish(s: u64) -> u16 {
-    !crate::arith::fold(s)
-}
-
-/// The Internet checksum of `bytes` (with the checksum field zero).
-pub fn checksum(bytes: &[u8]) -> u16 {
-    finish(sum(bytes))
-}
-
-/// True if `bytes` (checksum field included) verifies.
-pub fn verifies(s: u64) -> bool {
-    crate::arith::fold(s) == 0xffff
+fn wire_error(e: xdp_wire::Error) -> anyhow::Error {
+    anyhow::anyhow!("frame template: {e:?}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use xdp_wire::checksum;
     use etherparse::{Icmpv4Type, NetSlice, SlicedPacket, TransportSlice};
 
     fn spec(proto: Proto, payload_len: usize) -> FlowSpec {
@@ -195,10 +172,14 @@ mod tests {
             assert_eq!(u.checksum(), expect, "payload {n}");
             assert_eq!(&u.payload()[..2], b"XG");
             assert!(u.payload()[2..16].iter().all(|&b| b == 0), "stamp is zero");
-            // Our own verifier agrees.
-            let pseudo = pseudo_sum(s.src_ip, s.dst_ip, 17, (8 + n) as u16);
-            assert!(verifies(pseudo + sum(&f[34..])));
-            assert!(verifies(sum(&f[14..34])));
+            // The wire layer's verifier agrees.
+            let pseudo =
+                checksum::pseudo_v4(s.src_ip.octets(), s.dst_ip.octets(), 17, (8 + n) as u16);
+            assert!(checksum::verifies(checksum::add(
+                pseudo,
+                checksum::sum(&f[34..])
+            )));
+            assert!(checksum::verifies(checksum::sum(&f[14..34])));
         }
     }
 
@@ -215,12 +196,12 @@ mod tests {
                 other => panic!("{other:?}"),
             }
             assert_eq!(i.checksum(), i.icmp_type().calc_checksum(i.payload()));
-            assert!(verifies(sum(&f[34..])));
+            assert!(checksum::verifies(checksum::sum(&f[34..])));
         }
     }
 
     /// What `xdp_gen_tx` does to a copy of the template, with the same arithmetic
-    /// (`arith::update_word` / `finish_update`, stamp words replacing zeros).
+    /// (`checksum::update_word` / `finish_update`, stamp words replacing zeros).
     fn stamp_like_tx(
         template: &[u8],
         udp: bool,
@@ -229,7 +210,7 @@ mod tests {
         ts: u64,
         phase: u16,
     ) -> Vec<u8> {
-        use crate::arith::{finish_update, update_word};
+        use xdp_wire::checksum::{finish_update, update_word};
         let mut f = template.to_vec();
         let csum_at = if udp {
             frame::UDP_CSUM
@@ -301,7 +282,10 @@ mod tests {
             let t = spec(Proto::Icmp { id: 7 }, n).build().expect("build");
             for &(seq, ts, phase) in &samples {
                 let f = stamp_like_tx(&t, false, 0, seq, ts, phase);
-                assert!(verifies(sum(&f[frame::L4..])), "icmp size {n} seq {seq}");
+                assert!(
+                    checksum::verifies(checksum::sum(&f[frame::L4..])),
+                    "icmp size {n} seq {seq}"
+                );
             }
         }
     }
@@ -326,14 +310,5 @@ mod tests {
         assert!(spec(UDP, 1473).build().is_err());
         let e = spec(UDP, 2000).validate().expect_err("too big").to_string();
         assert!(e.contains("--size"), "{e}");
-    }
-
-    #[test]
-    fn rfc1071_example() {
-        // RFC 1071 section 3: the sum of 00 01 f2 03 f4 f5 f6 f7 is ddf2 (folded).
-        let b = [0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7];
-        assert_eq!(crate::arith::fold(sum(&b)), 0xddf2);
-        assert_eq!(checksum(&b), !0xddf2);
-        assert_eq!(sum(&[0xab]), 0xab00, "odd tail padded");
     }
 }

@@ -1,7 +1,7 @@
-//! RTT percentiles from the sink's log-linear histogram (bucket layout in [`crate::arith`]).
+//! RTT percentiles from the sink's log-linear histogram (bucket layout in [`crate::abi::hist`]).
 
 use crate::abi::hist::BUCKETS;
-use crate::arith::{bucket_low, bucket_width};
+use crate::abi::hist::{bucket_low, bucket_width};
 
 /// Bucket counts, summed over CPUs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,7 +53,7 @@ impl Histogram {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arith::bucket;
+    use crate::abi::hist::bucket;
 
     fn from_values(values: &[u64]) -> Histogram {
         let mut counts = vec![0u64; BUCKETS];

@@ -10,13 +10,10 @@
 //!   `XDP_TX`.
 //! * [`cpu`]: CPU time and memory of processes and of the machine, from `/proc`.
 //!
-//! The XDP programs live in `xdp-ebpf/src/bin/gen/`; [`abi`] and [`arith`] are that program's
-//! own files, included here so both sides share one definition (and the host tests them).
+//! The XDP programs live in `xdp-ebpf/src/bin/gen/`; [`abi`] (`xdp_common::gen`) is the
+//! contract both sides compile, frame formats and checksums are [`xdp_wire`]'s.
 
-#[path = "../../xdp-ebpf/src/bin/gen/abi.rs"]
-pub mod abi;
-#[path = "../../xdp-ebpf/src/bin/gen/arith.rs"]
-pub mod arith;
+pub use xdp_common::gen as abi;
 
 pub mod bounce;
 pub mod cpu;

@@ -223,7 +223,7 @@ mod tests {
     fn result(sent: u64, replies: u64) -> GenResult {
         let mut words = vec![0u64; sink::WORDS];
         words[phase::WINDOW as usize * sink::PHASE_STRIDE + sink::REPLIES] = replies;
-        words[sink::HIST + crate::arith::bucket(20_000)] = replies;
+        words[sink::HIST + crate::abi::hist::bucket(20_000)] = replies;
         words[sink::RTT_SUM] = 20_000 * replies;
         words[sink::RTT_MAX] = 20_000;
         GenResult {

@@ -103,7 +103,7 @@ impl SinkTotals {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arith::bucket;
+    use crate::abi::hist::bucket;
 
     #[test]
     fn sums_per_cpu_and_takes_the_max_rtt() {

@@ -13,16 +13,11 @@
 //! * `xdp_bounce` is the in-kernel bound: on the responder's side it turns UDP datagrams to one
 //!   port (and ICMP echo requests) around with `XDP_TX`, no user space involved.
 //!
-//! `abi` (names, offsets, slots) and `arith` (checksum and histogram arithmetic) are shared
-//! with `xdp-gen`, which includes those two files and unit-tests them.
+//! Names, offsets and slots are `xdp_common::gen`, shared with `xdp-gen`; header fields and
+//! checksum arithmetic are `xdp_wire`'s.
 //!
 //! On the host this file builds to an empty binary, so that the workspace builds with stable.
 #![cfg_attr(target_arch = "bpf", no_std, no_main)]
-
-#[allow(dead_code)]
-mod abi;
-#[allow(dead_code)]
-mod arith;
 
 #[cfg(target_arch = "bpf")]
 mod program {
@@ -37,8 +32,9 @@ mod program {
         EbpfContext,
     };
 
-    use crate::abi::{self, frame, gen, phase, sink, stamp, KIND_ICMP, KIND_UDP};
-    use crate::arith;
+    use xdp_common::gen::{self as abi, frame, gen, phase, sink, stamp, KIND_ICMP, KIND_UDP};
+    use xdp_wire::checksum::{finish_update, fold, update_word};
+    use xdp_wire::{ethernet, icmp, ipv4};
 
     /// The transmitter's per-CPU state: sequence number and phase.
     #[map]
@@ -254,7 +250,7 @@ mod program {
         let s = seq32.to_ne_bytes();
         let t = ts.to_ne_bytes();
         let mut acc = u64::from(!u16::from_ne_bytes(global!(GEN_L4_CSUM)));
-        acc = arith::update_word(acc, u16::from_ne_bytes(old), u16::from_ne_bytes(new));
+        acc = update_word(acc, u16::from_ne_bytes(old), u16::from_ne_bytes(new));
         // Stamp words replace zeros: ~0 + new for each.
         acc += 7 * 0xffff
             + w([s[0], s[1]])
@@ -264,7 +260,7 @@ mod program {
             + w([t[4], t[5]])
             + w([t[6], t[7]])
             + w(phase16.to_ne_bytes());
-        let csum = arith::finish_update(acc, udp).to_ne_bytes();
+        let csum = finish_update(acc, udp).to_ne_bytes();
 
         let header = global!(GEN_HEADER);
         p.put(0, header[0])?;
@@ -427,7 +423,7 @@ mod program {
         // The verifier cannot bound the bucket arithmetic, and the compiler drops a check it
         // can prove redundant: a volatile reload hides the value from the compiler so that
         // the bounds check below stays for the verifier.
-        let b = arith::bucket(rtt);
+        let b = abi::hist::bucket(rtt);
         // SAFETY: a volatile read of a local that was just written.
         let b = unsafe { core::ptr::read_volatile(&b) };
         if b < abi::hist::BUCKETS {
@@ -435,9 +431,10 @@ mod program {
         }
     }
 
-    const ETH_P_IPV4: [u8; 2] = [0x08, 0x00];
-    const IPPROTO_ICMP: u8 = 1;
-    const IPPROTO_UDP: u8 = 17;
+    const ETH_P_IPV4: [u8; 2] = ethernet::ethertype::IPV4.to_be_bytes();
+    const IPPROTO_ICMP: u8 = ipv4::protocol::ICMP;
+    const IPPROTO_UDP: u8 = ipv4::protocol::UDP;
+    const ETHERTYPE: usize = ethernet::field::ETHERTYPE.start;
 
     /// Classifies a frame on the generator's side.
     #[inline(always)]
@@ -446,13 +443,13 @@ mod program {
         let wanted = if udp { IPPROTO_UDP } else { IPPROTO_ICMP };
         let peer_ip = global!(SINK_PEER_IP);
         let our_ip = global!(SINK_OUR_IP);
-        if h.w16(12) != u16::from_ne_bytes(ETH_P_IPV4)
-            || h.0[frame::IP] != 0x45
-            || h.0[frame::IP + 9] != wanted
-            || h.w16(frame::IP + 12) != u16::from_ne_bytes([peer_ip[0], peer_ip[1]])
-            || h.w16(frame::IP + 14) != u16::from_ne_bytes([peer_ip[2], peer_ip[3]])
-            || h.w16(frame::IP + 16) != u16::from_ne_bytes([our_ip[0], our_ip[1]])
-            || h.w16(frame::IP + 18) != u16::from_ne_bytes([our_ip[2], our_ip[3]])
+        if h.w16(ETHERTYPE) != u16::from_ne_bytes(ETH_P_IPV4)
+            || h.0[frame::IP] != ipv4::VER_IHL_NO_OPTIONS
+            || h.0[frame::IP_PROTOCOL] != wanted
+            || h.w16(frame::IP_SRC) != u16::from_ne_bytes([peer_ip[0], peer_ip[1]])
+            || h.w16(frame::IP_SRC + 2) != u16::from_ne_bytes([peer_ip[2], peer_ip[3]])
+            || h.w16(frame::IP_DST) != u16::from_ne_bytes([our_ip[0], our_ip[1]])
+            || h.w16(frame::IP_DST + 2) != u16::from_ne_bytes([our_ip[2], our_ip[3]])
             || h.w16(frame::PAYLOAD + stamp::MAGIC) != u16::from_ne_bytes(stamp::MAGIC_VALUE)
         {
             return Seen::Other;
@@ -478,15 +475,16 @@ mod program {
     fn check_reply(p: &Pkt, h: &Head, udp: bool, sampled: bool) -> Result<(), usize> {
         let our = global!(SINK_OUR_MAC);
         let peer = global!(SINK_PEER_MAC);
-        if h.w16(0) != u16::from_ne_bytes([our[0], our[1]])
-            || h.w32(2) != u32::from_ne_bytes([our[2], our[3], our[4], our[5]])
-            || h.w16(6) != u16::from_ne_bytes([peer[0], peer[1]])
-            || h.w32(8) != u32::from_ne_bytes([peer[2], peer[3], peer[4], peer[5]])
+        let (dst, src) = (ethernet::field::DST.start, ethernet::field::SRC.start);
+        if h.w16(dst) != u16::from_ne_bytes([our[0], our[1]])
+            || h.w32(dst + 2) != u32::from_ne_bytes([our[2], our[3], our[4], our[5]])
+            || h.w16(src) != u16::from_ne_bytes([peer[0], peer[1]])
+            || h.w32(src + 2) != u32::from_ne_bytes([peer[2], peer[3], peer[4], peer[5]])
         {
             return Err(sink::BAD_MAC);
         }
         let l4_len = global!(GEN_L4_LEN) as usize;
-        let total = usize::from(u16::from_be(h.w16(frame::IP + 2)));
+        let total = usize::from(u16::from_be(h.w16(frame::IP_TOTAL_LEN)));
         if total != frame::IPV4_LEN + l4_len || !p.has(frame::L4 + l4_len) {
             return Err(sink::BAD_LEN);
         }
@@ -501,7 +499,7 @@ mod program {
             if usize::from(u16::from_be(h.w16(frame::UDP_LEN))) != l4_len {
                 return Err(sink::BAD_LEN);
             }
-        } else if h.w16(frame::ICMP_TYPE) != 0
+        } else if h.w16(frame::ICMP_TYPE) != u16::from_ne_bytes([icmp::v4::ECHO_REPLY, 0])
             || u16::from_be(h.w16(frame::ICMP_ID)) != global!(GEN_ICMP_ID)
         {
             return Err(sink::BAD_L4);
@@ -509,18 +507,18 @@ mod program {
         if !sampled {
             return Ok(());
         }
-        if arith::fold(h.sum(frame::IP, frame::L4)) != 0xffff {
+        if fold(h.sum(frame::IP, frame::L4)) != 0xffff {
             return Err(sink::BAD_IP_CSUM);
         }
         // UDP's checksum covers a pseudo-header (addresses, protocol, length); ICMP's does not.
         let mut sum = h.sum(frame::L4, HEAD_LEN);
         if udp {
-            sum += h.sum(frame::IP + 12, frame::L4)
+            sum += h.sum(frame::IP_SRC, frame::L4)
                 + u64::from(u16::from_ne_bytes([0, IPPROTO_UDP]))
                 + u64::from(u16::from_ne_bytes((l4_len as u16).to_be_bytes()));
         }
         sum += rest_sum(p, l4_len + frame::L4 - HEAD_LEN).ok_or(sink::BAD_LEN)?;
-        if arith::fold(sum) == 0xffff {
+        if fold(sum) == 0xffff {
             Ok(())
         } else {
             Err(sink::BAD_L4_CSUM)
@@ -576,10 +574,10 @@ mod program {
     fn bounce(p: &Pkt) -> Option<bool> {
         let eth = p.get::<14>(0)?;
         let ip_head = p.get::<12>(frame::IP)?;
-        if eth[12..14] != ETH_P_IPV4 || ip_head[0] != 0x45 {
+        if eth[ETHERTYPE..ETHERTYPE + 2] != ETH_P_IPV4 || ip_head[0] != ipv4::VER_IHL_NO_OPTIONS {
             return Some(false);
         }
-        match ip_head[9] {
+        match ip_head[ipv4::field::PROTOCOL] {
             IPPROTO_UDP => {
                 let ports = p.get::<4>(frame::L4)?;
                 if u16::from_be_bytes([ports[2], ports[3]]) != global!(BOUNCE_PORT) {
@@ -589,21 +587,21 @@ mod program {
             }
             IPPROTO_ICMP => {
                 let head = p.get::<4>(frame::L4)?;
-                if head[0] != 8 || head[1] != 0 {
+                if head[0] != icmp::v4::ECHO_REQUEST || head[1] != 0 {
                     return Some(false);
                 }
-                // Type 8 -> 0: the checksum word changes from 0x0800 to 0x0000.
-                let acc = arith::update_word(
+                // Request -> reply: only the type/code word of the checksum changes.
+                let acc = update_word(
                     u64::from(!u16::from_ne_bytes([head[2], head[3]])),
-                    u16::from_ne_bytes([8, 0]),
-                    0,
+                    u16::from_ne_bytes([icmp::v4::ECHO_REQUEST, 0]),
+                    u16::from_ne_bytes([icmp::v4::ECHO_REPLY, 0]),
                 );
-                let c = arith::finish_update(acc, false).to_ne_bytes();
-                p.set(frame::L4, [0, 0, c[0], c[1]])?;
+                let c = finish_update(acc, false).to_ne_bytes();
+                p.set(frame::L4, [icmp::v4::ECHO_REPLY, 0, c[0], c[1]])?;
             }
             _ => return Some(false),
         }
-        let addrs = p.get::<8>(frame::IP + 12)?;
+        let addrs = p.get::<8>(frame::IP_SRC)?;
         p.set(
             0,
             [
@@ -612,7 +610,7 @@ mod program {
             ],
         )?;
         p.set(
-            frame::IP + 12,
+            frame::IP_SRC,
             [
                 addrs[4], addrs[5], addrs[6], addrs[7], addrs[0], addrs[1], addrs[2], addrs[3],
             ],

@@ -1,8 +1,6 @@
-//! The contract between the packet generator's XDP programs (this `gen` binary of `xdp-ebpf`)
-//! and user space (`xdp-gen`, which includes this file with `#[path]`, so every name, offset
-//! and slot is written down once).
-//!
-//! Plain `no_std` constants only: both the bpf target and the host compile it.
+//! The contract between the packet generator's XDP programs (the `gen` binary of `xdp-ebpf`)
+//! and user space (`xdp-gen`): names, frame offsets, stamp layout, state and counter slots,
+//! and the RTT histogram's bucket arithmetic. Both the bpf target and the host compile it.
 
 /// Program names in the object.
 pub mod progs {
@@ -75,35 +73,47 @@ pub const KIND_UDP: u32 = 0;
 pub const KIND_ICMP: u32 = 1;
 
 /// Frame layout: Ethernet (no VLAN), IPv4 without options, an 8-byte UDP or ICMP header.
+/// Every offset is a field of [`xdp_wire`] placed at its header's position.
 pub mod frame {
+    use xdp_wire::{ethernet, icmp, ipv4, udp};
+
     /// Ethernet header length.
-    pub const ETH_LEN: usize = 14;
+    pub const ETH_LEN: usize = ethernet::HEADER_LEN;
     /// IPv4 header length (IHL 5).
-    pub const IPV4_LEN: usize = 20;
+    pub const IPV4_LEN: usize = ipv4::MIN_HEADER_LEN;
     /// Offset of the IPv4 header.
     pub const IP: usize = ETH_LEN;
     /// Offset of the UDP / ICMP header.
     pub const L4: usize = ETH_LEN + IPV4_LEN;
     /// UDP and ICMP echo headers are both 8 bytes.
-    pub const L4_HDR_LEN: usize = 8;
+    pub const L4_HDR_LEN: usize = udp::HEADER_LEN;
+    const _: () = assert!(udp::HEADER_LEN == icmp::HEADER_LEN);
     /// Offset of the payload (the generator's stamp).
     pub const PAYLOAD: usize = L4 + L4_HDR_LEN;
+    /// Offset of the IPv4 total length.
+    pub const IP_TOTAL_LEN: usize = IP + ipv4::field::TOTAL_LEN.start;
+    /// Offset of the IPv4 protocol.
+    pub const IP_PROTOCOL: usize = IP + ipv4::field::PROTOCOL;
+    /// Offset of the IPv4 source address.
+    pub const IP_SRC: usize = IP + ipv4::field::SRC.start;
+    /// Offset of the IPv4 destination address.
+    pub const IP_DST: usize = IP + ipv4::field::DST.start;
     /// Offset of the UDP source port.
-    pub const UDP_SPORT: usize = L4;
+    pub const UDP_SPORT: usize = L4 + udp::field::SRC_PORT.start;
     /// Offset of the UDP destination port.
-    pub const UDP_DPORT: usize = L4 + 2;
+    pub const UDP_DPORT: usize = L4 + udp::field::DST_PORT.start;
     /// Offset of the UDP length.
-    pub const UDP_LEN: usize = L4 + 4;
+    pub const UDP_LEN: usize = L4 + udp::field::LENGTH.start;
     /// Offset of the UDP checksum.
-    pub const UDP_CSUM: usize = L4 + 6;
+    pub const UDP_CSUM: usize = L4 + udp::field::CHECKSUM.start;
     /// Offset of the ICMP type.
-    pub const ICMP_TYPE: usize = L4;
+    pub const ICMP_TYPE: usize = L4 + icmp::field::TYPE;
     /// Offset of the ICMP checksum.
-    pub const ICMP_CSUM: usize = L4 + 2;
+    pub const ICMP_CSUM: usize = L4 + icmp::field::CHECKSUM.start;
     /// Offset of the ICMP echo identifier.
-    pub const ICMP_ID: usize = L4 + 4;
+    pub const ICMP_ID: usize = L4 + icmp::field::ECHO_IDENT.start;
     /// Offset of the ICMP echo sequence number.
-    pub const ICMP_SEQ: usize = L4 + 6;
+    pub const ICMP_SEQ: usize = L4 + icmp::field::ECHO_SEQ.start;
     /// Largest IPv4 frame on a 1500-byte MTU.
     pub const MAX_FRAME: usize = ETH_LEN + 1500;
 }
@@ -199,6 +209,7 @@ pub mod sink {
 }
 
 /// RTT histogram: log2 buckets with [`hist::SUB_BITS`] bits of mantissa (relative width 1/8).
+/// The functions are loop- and panic-free: the sink program calls [`hist::bucket`].
 pub mod hist {
     /// Mantissa bits per power of two.
     pub const SUB_BITS: u32 = 3;
@@ -206,4 +217,42 @@ pub mod hist {
     pub const SUB: u64 = 1 << SUB_BITS;
     /// Buckets cover every `u64`.
     pub const BUCKETS: usize = ((64 - SUB_BITS as usize) + 1) * SUB as usize;
+
+    /// Histogram bucket of a value: exact below [`SUB`], then [`SUB`] buckets per power of two.
+    #[inline(always)]
+    pub fn bucket(v: u64) -> usize {
+        if v < SUB {
+            return v as usize;
+        }
+        let msb = 63 - v.leading_zeros() as u64;
+        let mantissa = (v >> (msb - u64::from(SUB_BITS))) & (SUB - 1);
+        let b = ((msb - u64::from(SUB_BITS) + 1) * SUB + mantissa) as usize;
+        if b < BUCKETS {
+            b
+        } else {
+            BUCKETS - 1
+        }
+    }
+
+    /// Smallest value that falls in bucket `b`.
+    #[inline(always)]
+    pub fn bucket_low(b: usize) -> u64 {
+        let b = b as u64;
+        if b < SUB {
+            return b;
+        }
+        let exp = b / SUB - 1;
+        (SUB + b % SUB) << exp
+    }
+
+    /// Number of values in bucket `b`.
+    #[inline(always)]
+    pub fn bucket_width(b: usize) -> u64 {
+        let b = b as u64;
+        if b < SUB {
+            1
+        } else {
+            1 << (b / SUB - 1)
+        }
+    }
 }
