@@ -1,36 +1,5 @@
-//! Builds the generator's XDP programs (the `gen` binary of `xdp-ebpf`) for the bpf target with
-//! nightly + bpf-linker, into OUT_DIR (aya-build builds every binary of that package).
-use std::path::Path;
-
+//! Builds the generator's XDP programs (the `gen` binary of `xdp-ebpf`) for the bpf target into
+//! OUT_DIR.
 fn main() -> anyhow::Result<()> {
-    let manifest = std::env::var("CARGO_MANIFEST_DIR")?;
-    let root_dir = Path::new(&manifest).join("../xdp-ebpf");
-    let root_dir = root_dir
-        .to_str()
-        .ok_or_else(|| anyhow::anyhow!("non-UTF-8 path"))?;
-    let linker_present = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join("bpf-linker").is_file()))
-        .unwrap_or(false);
-    if !linker_present {
-        anyhow::bail!(
-            "bpf-linker is not on PATH: the generator's XDP programs cannot be built. Run \
-             `cargo xtask setup` (installs llvm-22-dev, bpf-linker and the nightly rust-src component)."
-        );
-    }
-    // The pinned nightly, as `cargo xtask` resolves it (see xtask/src/setup.rs); plain cargo
-    // builds use `nightly`.
-    println!("cargo:rerun-if-env-changed=XDP_EBPF_TOOLCHAIN");
-    let name = std::env::var("XDP_EBPF_TOOLCHAIN").ok();
-    let toolchain = match name.as_deref() {
-        None | Some("nightly") => aya_build::Toolchain::Nightly,
-        Some(custom) => aya_build::Toolchain::Custom(custom),
-    };
-    aya_build::build_ebpf(
-        [aya_build::Package {
-            name: "xdp-ebpf",
-            root_dir,
-            ..Default::default()
-        }],
-        toolchain,
-    )
+    xdp_build::build_ebpf("the generator's XDP programs")
 }

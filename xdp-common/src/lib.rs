@@ -4,7 +4,7 @@
 //! so a map's name, key and value type are written down exactly once.
 #![no_std]
 
-pub mod gen;
+pub mod generator;
 
 /// Size of the XSKMAP in the object file (index = RX queue id). The loader resizes the map
 /// to the interface's RX queue count before loading, so this is only a placeholder.

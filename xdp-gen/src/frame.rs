@@ -126,8 +126,8 @@ fn wire_error(e: xdp_wire::Error) -> anyhow::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use xdp_wire::checksum;
     use etherparse::{Icmpv4Type, NetSlice, SlicedPacket, TransportSlice};
+    use xdp_wire::checksum;
 
     fn spec(proto: Proto, payload_len: usize) -> FlowSpec {
         FlowSpec {

@@ -10,10 +10,10 @@
 //!   `XDP_TX`.
 //! * [`cpu`]: CPU time and memory of processes and of the machine, from `/proc`.
 //!
-//! The XDP programs live in `xdp-ebpf/src/bin/gen/`; [`abi`] (`xdp_common::gen`) is the
+//! The XDP programs live in `xdp-ebpf/src/bin/gen/`; [`abi`] (`xdp_common::generator`) is the
 //! contract both sides compile, frame formats and checksums are [`xdp_wire`]'s.
 
-pub use xdp_common::gen as abi;
+pub use xdp_common::generator as abi;
 
 pub mod bounce;
 pub mod cpu;

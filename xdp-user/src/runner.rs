@@ -66,7 +66,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 2048)]
     pub ring_size: u32,
     /// Frames handled per batch. 32 matches the kernel's copy-mode TX budget per sendto()
-    /// (measured 1.24x the answers of 64 at full load on veth; see docs/BENCHMARK.md).
+    /// (docs/BENCHMARK.md has the measurements).
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
     /// Do not set XDP_USE_NEED_WAKEUP: kick the kernel on every batch.

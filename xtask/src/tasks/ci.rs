@@ -1,5 +1,6 @@
 //! `cargo xtask test`: everything CI runs, in order, with a final summary:
-//! setup, build (all targets), clippy (`-D warnings`), tests (one thread: the privileged
+//! setup, `cargo fmt --check` (workspace and fuzz crate), build (all targets), clippy
+//! (`-D warnings`), tests (one thread: the privileged
 //! integration tests share kernel state).
 
 use std::process::Command;
@@ -13,6 +14,12 @@ use crate::{cmd, privilege, setup};
 
 /// The cargo steps after setup: (name, cargo arguments, stop the run if it fails).
 pub const CARGO_STEPS: &[(&str, &[&str], bool)] = &[
+    ("fmt", &["fmt", "--all", "--check"], false),
+    (
+        "fmt-fuzz",
+        &["fmt", "--check", "--manifest-path", "fuzz/Cargo.toml"],
+        false,
+    ),
     ("build", &["build", "--workspace", "--all-targets"], true),
     (
         "clippy",
@@ -233,6 +240,8 @@ mod tests {
         assert_eq!(
             lines,
             [
+                "fmt --all --check",
+                "fmt --check --manifest-path fuzz/Cargo.toml",
                 "build --workspace --all-targets",
                 "clippy --workspace --all-targets -- -D warnings",
                 "test --workspace -- --test-threads=1",

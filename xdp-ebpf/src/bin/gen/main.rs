@@ -13,7 +13,7 @@
 //! * `xdp_bounce` is the in-kernel bound: on the responder's side it turns UDP datagrams to one
 //!   port (and ICMP echo requests) around with `XDP_TX`, no user space involved.
 //!
-//! Names, offsets and slots are `xdp_common::gen`, shared with `xdp-gen`; header fields and
+//! Names, offsets and slots are `xdp_common::generator`, shared with `xdp-gen`; header fields and
 //! checksum arithmetic are `xdp_wire`'s.
 //!
 //! On the host this file builds to an empty binary, so that the workspace builds with stable.
@@ -32,7 +32,7 @@ mod program {
         EbpfContext,
     };
 
-    use xdp_common::gen::{self as abi, frame, gen, phase, sink, stamp, KIND_ICMP, KIND_UDP};
+    use xdp_common::generator::{self as abi, frame, gen, phase, sink, stamp, KIND_ICMP, KIND_UDP};
     use xdp_wire::checksum::{finish_update, fold, update_word};
     use xdp_wire::{ethernet, icmp, ipv4};
 

@@ -182,7 +182,7 @@ pub fn render(r: &Results) -> String {
         );
     }
 
-    let _ = writeln!(s, "\n## The bar (issue 5), for the native responder\n");
+    let _ = writeln!(s, "\n## The bar, for the native responder\n");
     for b in r.bar() {
         let mark = match b.met {
             Some(true) => "met",
