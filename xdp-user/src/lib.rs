@@ -15,6 +15,7 @@ pub mod loader;
 pub mod metrics;
 pub mod netdev;
 pub mod report;
+pub mod requests;
 pub mod runner;
 pub mod sample;
 pub mod stats;

@@ -295,15 +295,16 @@ impl Report {
             );
         }
         for e in exits {
-            let p = e.ledger.places();
-            let verdict = match &e.ledger_ok {
+            let a = &e.audit;
+            let verdict = match a.result() {
                 Ok(()) => "ok".to_string(),
                 Err(msg) => format!("DRIFT: {msg}"),
             };
+            let _ = writeln!(out, "  rings q{}       {a}", e.queue);
             let _ = writeln!(
                 out,
                 "  frames q{}      total={} free={} kernel_rx={} kernel_tx={} in_hand={} ({verdict})",
-                e.queue, e.ledger.total, p.free, p.kernel_rx, p.kernel_tx, p.in_hand
+                e.queue, a.total, a.free, a.kernel_rx, a.kernel_tx, a.in_hand
             );
         }
         self.out.human(out.trim_end());

@@ -26,6 +26,7 @@ use crate::{
     stats::QueueStats,
     worker::{self, WorkerOptions},
     xsk::{
+        mmap::XskRings,
         socket::{self, BindMode, SocketOptions},
         sys,
     },
@@ -380,12 +381,11 @@ pub fn run(args: RunArgs) -> Result<()> {
     if let Some(e) = failure {
         return Err(e.context("worker failed"));
     }
-    if let Some(bad) = exits.iter().find(|e| e.ledger_ok.is_err()) {
-        bail!(
-            "queue {}: {}",
-            bad.queue,
-            bad.ledger_ok.clone().unwrap_err()
-        );
+    if let Some((queue, msg)) = exits
+        .iter()
+        .find_map(|e| e.audit_ok().err().map(|m| (e.queue, m)))
+    {
+        bail!("queue {queue}: {msg}");
     }
     Ok(())
 }
@@ -419,6 +419,8 @@ fn spawn_workers(
         .unwrap_or(1);
     for &queue in queues {
         let q = socket::open(ifname, queue, sock_opts, loader.attached == Attached::Skb)?;
+        let rings = XskRings::new(q).with_context(|| format!("queue {queue}"))?;
+        let q = &rings.socket;
         loader.register_socket(queue, q.fd())?;
         if args.busy_poll {
             if let Err(e) = sys::enable_busy_poll(q.fd(), args.batch as u32) {
@@ -447,7 +449,7 @@ fn spawn_workers(
                 if let Some(cpu) = pin {
                     pin_to_cpu(cpu);
                 }
-                worker::run(q, stats, live, stop, opts)
+                worker::run(rings, queue, stats, live, stop, opts)
             })
             .context("spawning worker")?;
         workers.push(worker);

@@ -27,6 +27,7 @@ pub struct Figures {
     pub tx_ring_full: u64,
     pub tx_wakeups: u64,
     pub tx_wakeups_per_s: f64,
+    pub tx_kick_again: u64,
     pub fill_wakeups: u64,
     pub fill_ring_empty_per_s: f64,
     pub idle_sleeps: u64,
@@ -66,6 +67,7 @@ impl Figures {
             tx_ring_full: now.tx_ring_full,
             tx_wakeups: now.tx_wakeups,
             tx_wakeups_per_s: rate(now.tx_wakeups, prev.tx_wakeups),
+            tx_kick_again: now.tx_kick_again,
             fill_wakeups: now.fill_wakeups,
             fill_ring_empty_per_s: rate(
                 now.xdp.rx_fill_ring_empty_descs,

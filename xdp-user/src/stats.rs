@@ -19,6 +19,8 @@ pub struct QueueStats {
     pub tx_ring_full: AtomicU64,
     /// sendto() calls made to kick TX (need_wakeup set, or copy mode).
     pub tx_wakeups: AtomicU64,
+    /// TX kicks answered EAGAIN: the kernel stopped at its TX budget with more left.
+    pub tx_kick_again: AtomicU64,
     /// poll() calls made to kick the fill ring (need_wakeup set on it).
     pub fill_wakeups: AtomicU64,
     /// Times the worker went to sleep in poll() for lack of traffic.
@@ -78,6 +80,7 @@ impl QueueStats {
             drops: self.drops.each_ref().map(l),
             tx_ring_full: l(&self.tx_ring_full),
             tx_wakeups: l(&self.tx_wakeups),
+            tx_kick_again: l(&self.tx_kick_again),
             fill_wakeups: l(&self.fill_wakeups),
             idle_sleeps: l(&self.idle_sleeps),
             frames_free: l(&self.frames_free),
@@ -105,6 +108,7 @@ pub struct Snapshot {
     pub drops: [u64; DropReason::COUNT],
     pub tx_ring_full: u64,
     pub tx_wakeups: u64,
+    pub tx_kick_again: u64,
     pub fill_wakeups: u64,
     pub idle_sleeps: u64,
     pub frames_free: u64,
@@ -131,6 +135,7 @@ impl Snapshot {
         }
         self.tx_ring_full += o.tx_ring_full;
         self.tx_wakeups += o.tx_wakeups;
+        self.tx_kick_again += o.tx_kick_again;
         self.fill_wakeups += o.fill_wakeups;
         self.idle_sleeps += o.idle_sleeps;
         self.frames_free += o.frames_free;

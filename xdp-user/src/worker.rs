@@ -1,6 +1,19 @@
-//! One queue's loop. Data flows one way: RX ring -> handler -> TX ring -> completion ring ->
-//! fill ring (dropped frames go straight back to the free list, then the fill ring).
-//! The reply is the request's own frame: the TX descriptor carries the RX descriptor's address.
+//! One queue's loop, as its steps: complete -> fill -> receive -> handle -> transmit -> kick.
+//!
+//! * **complete**: frames the kernel sent come back from the completion ring to the pool;
+//! * **fill**: the pool lends free frames to the fill ring (and wakes a driver that asked);
+//! * **receive**: a batch of descriptors from the RX ring, now in hand;
+//! * **handle**: each frame is answered in place by [`handlers::handle`]; a reply is a span of
+//!   the same frame (it may start after the request's start), a drop goes back to the pool;
+//! * **transmit**: the replies go onto the TX ring; what a full ring refuses is counted and
+//!   recycled;
+//! * **kick**: a copy-mode kernel (or a sleeping zero-copy driver) transmits only when kicked;
+//!   the kick repeats until the TX ring is drained, the kernel stops making progress, or it
+//!   refuses (see [`Worker::kick`]).
+//!
+//! The worker is generic over [`Rings`], so the same code runs over a real socket
+//! ([`crate::xsk::mmap::XskRings`]) and over the in-memory kernel model
+//! ([`crate::xsk::model::KernelModel`]).
 use std::{
     sync::{
         atomic::{AtomicBool, Ordering::Relaxed},
@@ -10,13 +23,15 @@ use std::{
 };
 
 use anyhow::Result;
-use xsk_rs::FrameDesc;
 
 use crate::{
     handlers::{self, ratelimit, Answer, DropReason, Identity, Verdict},
     live_identity::LiveIdentity,
     stats::{BatchCounts, QueueStats},
-    xsk::{frames::FrameLedger, socket::XskQueue, sys},
+    xsk::{
+        frames::{audit, Audit, FramePool, Moves},
+        ring::{Desc, Kick, Rings},
+    },
 };
 
 /// How the loop waits and batches.
@@ -32,6 +47,8 @@ pub struct WorkerOptions {
     pub need_wakeup: bool,
     /// Per-source limit on ICMP, ICMPv6 and UDP echo replies (`--echo-rate`); off when `None`.
     pub echo_limit: Option<ratelimit::Limits>,
+    /// Time one packet per batch in the handler (`handler_ns`).
+    pub time_handler: bool,
 }
 
 impl Default for WorkerOptions {
@@ -42,252 +59,394 @@ impl Default for WorkerOptions {
             spins_before_sleep: 2000,
             need_wakeup: true,
             echo_limit: None,
+            time_handler: true,
         }
     }
 }
 
 /// Sleep at most this long in poll(2), so a stop request is seen promptly.
 const IDLE_POLL_MS: i32 = 100;
-/// Check the frame ledger every this many batches (and always at exit).
-const LEDGER_CHECK_EVERY: u32 = 256;
+/// Audit the frames every this many batches (and always at exit).
+const AUDIT_EVERY: u32 = 256;
+/// Kicks per loop at most: enough to drain a full ring at the copy-mode budget of 32.
+const MAX_KICKS: u32 = 128;
+/// How long the exit waits for frames in flight.
+const DRAIN_FOR: Duration = Duration::from_millis(200);
 
 /// Final account of a worker, for the shutdown report and tests.
 #[derive(Clone, Debug)]
 pub struct WorkerExit {
     pub queue: u32,
-    pub ledger: FrameLedger,
-    pub ledger_ok: Result<(), String>,
+    pub moves: Moves,
+    /// The frame audit at exit (pool and ring indices).
+    pub audit: Audit,
 }
 
-/// Runs until `stop` is set. Returns the final frame accounting.
-pub fn run(
-    mut q: XskQueue,
+impl WorkerExit {
+    pub fn audit_ok(&self) -> Result<(), String> {
+        self.audit.result()
+    }
+}
+
+/// What one kick stage did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KickReport {
+    pub kicks: u32,
+    /// Kicks answered EAGAIN (budget used up with more left, or no completion room).
+    pub again: u32,
+    /// Descriptors left on the TX ring after the last kick.
+    pub left: u32,
+}
+
+/// A reply: the span of the frame to send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Reply {
+    /// Bytes from the RX address to the reply's first byte.
+    offset: usize,
+    len: usize,
+    kind: Answer,
+}
+
+/// Runs the handler over the frame in place.
+fn answer(buf: &mut [u8], rx_len: usize, id: &Identity) -> Result<Reply, DropReason> {
+    let len = rx_len.min(buf.len());
+    match handlers::handle(buf, len, id) {
+        Verdict::Reply { len, kind } => Ok(Reply {
+            offset: 0,
+            len,
+            kind,
+        }),
+        Verdict::Drop(reason) => Err(reason),
+    }
+}
+
+/// One queue's worker: its rings, its frames and its batch buffers.
+pub struct Worker<R: Rings> {
+    pub rings: R,
+    pool: FramePool,
+    moves: Moves,
+    /// Frames in hand (received, not yet sent or recycled).
+    in_hand: u64,
+    rx: Vec<Desc>,
+    tx: Vec<Desc>,
+    /// Answer kind of each descriptor in `tx`.
+    tx_meta: Vec<Answer>,
+    comp: Vec<u64>,
     stats: Arc<QueueStats>,
     live: Arc<LiveIdentity>,
-    stop: Arc<AtomicBool>,
+    generation: u64,
+    identity: Arc<Identity>,
+    limiter: Option<ratelimit::SourceLimiter>,
     opts: WorkerOptions,
-) -> Result<WorkerExit> {
-    let batch = opts.batch.max(1);
-    let mut free: Vec<FrameDesc> = std::mem::take(&mut q.frames);
-    let mut ledger = FrameLedger::new(free.len() as u64);
-    let mut rx_descs = vec![FrameDesc::default(); batch];
-    let mut tx_descs: Vec<FrameDesc> = Vec::with_capacity(batch);
-    // The answer kind of each reply in `tx_descs`.
-    let mut tx_kinds: Vec<Answer> = Vec::with_capacity(batch);
-    let mut comp_descs = vec![FrameDesc::default(); 2 * batch];
-    let (mut generation, mut identity) = live.load();
-    // One limiter per worker: no sharing between queues. Seeded per process and queue.
-    let mut limiter = opts.echo_limit.map(|l| {
-        ratelimit::SourceLimiter::new(
-            l,
-            4096,
-            (u64::from(std::process::id()) << 32) | u64::from(q.queue),
-        )
-    });
-    let clock = Instant::now();
-    let mut idle_spins = 0u32;
-    let mut batches = 0u32;
+    queue: u32,
+    clock: Instant,
+    idle_spins: u32,
+    batches: u32,
+}
 
-    refill(&mut q, &mut free, &mut ledger, &stats, &opts);
-    while !stop.load(Relaxed) {
-        reap_completions(&mut q, &mut free, &mut ledger, &mut comp_descs);
-        refill(&mut q, &mut free, &mut ledger, &stats, &opts);
+impl<R: Rings> Worker<R> {
+    pub fn new(
+        rings: R,
+        queue: u32,
+        stats: Arc<QueueStats>,
+        live: Arc<LiveIdentity>,
+        opts: WorkerOptions,
+    ) -> Self {
+        let batch = opts.batch.max(1);
+        let umem = rings.umem();
+        let (generation, identity) = live.load();
+        // One limiter per worker: no sharing between queues. Seeded per process and queue.
+        let limiter = opts.echo_limit.map(|l| {
+            ratelimit::SourceLimiter::new(
+                l,
+                4096,
+                (u64::from(std::process::id()) << 32) | u64::from(queue),
+            )
+        });
+        Worker {
+            pool: FramePool::new(umem.frame_size, umem.frame_count),
+            rings,
+            moves: Moves::default(),
+            in_hand: 0,
+            rx: vec![Desc::default(); batch],
+            tx: Vec::with_capacity(batch),
+            tx_meta: Vec::with_capacity(batch),
+            comp: vec![0; 2 * batch],
+            stats,
+            live,
+            generation,
+            identity,
+            limiter,
+            opts: WorkerOptions { batch, ..opts },
+            queue,
+            clock: Instant::now(),
+            idle_spins: 0,
+            batches: 0,
+        }
+    }
 
-        // SAFETY: `rx_descs` only receives descriptors; frames of this UMEM only.
-        let n = unsafe { q.rx.consume(&mut rx_descs) };
+    pub fn pool(&self) -> &FramePool {
+        &self.pool
+    }
+    pub fn moves(&self) -> &Moves {
+        &self.moves
+    }
+
+    /// One pass of the loop. Returns the number of frames received.
+    pub fn step(&mut self) -> usize {
+        self.complete();
+        self.fill();
+        let n = self.receive();
         if n == 0 {
-            kick_tx(&q, &ledger, &stats, &opts);
-            idle_spins += 1;
-            if !opts.busy_poll && idle_spins >= opts.spins_before_sleep {
-                idle_spins = 0;
-                stats.idle_sleeps.fetch_add(1, Relaxed);
-                // A poll error (e.g. the device went away) ends the idle wait; the
-                // supervisor notices a vanished interface and stops us.
-                let _ = q.rx.poll(IDLE_POLL_MS);
-            }
-            continue;
+            self.kick();
+            self.idle();
+            return 0;
         }
-        idle_spins = 0;
-        ledger.receive(n as u64);
-        if live.generation() != generation {
-            (generation, identity) = live.load();
-        }
-
+        self.idle_spins = 0;
         let mut counts = BatchCounts::default();
-        let mut recycled = 0u64;
-        let now_ns = clock.elapsed().as_nanos() as u64;
-        for (i, desc) in rx_descs[..n].iter_mut().enumerate() {
-            let rx_len = desc.lengths().data();
+        self.handle(n, &mut counts);
+        self.transmit(&mut counts);
+        self.kick();
+        self.stats.publish(&counts);
+        self.batches = self.batches.wrapping_add(1);
+        if self.batches.is_multiple_of(AUDIT_EVERY) {
+            self.publish_audit();
+        }
+        n
+    }
+
+    /// Completion ring -> pool.
+    pub fn complete(&mut self) {
+        let n = self.rings.complete(&mut self.comp);
+        if n > 0 {
+            self.pool.put_all(&self.comp[..n]);
+            self.moves.completed += n as u64;
+        }
+    }
+
+    /// Pool -> fill ring, and the wake-up a driver asked for.
+    pub fn fill(&mut self) {
+        let want = self.pool.len() as u32;
+        if want > 0 {
+            let room = self.rings.fill_room(want) as usize;
+            if room > 0 {
+                let rings = &mut self.rings;
+                let n = self.pool.lend(room, |a| rings.fill(a));
+                self.moves.filled += n as u64;
+            }
+        }
+        if self.opts.need_wakeup && self.rings.fill_needs_wakeup() {
+            self.stats.fill_wakeups.fetch_add(1, Relaxed);
+            // An error here (device gone) shows again in the next poll; the supervisor
+            // notices a vanished interface and stops us.
+            let _ = self.rings.wake_rx();
+        }
+    }
+
+    /// RX ring -> in hand.
+    pub fn receive(&mut self) -> usize {
+        let n = self.rings.receive(&mut self.rx);
+        self.moves.received += n as u64;
+        self.in_hand += n as u64;
+        n
+    }
+
+    /// Answers the `n` frames in hand: replies to `self.tx`, drops back to the pool.
+    fn handle(&mut self, n: usize, counts: &mut BatchCounts) {
+        // A new identity is taken between batches, so one batch is answered for one identity.
+        if self.live.generation() != self.generation {
+            (self.generation, self.identity) = self.live.load();
+        }
+        let umem = self.rings.umem();
+        let now_ns = self.clock.elapsed().as_nanos() as u64;
+        for (i, d) in self.rx[..n].iter().enumerate() {
+            let rx_len = d.len as usize;
             counts.rx_packets += 1;
             counts.rx_bytes += rx_len as u64;
-            // Time one packet per batch: two clock reads per batch cost next to nothing.
-            let verdict = if i == 0 {
+            // SAFETY: the descriptor came from our RX ring: the kernel handed the frame over
+            // and touches it again only after we give it back through the TX or fill ring;
+            // no other reference to it exists while `buf` lives (one frame at a time).
+            let Some(buf) = (unsafe { umem.frame_mut(d.addr) }) else {
+                // An address outside the UMEM cannot come from a kernel that validated our
+                // fill entries; count it and keep nothing.
+                counts.drops[DropReason::Malformed as usize] += 1;
+                self.in_hand -= 1;
+                self.moves.recycled += 1;
+                continue;
+            };
+            let verdict = if i == 0 && self.opts.time_handler {
                 let t = Instant::now();
-                let v = answer_in_place(&q, desc, rx_len, &identity);
-                stats.handler_ns.record(t.elapsed().as_nanos() as u64);
+                let v = answer(buf, rx_len, &self.identity);
+                self.stats.handler_ns.record(t.elapsed().as_nanos() as u64);
                 v
             } else {
-                answer_in_place(&q, desc, rx_len, &identity)
+                answer(buf, rx_len, &self.identity)
             };
-            let verdict = match (verdict, limiter.as_mut()) {
-                (Verdict::Reply { kind, .. }, Some(l)) => {
-                    // SAFETY: as in answer_in_place; the frame is in hand, only read here.
-                    let reply = unsafe { q.umem.data(desc) };
-                    if l.allow_reply(reply.contents(), kind, now_ns) {
+            let verdict = match (verdict, self.limiter.as_mut()) {
+                (Ok(r), Some(l)) => {
+                    let reply = buf.get(r.offset..r.offset + r.len).unwrap_or(&[]);
+                    if l.allow_reply(reply, r.kind, now_ns) {
                         verdict
                     } else {
-                        Verdict::Drop(DropReason::RateLimited)
+                        Err(DropReason::RateLimited)
                     }
                 }
                 _ => verdict,
             };
             match verdict {
-                Verdict::Reply { kind, .. } => {
-                    tx_descs.push(*desc);
-                    tx_kinds.push(kind);
+                Ok(r) => {
+                    self.tx.push(Desc {
+                        addr: d.addr + r.offset as u64,
+                        len: r.len as u32,
+                        options: 0,
+                    });
+                    self.tx_meta.push(r.kind);
                 }
-                Verdict::Drop(reason) => {
+                Err(reason) => {
                     counts.drops[reason as usize] += 1;
-                    free.push(*desc);
-                    recycled += 1;
+                    self.pool.put(d.addr);
+                    self.in_hand -= 1;
+                    self.moves.recycled += 1;
                 }
             }
         }
-        ledger.recycle(recycled);
+    }
 
-        // SAFETY: the TX ring has at least `room` free slots, so produce() takes all of
-        // `tx_descs[..room]`; each descriptor is a frame in hand, owned by no ring.
-        let room = (q.tx.nb_free(tx_descs.len() as u32) as usize).min(tx_descs.len());
-        let sent = if room > 0 {
-            unsafe { q.tx.produce(&tx_descs[..room]) }
-        } else {
-            0
-        };
-        ledger.send(sent as u64);
+    /// Replies -> TX ring; what does not fit is recycled and counted.
+    fn transmit(&mut self, counts: &mut BatchCounts) {
+        let sent = self.rings.transmit(&self.tx);
+        self.moves.sent += sent as u64;
+        self.in_hand -= sent as u64;
         counts.tx_packets = sent as u64;
-        for (desc, kind) in tx_descs[..sent].iter().zip(&tx_kinds) {
+        for (d, kind) in self.tx[..sent].iter().zip(&self.tx_meta) {
             counts.answers[*kind as usize] += 1;
-            counts.tx_bytes += desc.lengths().data() as u64;
+            counts.tx_bytes += u64::from(d.len);
         }
-        let unsent = tx_descs.len() - sent;
+        let unsent = self.tx.len() - sent;
         if unsent > 0 {
             counts.tx_ring_full = unsent as u64;
-            free.extend_from_slice(&tx_descs[sent..]);
-            ledger.recycle(unsent as u64);
+            for d in &self.tx[sent..] {
+                self.pool.put(d.addr);
+            }
+            self.in_hand -= unsent as u64;
+            self.moves.recycled += unsent as u64;
         }
-        tx_descs.clear();
-        tx_kinds.clear();
-        kick_tx(&q, &ledger, &stats, &opts);
-        stats.publish(&counts);
+        self.tx.clear();
+        self.tx_meta.clear();
+    }
 
-        batches = batches.wrapping_add(1);
-        if batches.is_multiple_of(LEDGER_CHECK_EVERY) {
-            publish_ledger(&stats, &ledger, free.len());
+    /// Makes the kernel send what is on the TX ring.
+    ///
+    /// A copy-mode `sendto()` moves at most the socket's TX budget and answers EAGAIN when
+    /// more is left, so one kick per loop leaves frames waiting a whole loop. This kicks again
+    /// while the ring keeps draining, and stops when it is empty, when a kick made no progress
+    /// (the completion ring is full, or a zero-copy driver works asynchronously), on a refusal
+    /// (EBUSY, ENOBUFS, ENETDOWN ...) or after [`MAX_KICKS`].
+    pub fn kick(&mut self) -> KickReport {
+        let mut report = KickReport::default();
+        let mut left = self.rings.tx_outstanding();
+        if left == 0 || (self.opts.need_wakeup && !self.rings.tx_needs_wakeup()) {
+            report.left = left;
+            return report;
+        }
+        while report.kicks < MAX_KICKS {
+            report.kicks += 1;
+            let k = self.rings.kick_tx();
+            let now = self.rings.tx_outstanding();
+            let progress = now < left;
+            left = now;
+            match k {
+                Kick::Again => report.again += 1,
+                Kick::Done => {}
+                Kick::Busy(_) | Kick::Error(_) => break,
+            }
+            if left == 0 || !progress {
+                break;
+            }
+        }
+        report.left = left;
+        self.stats
+            .tx_wakeups
+            .fetch_add(u64::from(report.kicks), Relaxed);
+        if report.again > 0 {
+            self.stats
+                .tx_kick_again
+                .fetch_add(u64::from(report.again), Relaxed);
+        }
+        report
+    }
+
+    fn idle(&mut self) {
+        self.idle_spins += 1;
+        if !self.opts.busy_poll && self.idle_spins >= self.opts.spins_before_sleep {
+            self.idle_spins = 0;
+            self.stats.idle_sleeps.fetch_add(1, Relaxed);
+            // A poll error (e.g. the device went away) ends the idle wait; the supervisor
+            // notices a vanished interface and stops us.
+            let _ = self.rings.wait(IDLE_POLL_MS);
         }
     }
 
-    drain(
-        &mut q,
-        &mut free,
-        &mut ledger,
-        &mut comp_descs,
-        &stats,
-        &opts,
-    );
-    publish_ledger(&stats, &ledger, free.len());
-    if let Ok(x) = sys::xdp_statistics(q.fd()) {
-        *stats.xdp_final.lock().unwrap_or_else(|p| p.into_inner()) = Some(x);
+    /// The frame audit now.
+    pub fn audit(&self) -> Audit {
+        audit(
+            &self.pool,
+            self.in_hand,
+            &self.moves,
+            self.rings.indices(),
+            self.rings.fill_size(),
+        )
     }
-    Ok(WorkerExit {
-        queue: q.queue,
-        ledger,
-        ledger_ok: ledger.check(free.len()),
-    })
-}
 
-/// Runs the handler over the frame in place and sets the descriptor's length to the reply's.
-fn answer_in_place(q: &XskQueue, desc: &mut FrameDesc, rx_len: usize, id: &Identity) -> Verdict {
-    // SAFETY: the descriptor came from our RX ring, so the kernel handed this frame to us and
-    // touches it again only after we give it back through the TX or fill ring; no other
-    // reference to this frame exists in user space.
-    let mut data = unsafe { q.umem.data_mut(desc) };
-    let capacity = data.cursor().buf_len();
-    data.cursor().set_pos(capacity);
-    let verdict = handlers::handle(data.contents_mut(), rx_len.min(capacity), id);
-    let len = match verdict {
-        Verdict::Reply { len, .. } => len,
-        Verdict::Drop(_) => rx_len,
-    };
-    data.cursor().set_pos(len);
-    verdict
-}
-
-fn reap_completions(
-    q: &mut XskQueue,
-    free: &mut Vec<FrameDesc>,
-    ledger: &mut FrameLedger,
-    comp: &mut [FrameDesc],
-) {
-    // SAFETY: `comp` only receives descriptors of frames this UMEM sent.
-    let n = unsafe { q.comp.consume(comp) };
-    if n > 0 {
-        free.extend_from_slice(&comp[..n]);
-        ledger.complete(n as u64);
+    fn publish_audit(&self) {
+        let a = self.audit();
+        self.stats.frames_free.store(a.free, Relaxed);
+        self.stats.frames_kernel_rx.store(a.kernel_rx, Relaxed);
+        self.stats.frames_kernel_tx.store(a.kernel_tx, Relaxed);
+        if !a.ok() {
+            self.stats.ledger_errors.fetch_add(1, Relaxed);
+        }
     }
-}
 
-fn refill(
-    q: &mut XskQueue,
-    free: &mut Vec<FrameDesc>,
-    ledger: &mut FrameLedger,
-    stats: &QueueStats,
-    opts: &WorkerOptions,
-) {
-    let room = (q.fill.nb_free(free.len() as u32) as usize).min(free.len());
-    if room > 0 {
-        let start = free.len() - room;
-        // SAFETY: the ring has `room` free slots; the frames are in the free list, owned by
-        // no ring and not referenced elsewhere.
-        let n = unsafe { q.fill.produce(&free[start..]) };
-        free.truncate(free.len() - n);
-        ledger.fill(n as u64);
-    }
-    if opts.need_wakeup && q.fill.needs_wakeup() {
-        stats.fill_wakeups.fetch_add(1, Relaxed);
-        let _ = q.fill.wakeup(q.rx.fd_mut(), 0);
+    /// Waits briefly for frames in flight, takes the last statistics and audits the frames.
+    pub fn finish(mut self) -> (WorkerExit, R) {
+        let deadline = Instant::now() + DRAIN_FOR;
+        while self.moves.sent > self.moves.completed && Instant::now() < deadline {
+            self.kick();
+            self.complete();
+            if self.moves.sent > self.moves.completed {
+                let _ = self.rings.wait(1);
+            }
+        }
+        self.publish_audit();
+        if let Ok(x) = self.rings.statistics() {
+            *self
+                .stats
+                .xdp_final
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(x);
+        }
+        let exit = WorkerExit {
+            queue: self.queue,
+            moves: self.moves,
+            audit: self.audit(),
+        };
+        (exit, self.rings)
     }
 }
 
-/// Copy-mode TX (and need_wakeup) needs a sendto() to move frames out of the TX ring.
-fn kick_tx(q: &XskQueue, ledger: &FrameLedger, stats: &QueueStats, opts: &WorkerOptions) {
-    if ledger.sent > ledger.completed && (!opts.need_wakeup || q.tx.needs_wakeup()) {
-        stats.tx_wakeups.fetch_add(1, Relaxed);
-        let _ = q.tx.wakeup();
+/// Runs until `stop` is set. Returns the final frame accounting.
+pub fn run<R: Rings>(
+    rings: R,
+    queue: u32,
+    stats: Arc<QueueStats>,
+    live: Arc<LiveIdentity>,
+    stop: Arc<AtomicBool>,
+    opts: WorkerOptions,
+) -> Result<WorkerExit> {
+    let mut w = Worker::new(rings, queue, stats, live, opts);
+    while !stop.load(Relaxed) {
+        w.step();
     }
-}
-
-/// At exit, wait briefly for frames in flight so the final accounting is exact.
-fn drain(
-    q: &mut XskQueue,
-    free: &mut Vec<FrameDesc>,
-    ledger: &mut FrameLedger,
-    comp: &mut [FrameDesc],
-    stats: &QueueStats,
-    opts: &WorkerOptions,
-) {
-    let deadline = Instant::now() + Duration::from_millis(200);
-    while ledger.sent > ledger.completed && Instant::now() < deadline {
-        kick_tx(q, ledger, stats, opts);
-        reap_completions(q, free, ledger, comp);
-    }
-}
-
-fn publish_ledger(stats: &QueueStats, ledger: &FrameLedger, free_len: usize) {
-    let p = ledger.places();
-    stats.frames_free.store(p.free, Relaxed);
-    stats.frames_kernel_rx.store(p.kernel_rx, Relaxed);
-    stats.frames_kernel_tx.store(p.kernel_tx, Relaxed);
-    if ledger.check(free_len).is_err() {
-        stats.ledger_errors.fetch_add(1, Relaxed);
-    }
+    Ok(w.finish().0)
 }

@@ -106,6 +106,10 @@ pub struct XskQueue {
     pub zero_copy: bool,
     /// Why zero-copy was not used, when it was not.
     pub zero_copy_refusal: Option<String>,
+    /// Entries in each of the four rings.
+    pub ring_size: u32,
+    pub frame_size: u32,
+    pub frame_count: u32,
 }
 
 impl XskQueue {
@@ -167,6 +171,9 @@ fn bind_once(
         frames,
         zero_copy,
         zero_copy_refusal: None,
+        ring_size: opts.ring_size,
+        frame_size: opts.frame_size,
+        frame_count: opts.frame_count,
     })
 }
 

@@ -1,0 +1,147 @@
+//! Valid requests of every kind the responder answers, for the in-memory data-path tests and
+//! the `bench-datapath` measurement: a peer at 198.18.0.1 / 2001:2::1 asks us at 198.18.0.2 /
+//! 2001:2::2. Built with etherparse (independent of the handlers' own header code).
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use etherparse::PacketBuilder;
+
+use crate::handlers::{Answer, Identity};
+
+pub const OUR_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
+pub const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
+pub const OUR_V4: [u8; 4] = [198, 18, 0, 2];
+pub const PEER_V4: [u8; 4] = [198, 18, 0, 1];
+pub const OUR_V6: [u8; 16] = [0x20, 0x01, 0, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02];
+pub const PEER_V6: [u8; 16] = [0x20, 0x01, 0, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01];
+pub const UDP_PORT: u16 = 7;
+const PEER_PORT: u16 = 40000;
+
+/// The kinds of request, in the order the benchmark reports them.
+pub const KINDS: [Answer; 6] = [
+    Answer::Udp4,
+    Answer::Udp6,
+    Answer::Icmp4Echo,
+    Answer::Icmp6Echo,
+    Answer::Arp,
+    Answer::Ndp,
+];
+
+/// Short name of a kind in benchmark output: udp4 udp6 icmp4 icmp6 arp ndp.
+pub fn short_name(kind: Answer) -> &'static str {
+    match kind {
+        Answer::Udp4 => "udp4",
+        Answer::Udp6 => "udp6",
+        Answer::Icmp4Echo => "icmp4",
+        Answer::Icmp6Echo => "icmp6",
+        Answer::Arp => "arp",
+        Answer::Ndp => "ndp",
+    }
+}
+
+/// The identity the requests are addressed to.
+pub fn identity() -> Identity {
+    Identity {
+        mac: OUR_MAC,
+        v4: vec![Ipv4Addr::from(OUR_V4)],
+        v6: vec![Ipv6Addr::from(OUR_V6)],
+        udp_ports: vec![UDP_PORT],
+        protocols: xdp_common::proto::ALL,
+    }
+}
+
+/// The smallest frame of a kind (an NDP solicitation with its source link-layer option is
+/// 86 bytes, an ARP request 42).
+pub fn min_len(kind: Answer) -> usize {
+    match kind {
+        Answer::Udp4 => 14 + 20 + 8,
+        Answer::Udp6 => 14 + 40 + 8,
+        Answer::Icmp4Echo => 14 + 20 + 8,
+        Answer::Icmp6Echo => 14 + 40 + 8,
+        Answer::Arp => 42,
+        Answer::Ndp => 86,
+    }
+}
+
+/// A request of `kind`, `size` bytes long (Ethernet header included, no FCS) where the kind
+/// allows: UDP and ICMP carry a payload that fills the frame; ARP and NDP, which have fixed
+/// lengths, are padded after the packet as Ethernet padding. Never shorter than
+/// [`min_len`]. `seq` varies the payload / identifier.
+pub fn request(kind: Answer, size: usize, seq: u16) -> Vec<u8> {
+    let size = size.max(min_len(kind));
+    let payload = |hdr: usize| -> Vec<u8> {
+        (0..size.saturating_sub(hdr))
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seq as u8))
+            .collect()
+    };
+    let mut f = Vec::with_capacity(size);
+    let eth = || PacketBuilder::ethernet2(PEER_MAC, OUR_MAC);
+    let written = match kind {
+        Answer::Udp4 => eth()
+            .ipv4(PEER_V4, OUR_V4, 64)
+            .udp(PEER_PORT.wrapping_add(seq % 1000), UDP_PORT)
+            .write(&mut f, &payload(42)),
+        Answer::Udp6 => eth()
+            .ipv6(PEER_V6, OUR_V6, 64)
+            .udp(PEER_PORT.wrapping_add(seq % 1000), UDP_PORT)
+            .write(&mut f, &payload(62)),
+        Answer::Icmp4Echo => eth()
+            .ipv4(PEER_V4, OUR_V4, 64)
+            .icmpv4_echo_request(0x1234, seq)
+            .write(&mut f, &payload(42)),
+        Answer::Icmp6Echo => eth()
+            .ipv6(PEER_V6, OUR_V6, 64)
+            .icmpv6_echo_request(0x1234, seq)
+            .write(&mut f, &payload(62)),
+        Answer::Arp => {
+            f.extend_from_slice(&[0xff; 6]);
+            f.extend_from_slice(&PEER_MAC);
+            f.extend_from_slice(&[0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1]);
+            f.extend_from_slice(&PEER_MAC);
+            f.extend_from_slice(&PEER_V4);
+            f.extend_from_slice(&[0; 6]);
+            f.extend_from_slice(&OUR_V4);
+            Ok(())
+        }
+        Answer::Ndp => {
+            let mut group = [0u8; 16];
+            group[..2].copy_from_slice(&[0xff, 0x02]);
+            group[11] = 1;
+            group[12] = 0xff;
+            group[13..].copy_from_slice(&OUR_V6[13..]);
+            let mac = [0x33, 0x33, group[12], group[13], group[14], group[15]];
+            let mut body = OUR_V6.to_vec();
+            body.extend_from_slice(&[1, 1]);
+            body.extend_from_slice(&PEER_MAC);
+            PacketBuilder::ethernet2(PEER_MAC, mac)
+                .ipv6(PEER_V6, group, 255)
+                .icmpv6_raw(135, 0, [0; 4])
+                .write(&mut f, &body)
+        }
+    };
+    debug_assert!(written.is_ok(), "request frames are built from valid parts");
+    f.resize(size, 0);
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handlers::{handle, Verdict};
+
+    #[test]
+    fn every_request_is_answered_at_every_size() {
+        let id = identity();
+        for kind in KINDS {
+            for size in [60, 64, 128, 1500] {
+                let req = request(kind, size, 3);
+                assert_eq!(req.len(), size.max(min_len(kind)));
+                let mut buf = req.clone();
+                buf.resize(3840, 0);
+                match handle(&mut buf, req.len(), &id) {
+                    Verdict::Reply { kind: k, .. } => assert_eq!(k, kind, "{kind:?} {size}"),
+                    v => panic!("{kind:?} at {size} bytes: {v:?}"),
+                }
+            }
+        }
+    }
+}

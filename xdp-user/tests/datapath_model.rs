@@ -1,0 +1,482 @@
+//! The worker's loop over the in-memory kernel model, without root: every step of the data
+//! path (fill, RX, handle, TX, kick, completion) under the conditions a real kernel or
+//! driver produces, and a property test over random schedules that checks every frame is
+//! always in exactly one place.
+use std::{
+    net::Ipv4Addr,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+};
+
+use proptest::prelude::*;
+use xdp_user::{
+    handlers::{Answer, DropReason},
+    live_identity::LiveIdentity,
+    requests::{self, KINDS},
+    stats::QueueStats,
+    worker::{self, Worker, WorkerOptions},
+    xsk::{
+        model::{Arrival, KernelModel, Mode, ModelConfig, COPY_TX_BUDGET},
+        ring::Rings,
+    },
+};
+
+fn copy_cfg(frames: u32, ring: u32) -> ModelConfig {
+    ModelConfig {
+        mode: Mode::Copy {
+            tx_budget: COPY_TX_BUDGET,
+        },
+        frame_size: 4096,
+        frame_count: frames,
+        ring_size: ring,
+        need_wakeup: true,
+    }
+}
+
+fn zc_cfg(frames: u32, ring: u32) -> ModelConfig {
+    ModelConfig {
+        mode: Mode::ZeroCopy,
+        ..copy_cfg(frames, ring)
+    }
+}
+
+fn opts(batch: usize) -> WorkerOptions {
+    WorkerOptions {
+        batch,
+        busy_poll: true,
+        time_handler: false,
+        ..Default::default()
+    }
+}
+
+struct Rig {
+    w: Worker<KernelModel>,
+    stats: Arc<QueueStats>,
+    live: Arc<LiveIdentity>,
+}
+
+fn rig(cfg: ModelConfig, batch: usize) -> Rig {
+    let mut m = KernelModel::new(cfg);
+    m.capture = true;
+    let stats = Arc::new(QueueStats::default());
+    let live = Arc::new(LiveIdentity::new(requests::identity()));
+    let w = Worker::new(m, 0, stats.clone(), live.clone(), opts(batch));
+    Rig { w, stats, live }
+}
+
+impl Rig {
+    fn model(&mut self) -> &mut KernelModel {
+        &mut self.w.rings
+    }
+    /// Lets the worker fill the fill ring before anything arrives.
+    fn prime(&mut self) {
+        self.w.complete();
+        self.w.fill();
+    }
+    fn arrive(&mut self, kind: Answer, n: usize) -> Vec<Arrival> {
+        (0..n)
+            .map(|i| {
+                let f = requests::request(kind, 64, i as u16);
+                self.model().arrive(&f)
+            })
+            .collect()
+    }
+    fn assert_audit(&self) {
+        let a = self.w.audit();
+        assert!(a.ok(), "{:?}", a.problems);
+    }
+}
+
+/// Checks that a sent frame is a reply to our peer (Ethernet destination = the peer).
+fn is_reply_to_peer(frame: &[u8]) -> bool {
+    frame.get(..6) == Some(&requests::PEER_MAC[..])
+        && frame.get(6..12) == Some(&requests::OUR_MAC[..])
+}
+
+#[test]
+fn every_kind_is_answered_through_the_rings_in_both_modes() {
+    for cfg in [copy_cfg(256, 64), zc_cfg(256, 64)] {
+        let mut r = rig(cfg, 16);
+        r.prime();
+        for kind in KINDS {
+            let got = r.arrive(kind, 10);
+            assert!(
+                got.iter().all(|a| matches!(a, Arrival::Received(_))),
+                "{got:?}"
+            );
+        }
+        for _ in 0..20 {
+            r.w.step();
+            r.model().driver_tx();
+            let n = r.model().in_flight();
+            r.model().complete_in_flight(n);
+        }
+        assert_eq!(r.model().sent_count, 60, "{:?}", cfg.mode);
+        assert!(r.model().sent.iter().all(|(_, f)| is_reply_to_peer(f)));
+        let s = r.stats.snapshot();
+        for kind in KINDS {
+            assert_eq!(s.answers[kind as usize], 10, "{kind:?} in {:?}", cfg.mode);
+        }
+        r.assert_audit();
+        assert_eq!(
+            r.w.pool().len() as u32 + r.model().kernel_frames().len() as u32,
+            256
+        );
+    }
+}
+
+#[test]
+fn a_full_tx_ring_recycles_and_counts_the_replies() {
+    // Zero-copy with need_wakeup: the driver is "busy" (TX flag clear) and never runs, so
+    // nothing leaves the TX ring and the worker makes no kick.
+    let mut r = rig(zc_cfg(512, 64), 32);
+    r.prime();
+    let mut arrived = 0;
+    for _ in 0..4 {
+        arrived += r
+            .arrive(Answer::Udp4, 32)
+            .iter()
+            .filter(|a| matches!(a, Arrival::Received(_)))
+            .count();
+        r.w.step();
+        r.assert_audit();
+    }
+    assert_eq!(arrived, 128);
+    let s = r.stats.snapshot();
+    assert_eq!(s.tx_packets, 64, "the TX ring holds 64");
+    assert_eq!(s.tx_ring_full, 64);
+    assert_eq!(r.model().sent_count, 0);
+    assert_eq!(r.w.rings.tx_outstanding(), 64);
+    // The refused replies went back to the pool: 512 - 64 in the fill ring side... all accounted.
+    let a = r.w.audit();
+    assert_eq!(a.kernel_tx, 64);
+    assert_eq!(a.free + a.kernel_rx + a.kernel_tx, 512);
+}
+
+#[test]
+fn lagging_completions_keep_frames_with_the_kernel_until_they_come() {
+    let mut r = rig(zc_cfg(256, 64), 32);
+    r.prime();
+    r.arrive(Answer::Icmp4Echo, 40);
+    r.w.step();
+    r.w.step();
+    r.model().driver_tx();
+    assert_eq!(r.model().in_flight(), 40);
+    let a = r.w.audit();
+    assert_eq!(a.kernel_tx, 40);
+    // Completions trickle back in bursts of 7.
+    let mut back = 0;
+    while r.model().in_flight() > 0 {
+        back += r.model().complete_in_flight(7);
+        r.w.step();
+        r.assert_audit();
+        assert_eq!(r.w.audit().kernel_tx, 40 - back as u64);
+    }
+    assert_eq!(r.w.moves().completed, 40);
+}
+
+#[test]
+fn fill_starvation_drops_counts_and_wakes_the_driver() {
+    // 64 frames, completions withheld: after 64 answers every frame is in flight.
+    let mut r = rig(zc_cfg(64, 64), 64);
+    r.prime();
+    assert_eq!(r.w.pool().len(), 0, "all 64 frames lent to the fill ring");
+    r.arrive(Answer::Udp6, 64);
+    r.w.step();
+    r.model().driver_tx();
+    assert_eq!(r.model().in_flight(), 64);
+    let lost = r.arrive(Answer::Udp6, 5);
+    assert!(lost.iter().all(|a| *a == Arrival::FillEmpty), "{lost:?}");
+    assert_eq!(r.model().stats().rx_fill_ring_empty_descs, 5);
+    assert_eq!(
+        r.model().stats().rx_dropped,
+        0,
+        "a zero-copy driver drops without rx_dropped"
+    );
+    assert!(r.w.rings.fill_needs_wakeup(), "driver asks for a wake-up");
+    // Frames come back; the worker refills and wakes the driver; traffic flows again.
+    r.model().complete_in_flight(64);
+    let wakeups = r.model().rx_wakeups;
+    r.w.step();
+    assert_eq!(r.model().rx_wakeups, wakeups + 1);
+    assert!(!r.w.rings.fill_needs_wakeup());
+    let again = r.arrive(Answer::Udp6, 3);
+    assert!(again.iter().all(|a| matches!(a, Arrival::Received(_))));
+    r.assert_audit();
+}
+
+#[test]
+fn copy_mode_drops_on_an_empty_fill_ring_with_rx_dropped() {
+    let mut r = rig(copy_cfg(64, 64), 64);
+    // No prime: the fill ring is empty.
+    assert_eq!(r.arrive(Answer::Arp, 2), vec![Arrival::FillEmpty; 2]);
+    let s = r.model().stats();
+    assert_eq!((s.rx_dropped, s.rx_fill_ring_empty_descs), (2, 2));
+    assert!(
+        !r.w.rings.fill_needs_wakeup(),
+        "copy mode never asks for a fill wake-up"
+    );
+}
+
+#[test]
+fn budget_limited_kicks_leave_nothing_on_the_tx_ring() {
+    let mut r = rig(copy_cfg(1024, 512), 256);
+    r.prime();
+    r.arrive(Answer::Udp4, 200);
+    r.w.step();
+    assert_eq!(
+        r.w.rings.tx_outstanding(),
+        0,
+        "nothing stays on the TX ring"
+    );
+    assert_eq!(r.model().sent_count, 200);
+    // 200 frames at 32 per sendto: 7 kicks, the first 6 answered EAGAIN.
+    assert_eq!(r.model().kicks, 7);
+    let s = r.stats.snapshot();
+    assert_eq!(s.tx_kick_again, 6);
+    assert_eq!(s.tx_wakeups, 7);
+    r.assert_audit();
+}
+
+#[test]
+fn zero_copy_tx_is_kicked_only_when_the_driver_asks() {
+    let mut r = rig(zc_cfg(256, 64), 32);
+    r.prime();
+    r.arrive(Answer::Udp4, 8);
+    r.w.step();
+    assert_eq!(
+        r.model().kicks,
+        0,
+        "TX need_wakeup clear: the driver is running, no kick"
+    );
+    r.model().driver_tx();
+    assert_eq!(r.model().sent_count, 8);
+    r.model().complete_in_flight(8);
+    assert!(
+        r.w.rings.tx_needs_wakeup(),
+        "idle driver sets need_wakeup on the TX ring"
+    );
+    r.arrive(Answer::Udp4, 8);
+    r.w.step();
+    assert_eq!(r.model().kicks, 1, "one kick for a sleeping driver");
+    assert_eq!(r.model().sent_count, 16);
+    assert!(
+        !r.w.rings.tx_needs_wakeup(),
+        "kicked driver runs: flag clear while in flight"
+    );
+    r.model().complete_in_flight(8);
+    assert!(r.w.rings.tx_needs_wakeup());
+    r.assert_audit();
+}
+
+#[test]
+fn without_need_wakeup_copy_mode_is_kicked_every_time() {
+    let mut cfg = copy_cfg(256, 64);
+    cfg.need_wakeup = false;
+    let mut m = KernelModel::new(cfg);
+    m.capture = false;
+    let stats = Arc::new(QueueStats::default());
+    let live = Arc::new(LiveIdentity::new(requests::identity()));
+    let mut o = opts(32);
+    o.need_wakeup = false;
+    let mut w = Worker::new(m, 0, stats, live, o);
+    w.fill();
+    for i in 0..5 {
+        let f = requests::request(Answer::Udp4, 64, i);
+        w.rings.arrive(&f);
+    }
+    w.step();
+    assert_eq!(w.rings.sent_count, 5);
+    assert!(!w.rings.tx_needs_wakeup());
+}
+
+#[test]
+fn shutdown_with_frames_in_flight_accounts_for_them() {
+    let mut r = rig(zc_cfg(128, 64), 32);
+    r.prime();
+    r.arrive(Answer::Icmp6Echo, 20);
+    r.w.step();
+    r.model().driver_tx();
+    r.model().complete_in_flight(5);
+    let Rig { w, .. } = r;
+    let (exit, model) = w.finish();
+    assert!(exit.audit.ok(), "{:?}", exit.audit.problems);
+    // 15 never completed: the exit audit puts them on the kernel's TX side.
+    assert_eq!(model.in_flight(), 15);
+    assert_eq!(exit.audit.kernel_tx, 15);
+    assert_eq!(exit.moves.sent, 20);
+    assert_eq!(exit.moves.completed, 5);
+    assert_eq!(
+        exit.audit.free + exit.audit.kernel_rx + exit.audit.kernel_tx,
+        128
+    );
+}
+
+#[test]
+fn an_identity_change_applies_between_batches_never_within_one() {
+    let mut r = rig(copy_cfg(256, 64), 4);
+    r.prime();
+    r.arrive(Answer::Udp4, 8);
+    r.w.step(); // 4 answered for the old identity
+                // The address goes away while 4 requests for it wait on the RX ring.
+    r.live
+        .update(|id| id.v4 = vec![Ipv4Addr::new(198, 18, 0, 77)]);
+    r.w.step();
+    r.w.step();
+    let s = r.stats.snapshot();
+    assert_eq!(s.answers[Answer::Udp4 as usize], 4);
+    assert_eq!(s.drops[DropReason::NotOurs as usize], 4);
+    assert_eq!(r.model().sent_count, 4);
+    r.assert_audit();
+}
+
+#[test]
+fn worker_run_over_the_model_answers_everything_then_stops() {
+    let mut m = KernelModel::new(copy_cfg(4096, 2048));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (stop2, mut left) = (stop.clone(), 10_000u32);
+    let req = requests::request(Answer::Udp4, 64, 1);
+    m.set_source(Box::new(move |buf| {
+        if left == 0 {
+            stop2.store(true, Ordering::Relaxed);
+            return None;
+        }
+        left -= 1;
+        let b = buf.get_mut(..req.len())?;
+        b.copy_from_slice(&req);
+        Some(req.len())
+    }));
+    let stats = Arc::new(QueueStats::default());
+    let live = Arc::new(LiveIdentity::new(requests::identity()));
+    let exit = worker::run(m, 0, stats.clone(), live, stop, opts(64)).unwrap();
+    assert!(exit.audit.ok(), "{:?}", exit.audit.problems);
+    assert_eq!(stats.snapshot().answers[Answer::Udp4 as usize], 10_000);
+    assert_eq!(exit.moves.sent, 10_000);
+    assert_eq!(exit.moves.completed, 10_000);
+    assert_eq!(exit.audit.free + exit.audit.kernel_rx, 4096);
+}
+
+// ---------------------------------------------------------------------------------------
+// Random schedules
+// ---------------------------------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+enum Op {
+    Arrive(usize, u8),
+    Step,
+    DriverTx,
+    Complete(usize),
+    Kick,
+    Garbage(u8),
+    ChangeIdentity,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (1usize..40, 0u8..6).prop_map(|(n, k)| Op::Arrive(n, k)),
+        4 => Just(Op::Step),
+        2 => Just(Op::DriverTx),
+        2 => (1usize..50).prop_map(Op::Complete),
+        1 => Just(Op::Kick),
+        1 => any::<u8>().prop_map(Op::Garbage),
+        1 => Just(Op::ChangeIdentity),
+    ]
+}
+
+/// Every chunk of the UMEM exactly once across the pool and every kernel-side place.
+fn every_frame_once(w: &Worker<KernelModel>, frames: u32) -> Result<(), String> {
+    let mut all: Vec<u64> = w.pool().addresses().to_vec();
+    all.extend(w.rings.kernel_frames());
+    all.sort_unstable();
+    let want: Vec<u64> = (0..u64::from(frames)).map(|i| i * 4096).collect();
+    if all != want {
+        return Err(format!(
+            "{} places for {} frames (first difference near {:?})",
+            all.len(),
+            frames,
+            all.iter().zip(&want).find(|(a, b)| a != b)
+        ));
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #[test]
+    fn random_schedules_never_lose_or_duplicate_a_frame(
+        zero_copy in any::<bool>(),
+        need_wakeup in any::<bool>(),
+        frames_log in 5u32..9,
+        ring_log in 4u32..7,
+        batch in 1usize..80,
+        ops in prop::collection::vec(op(), 1..120),
+    ) {
+        let frames = 1u32 << frames_log;
+        let ring = (1u32 << ring_log).min(frames);
+        let cfg = ModelConfig {
+            mode: if zero_copy { Mode::ZeroCopy } else { Mode::Copy { tx_budget: COPY_TX_BUDGET } },
+            frame_size: 4096,
+            frame_count: frames,
+            ring_size: ring,
+            need_wakeup,
+        };
+        let m = KernelModel::new(cfg);
+        let stats = Arc::new(QueueStats::default());
+        let live = Arc::new(LiveIdentity::new(requests::identity()));
+        let mut o = opts(batch);
+        o.need_wakeup = need_wakeup;
+        let mut w = Worker::new(m, 0, stats.clone(), live.clone(), o);
+        let mut received = 0u64;
+        for op in &ops {
+            match *op {
+                Op::Arrive(n, k) => {
+                    for i in 0..n {
+                        let f = requests::request(KINDS[k as usize], 64, i as u16);
+                        if matches!(w.rings.arrive(&f), Arrival::Received(_)) {
+                            received += 1;
+                        }
+                    }
+                }
+                Op::Step => { w.step(); }
+                Op::DriverTx => w.rings.driver_tx(),
+                Op::Complete(n) => { w.rings.complete_in_flight(n); }
+                Op::Kick => {
+                let k = w.kick();
+                // The kick loop ends: drained, no progress, or refused.
+                prop_assert!(k.kicks <= ring / COPY_TX_BUDGET + 2, "{:?}", k);
+            }
+                Op::Garbage(b) => {
+                    if matches!(w.rings.arrive(&vec![b; 1 + b as usize]), Arrival::Received(_)) {
+                        received += 1;
+                    }
+                }
+                Op::ChangeIdentity => {
+                    live.update(|id| id.udp_ports.push(9));
+                }
+            }
+            prop_assert!(every_frame_once(&w, frames).is_ok(), "{:?}", every_frame_once(&w, frames));
+            let a = w.audit();
+            prop_assert!(a.ok(), "{:?}", a.problems);
+        }
+        // Everything received was either answered, dropped and counted, or refused by a
+        // full TX ring and counted; nothing vanished.
+        for _ in 0..4 {
+            w.rings.driver_tx();
+            let n = w.rings.in_flight();
+            w.rings.complete_in_flight(n);
+            w.step();
+        }
+        let s = stats.snapshot();
+        prop_assert_eq!(s.rx_packets, w.moves().received);
+        let answered: u64 = s.answers.iter().sum();
+        let dropped: u64 = s.drops.iter().sum();
+        prop_assert_eq!(answered + dropped + s.tx_ring_full, s.rx_packets);
+        prop_assert!(s.rx_packets <= received);
+        let (exit, model) = w.finish();
+        prop_assert!(exit.audit.ok(), "{:?}", exit.audit.problems);
+        prop_assert!(model.invalid.is_empty(), "invalid TX descriptors {:?}", model.invalid);
+        prop_assert_eq!(model.sent_count, answered);
+    }
+}
