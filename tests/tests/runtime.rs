@@ -364,3 +364,109 @@ fn slow_clients_neither_block_scrapes_nor_hold_shutdown() {
         "SIGINT took {took:?} with slow clients"
     );
 }
+
+/// A tc program for the generator's veth egress that moves every frame onto VLAN 5 with the
+/// tag in skb metadata (`bpf_skb_vlan_push` on an untagged skb sets `vlan_tci`), as a NIC
+/// with RX VLAN offload delivers it. This kernel has no 8021q, `act_vlan` or bridge VLAN
+/// filtering, so a 10-line BPF fixture is the only way to produce such a frame; clang-22 is
+/// one of the packages `cargo xtask setup` installs.
+const VLAN_PUSH_C: &str = r#"
+typedef unsigned short u16;
+static long (*bpf_skb_vlan_push)(void *skb, u16 proto, u16 vlan_tci) = (void *)18;
+__attribute__((section("tc"), used)) int vlan_push(void *skb) {
+    bpf_skb_vlan_push(skb, __builtin_bswap16(0x8100), 5);
+    return 0;
+}
+char _license[] __attribute__((section("license"), used)) = "GPL";
+"#;
+
+/// A VLAN 5 frame whose tag travels in metadata reaches XDP looking untagged (the limit the
+/// start warns about); with the sender's `txvlan` off the tag is in the frame, and the XDP
+/// program passes it to the kernel instead of answering.
+#[test]
+fn an_offloaded_vlan_tag_is_invisible_to_xdp_and_the_advice_removes_it() {
+    if !privileged() {
+        return;
+    }
+    let lab = lab("vlantag", 1);
+    let dir = std::env::temp_dir().join(format!("xdp-vlan-push-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (src, obj) = (dir.join("vlan_push.c"), dir.join("vlan_push.o"));
+    std::fs::write(&src, VLAN_PUSH_C).expect("write fixture");
+    let built = std::process::Command::new("clang-22")
+        .args(["-O2", "-target", "bpf", "-c"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&obj)
+        .status()
+        .expect("run clang-22");
+    assert!(built.success(), "clang-22 could not build the tc fixture");
+    let obj = obj.to_string_lossy().into_owned();
+    assert!(gen_ok(
+        &lab,
+        &["tc", "qdisc", "add", "dev", lab::GEN_IFACE, "clsact"]
+    ));
+    assert!(gen_ok(
+        &lab,
+        &[
+            "tc",
+            "filter",
+            "add",
+            "dev",
+            lab::GEN_IFACE,
+            "egress",
+            "bpf",
+            "da",
+            "obj",
+            &obj,
+            "sec",
+            "tc"
+        ]
+    ));
+    // No ARP over a VLAN the responder side does not have: a static neighbour.
+    assert!(gen_ok(
+        &lab,
+        &[
+            "ip",
+            "neigh",
+            "replace",
+            "198.18.0.2",
+            "lladdr",
+            "02:00:00:00:00:02",
+            "dev",
+            lab::GEN_IFACE
+        ]
+    ));
+
+    let r = start(&lab, &default_args());
+    assert!(
+        r.output()
+            .iter()
+            .any(|l| l.contains("rx-vlan-offload is on")),
+        "no warning at start"
+    );
+    gen_ok(
+        &lab,
+        &["ping", "-c", "3", "-i", "0.2", "-W", "1", "198.18.0.2"],
+    );
+    let out = stop_and_collect(r);
+    assert_eq!(
+        totals_field(&out, "answers", "icmp4_echo"),
+        3,
+        "with the tag in metadata XDP sees untagged frames (the documented limit)"
+    );
+
+    assert!(gen_ok(
+        &lab,
+        &["ethtool", "-K", lab::GEN_IFACE, "txvlan", "off"]
+    ));
+    let r = start(&lab, &default_args());
+    gen_ok(
+        &lab,
+        &["ping", "-c", "3", "-i", "0.2", "-W", "1", "198.18.0.2"],
+    );
+    let out = stop_and_collect(r);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(totals_field(&out, "answers", "icmp4_echo"), 0, "{out:?}");
+    assert!(totals_field(&out, "xdp program", "passed") >= 3, "{out:?}");
+}
