@@ -311,6 +311,9 @@ pub fn run(args: RunArgs) -> Result<()> {
         None => None,
     };
 
+    if let Some(note) = vlan_offload_note(&dev.name, sys::rx_vlan_offload(&dev.name).ok()) {
+        out.human(&note);
+    }
     out.human(&format!(
         "ready: iface={} mac={} driver={} xdp={} queues={:?} addrs={} udp_ports={:?}",
         dev.name,
@@ -325,10 +328,6 @@ pub fn run(args: RunArgs) -> Result<()> {
             .join(","),
         args.udp_ports
     ));
-
-    if let Some(note) = vlan_offload_note(&dev.name, sys::rx_vlan_offload(&dev.name).ok()) {
-        out.human(&note);
-    }
 
     let interval = (args.interval > 0.0).then(|| Duration::from_secs_f64(args.interval));
     let deadline = args
