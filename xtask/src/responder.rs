@@ -347,7 +347,8 @@ mod tests {
     #[test]
     fn ready_line_is_detected_and_sigint_stops() {
         let mut c = Command::new("sh");
-        c.args(["-c", "echo starting; echo 'ready: attached'; trap 'echo totals; exit 0' INT; while :; do sleep 0.05; done"]);
+        // The trap goes in before `ready`, or a SIGINT right after it could beat the trap.
+        c.args(["-c", "trap 'echo totals; exit 0' INT; echo starting; echo 'ready: attached'; while :; do sleep 0.05; done"]);
         let mut r = Responder::spawn(c, "[test] ").expect("spawn");
         r.wait_ready(Duration::from_secs(5), &AtomicBool::new(false))
             .expect("ready");
