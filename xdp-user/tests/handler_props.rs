@@ -294,15 +294,16 @@ fn fuzz_seeds_are_answered() {
     }
 }
 
-/// The documented growth: a 78-byte NS without options gets an 86-byte NA, within the buffer,
-/// and nothing else ever grows.
+/// The documented growth: a 78-byte DAD solicitation without options gets an 86-byte NA,
+/// within the buffer, and nothing else ever grows.
 #[test]
 fn only_the_bare_solicitation_grows() {
+    let g = solicited_node(OUR_V6[1]);
     let mut ns = ipv6(
-        OUR_MAC,
+        v6_mcast_mac(g),
         PEER_MAC,
-        PEER_V6,
-        OUR_V6[1],
+        [0; 16],
+        g,
         58,
         255,
         &ns_msg(OUR_V6[1], &[]),

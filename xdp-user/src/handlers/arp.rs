@@ -1,16 +1,22 @@
-//! ARP (RFC 826) for Ethernet/IPv4: answer "who-has" requests for our addresses in place.
+//! ARP (RFC 826) for Ethernet/IPv4: answer "who-has" requests for our addresses in place,
+//! as Linux's `arp_process` / `arp_send_dst` (net/ipv4/arp.c) answer them.
 //!
-//! Accepted: htype 1, ptype 0x0800, hlen 6, plen 4, op 1 (request), a unicast sender MAC, a
-//! sender IP that is 0.0.0.0 (an RFC 5227 probe, which Linux answers) or a usable unicast
-//! address other than ours, and a target IP that is ours. ARP replies, other opcodes and gratuitous ARP
-//! (spa == tpa) are not answered.
+//! Accepted: htype 1 (Ethernet) or 6 (IEEE 802, which Linux accepts on Ethernet too), ptype
+//! 0x0800, hlen 6, plen 4, op 1 (request), a unicast sender MAC, a sender IP that is 0.0.0.0
+//! (an RFC 5227 probe, which Linux answers) or a usable unicast address other than ours, and
+//! a target IP that is ours. ARP replies, other opcodes and gratuitous ARP (spa == tpa) are
+//! not answered.
 //!
-//! The reply is written over the request: op 2, sha = our MAC, spa = the address asked for,
-//! tha = the requester's sha, tpa = the requester's spa (0.0.0.0 for a probe).
+//! The reply is written over the request, as Linux builds it: htype 1, op 2, sha = our MAC,
+//! spa = the address asked for, tha = the requester's sha, tpa = the requester's spa (0.0.0.0
+//! for a probe), and **the Ethernet destination is the ARP sender hardware address**, not the
+//! frame's source (they differ behind MAC-rewriting bridges and proxies).
+//! Linux does not check the sender hardware address; we refuse group and all-zero ones
+//! (`BadSource`) so that a reply never goes to a group or to nobody.
 //! **Reply length: 28 bytes of ARP, 42-byte frame**, whatever padding the request carried; the
 //! NIC pads it to the 60-byte minimum as it does for the Linux stack's own ARP replies.
 
-use super::ethernet::{is_group, LinkDst, NetReply};
+use super::ethernet::{is_valid_unicast, LinkDst, NetReply};
 use super::ipv4::is_usable_unicast;
 use super::{Answer, DropReason, Identity};
 use xdp_common::proto;
@@ -18,6 +24,8 @@ use xdp_common::proto;
 /// Length of an Ethernet/IPv4 ARP packet.
 pub const LEN: usize = 28;
 pub const HTYPE_ETHERNET: u16 = 1;
+/// IEEE 802 networks: Linux accepts it on Ethernet devices as well (RFC 2625, RFC 1390).
+pub const HTYPE_IEEE802: u16 = 6;
 pub const PTYPE_IPV4: u16 = 0x0800;
 pub const OP_REQUEST: u16 = 1;
 pub const OP_REPLY: u16 = 2;
@@ -56,6 +64,9 @@ impl<'a> ArpPacket<'a> {
         let p = &*self.0;
         [p[24], p[25], p[26], p[27]]
     }
+    pub fn set_htype(&mut self, htype: u16) {
+        self.0[0..2].copy_from_slice(&htype.to_be_bytes());
+    }
     pub fn set_op(&mut self, op: u16) {
         self.0[6..8].copy_from_slice(&op.to_be_bytes());
     }
@@ -87,7 +98,7 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
         .ok_or(DropReason::Truncated)?;
     let mut arp = ArpPacket::new(bytes);
 
-    if arp.htype() != HTYPE_ETHERNET
+    if !matches!(arp.htype(), HTYPE_ETHERNET | HTYPE_IEEE802)
         || arp.ptype() != PTYPE_IPV4
         || arp.hlen() != 6
         || arp.plen() != 4
@@ -99,7 +110,7 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
         return Err(DropReason::Unsupported);
     }
     let (sha, spa, tpa) = (arp.sha(), arp.spa(), arp.tpa());
-    if is_group(&sha) {
+    if !is_valid_unicast(&sha) {
         return Err(DropReason::BadSource);
     }
     // Gratuitous ARP announces the sender's own address: nothing to answer.
@@ -115,6 +126,7 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
         return Err(DropReason::NotOurs);
     }
 
+    arp.set_htype(HTYPE_ETHERNET);
     arp.set_op(OP_REPLY);
     arp.set_tha(sha);
     arp.set_tpa(spa);
@@ -123,7 +135,7 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
     Ok(NetReply {
         len: LEN,
         kind: Answer::Arp,
-        dst: LinkDst::Requester,
+        dst: LinkDst::Mac(sha),
     })
 }
 
@@ -168,6 +180,36 @@ mod tests {
         );
         assert_eq!(&r[14..], &want[14..]);
         assert_eq!(&r[..6], &PEER_MAC);
+    }
+
+    #[test]
+    fn reply_goes_to_the_sender_hardware_address() {
+        // arp_send_dst(..., dest_hw = sha, ..., target_hw = sha): the frame's source does not
+        // matter (a MAC-rewriting bridge in between).
+        let sha = [0x02, 0x12, 0x34, 0x56, 0x78, 0x9a];
+        for spa in [PEER_V4, [0; 4]] {
+            let mut f = arp_frame(PEER_MAC, ArpOperation::REQUEST, sha, spa, [0; 6], OUR_V4);
+            let r = reply(&f, Answer::Arp);
+            check_reply(&r, sha, spa, OUR_V4);
+            let want = arp_frame(OUR_MAC, ArpOperation::REPLY, OUR_MAC, OUR_V4, sha, spa);
+            assert_eq!(&r[14..], &want[14..]);
+            // IEEE 802 hardware type (6), which Linux accepts: the reply says Ethernet (1).
+            f[15] = 6;
+            check_reply(&reply(&f, Answer::Arp), sha, spa, OUR_V4);
+        }
+    }
+
+    #[test]
+    fn zero_sender_hardware_address_is_bad_source() {
+        let f = arp_frame(
+            PEER_MAC,
+            ArpOperation::REQUEST,
+            [0; 6],
+            PEER_V4,
+            [0; 6],
+            OUR_V4,
+        );
+        assert_eq!(run(&f), Verdict::Drop(DropReason::BadSource));
     }
 
     #[test]
@@ -271,7 +313,8 @@ mod tests {
         let good = arp_request(PEER_MAC, PEER_V4, OUR_V4);
         for (at, val) in [
             (14, 1u8),
-            (15, 6),
+            (15, 7),
+            (15, 0),
             (16, 0x86),
             (17, 0xdd),
             (18, 8),

@@ -47,9 +47,10 @@ pub fn is_valid_unicast(mac: &[u8; 6]) -> bool {
 /// Where the reply goes on the link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LinkDst {
-    /// Back to the source MAC of the request (every answer except DAD).
+    /// Back to the source MAC of the request (IP answers).
     Requester,
-    /// To this MAC (an NA to all-nodes answering Duplicate Address Detection).
+    /// To this MAC: the ARP sender hardware address, the NS source link-layer address, or
+    /// all-nodes for an NA answering Duplicate Address Detection.
     Mac([u8; 6]),
 }
 

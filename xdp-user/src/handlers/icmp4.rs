@@ -40,7 +40,7 @@ mod tests {
             .icmpv4_echo_reply(id, seq)
             .write(&mut v, p)
             .unwrap();
-        v
+        without_df(v)
     }
 
     #[test]

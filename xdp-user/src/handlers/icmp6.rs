@@ -4,7 +4,8 @@
 //! Echo: the destination must be one of our unicast addresses (multicast → `BadDestination`,
 //! e.g. a ping to ff02::1, which Linux would answer but we leave to the kernel), the source
 //! not `::`; then length, checksum (with the pseudo-header) and code 0 are checked by
-//! [`super::echo`]. The reply is type 129 with the checksum updated incrementally.
+//! [`super::echo`]. The reply is type 129 with the checksum updated incrementally; its IPv6
+//! header keeps the request's traffic class and gets its own flow label (see [`super::ipv6`]).
 
 use super::echo::{self, EchoTypes};
 use super::ethernet::NetReply;
@@ -42,7 +43,15 @@ pub fn handle(
                 .get_mut(..usize::from(plen))
                 .ok_or(DropReason::Truncated)?;
             echo::answer(msg, ip.pseudo_sum(NEXT_ICMPV6, plen), TYPES)?;
-            Ok(ipv6::reply_to_sender(ip, plen, Answer::Icmp6Echo))
+            // `icmpv6_echo_reply`: the request's traffic class, an automatic flow label.
+            let class = ip.traffic_class();
+            Ok(ipv6::reply_to_sender(
+                ip,
+                plen,
+                Answer::Icmp6Echo,
+                class,
+                [TYPE_ECHO_REPLY, 0, 0, 0],
+            ))
         }
         ndp::TYPE_NEIGHBOR_SOLICITATION => ndp::handle(ip, room, plen, id),
         _ => Err(DropReason::Unsupported),
@@ -89,22 +98,50 @@ mod tests {
             }
             assert!(icmp.is_checksum_valid(OUR_V6, PEER_V6));
             assert_eq!(icmp.payload(), &p[..]);
-            assert_eq!(r, expected(OUR_V6, &p), "payload {n}");
+            assert_eq!(
+                r,
+                with_flow_label_of(expected(OUR_V6, &p), &r),
+                "payload {n}"
+            );
         }
     }
 
     #[test]
     fn link_local_destination_answers_from_it() {
         let r = reply(&icmp6_echo(PEER_V6, OUR_V6_LL, b"ll"), Answer::Icmp6Echo);
-        assert_eq!(r, expected(OUR_V6_LL, b"ll"));
+        assert_eq!(r, with_flow_label_of(expected(OUR_V6_LL, b"ll"), &r));
     }
 
     #[test]
-    fn traffic_class_and_flow_label_are_kept() {
-        let mut f = icmp6_request(b"tc");
-        f[14..18].copy_from_slice(&[0x6b, 0x8a, 0xbc, 0xde]);
-        let r = reply(&f, Answer::Icmp6Echo);
-        assert_eq!(&r[14..18], &[0x6b, 0x8a, 0xbc, 0xde]);
+    fn traffic_class_kept_flow_label_not_reflected() {
+        // icmpv6_echo_reply: tclass = the request's (ECN bits included); the flow label is
+        // the reply's own (flowlabel_reflect is off by default), whatever the request's.
+        let plain = reply(&icmp6_request(b"tc"), Answer::Icmp6Echo);
+        for word in [
+            [0x6b, 0x8a, 0xbc, 0xde],
+            [0x60, 0x3f, 0xff, 0xff],
+            [0x6f, 0xf0, 0, 1],
+        ] {
+            let mut f = icmp6_request(b"tc");
+            f[14..18].copy_from_slice(&word);
+            let r = reply(&f, Answer::Icmp6Echo);
+            let class = (word[0] << 4) | (word[1] >> 4);
+            assert_eq!(
+                (r[14] << 4) | (r[15] >> 4),
+                class,
+                "traffic class {class:#04x}"
+            );
+            assert_eq!(
+                flow_label_of(&r),
+                flow_label_of(&plain),
+                "label of the flow"
+            );
+        }
+        // Another flow (another peer) gets another label.
+        let mut peer2 = PEER_V6;
+        peer2[15] = 0x77;
+        let r2 = reply(&icmp6_echo(peer2, OUR_V6, b"tc"), Answer::Icmp6Echo);
+        assert_ne!(flow_label_of(&r2), flow_label_of(&plain));
     }
 
     #[test]

@@ -9,13 +9,19 @@
 //! 5. destination: broadcast / multicast → `BadDestination`, not ours → `NotOurs`;
 //! 6. source a usable unicast ([`is_usable_unicast`]) and not one of our own addresses
 //!    (Linux rejects local sources as martians unless `accept_local` is set), else `BadSource`;
-//! 7. options framed as Linux's `ip_options_compile` wants them (`Malformed`), and no source
-//!    route, which a Linux host drops (`accept_source_route` = 0) (`Unsupported`);
+//! 7. options accepted by Linux's `ip_options_compile` rules for received packets
+//!    ([`check_options`]: `Malformed`), and no source route, which a Linux host drops
+//!    (`accept_source_route` off) (`Unsupported`);
 //! 8. protocol: ICMP → [`super::icmp4`], UDP → [`super::udp`], others `Unsupported`.
 //!
-//! The reply reuses the header as it is (ID, flags, TOS and any options are kept), with source
-//! and destination swapped, TTL 64 and an incrementally updated header checksum. **Its length
-//! is the request's total length**, so request padding is never echoed.
+//! The reply reuses the header with source and destination swapped, TTL 64 and an
+//! incrementally updated header checksum; the other fields are set as Linux sets them:
+//! * ICMP echo reply (`icmp_reply`): TOS kept (ECN included), DF clear, ID and options kept;
+//! * UDP (an unconnected UDP socket's `sendto`): TOS 0, DF set, ID 0; a request with options
+//!   is not answered (`Unsupported`: the reply must not carry them, and removing them needs
+//!   the TX path to send from a later offset of the frame).
+//!
+//! **Its length is the request's total length**, so request padding is never echoed.
 
 use super::checksum;
 use super::ethernet::{LinkDst, NetReply};
@@ -27,6 +33,8 @@ pub const PROTO_ICMP: u8 = 1;
 pub const PROTO_UDP: u8 = 17;
 /// TTL of every reply (Linux's default `ip_default_ttl`).
 pub const REPLY_TTL: u8 = 64;
+/// The Don't Fragment flag in the flags / fragment offset word.
+pub const FLAG_DF: u16 = 0x4000;
 
 /// Whether `ip` can be the source of a packet we answer: not in 0.0.0.0/8 ("this network"),
 /// 127.0.0.0/8 (loopback), 224.0.0.0/4 (multicast) or 255.255.255.255 — the sources Linux's
@@ -40,42 +48,117 @@ pub fn is_group(ip: [u8; 4]) -> bool {
     ip[0] & 0xf0 == 0xe0 || ip == [255; 4]
 }
 
-/// IPv4 option types the checks look at (RFC 791).
+/// IPv4 option types the checks look at (RFC 791, RFC 1108, RFC 2113).
 pub mod option {
     /// End of option list: the rest of the header is padding.
     pub const END: u8 = 0;
     /// No operation: a single byte.
     pub const NOP: u8 = 1;
+    /// Record route.
+    pub const RR: u8 = 7;
+    /// Timestamp.
+    pub const TIMESTAMP: u8 = 68;
     /// Loose source and record route.
     pub const LSRR: u8 = 131;
+    /// Commercial IP security option (CIPSO).
+    pub const CIPSO: u8 = 134;
     /// Strict source and record route.
     pub const SSRR: u8 = 137;
+    /// Router alert.
+    pub const RA: u8 = 148;
+    /// Timestamp flag "prespecified addresses" (the low nibble of the fourth byte).
+    pub const TS_PRESPEC: u8 = 3;
+    /// Timestamp flag "address and timestamp".
+    pub const TS_TSANDADDR: u8 = 1;
 }
 
-/// Walks the options the way Linux's `ip_options_compile` frames them: END ends the list, NOP
-/// is one byte, every other option has a length byte of at least 2 that stays inside the
-/// header (`Malformed` otherwise). Source routes are `Unsupported`: a Linux host drops them
-/// (`accept_source_route` is off), and an echo of one would be no correct answer.
-/// The options we accept are kept in the reply as they are.
-pub fn check_options(mut opts: &[u8]) -> Result<(), DropReason> {
-    while let Some((&kind, rest)) = opts.split_first() {
+/// Checks the options of a received packet by the rules of Linux's `__ip_options_compile`
+/// (net/ipv4/ip_options.c) and `ip_rcv_options` (net/ipv4/ip_input.c); `Malformed` for what
+/// Linux rejects (it drops the packet and answers with an ICMP parameter problem, which we
+/// do not send: the drop is counted instead):
+/// * END ends the list; NOP is one byte; any other option needs a length byte, a length of at
+///   least 2 and no more than the bytes left;
+/// * record route: length >= 3, pointer >= 4, not a second one; a pointer inside the option
+///   must leave room for one address (`pointer + 3 <= length`); a pointer past it (full) is
+///   accepted;
+/// * timestamp: length >= 4, pointer >= 5, not a second one; a pointer inside the option must
+///   leave room for one entry (4 bytes, 8 with the address and prespecified flags); when full
+///   (pointer past the option) an overflow count of 15 is rejected (not for prespecified);
+/// * router alert: length >= 4;
+/// * CIPSO: rejected (Linux validates it against the configured CIPSO domains, and a host has
+///   none unless NetLabel is configured);
+/// * source routes (LSRR/SSRR): length >= 3, pointer >= 4, only one, else `Malformed`; a
+///   well-formed one is `Unsupported`: Linux drops it silently when `accept_source_route` is
+///   off for the interface or for all (the kernel default of `all`).
+///
+/// Any other option type (security, stream ID, unknown) is accepted, as Linux accepts them on
+/// received packets. The options we accept are kept in the reply as they are.
+pub fn check_options(opts: &[u8]) -> Result<(), DropReason> {
+    let (mut rr, mut ts, mut srr) = (false, false, false);
+    let mut rest = opts;
+    while let Some((&kind, after_kind)) = rest.split_first() {
         match kind {
-            option::END => return Ok(()),
+            option::END => {
+                return if srr {
+                    Err(DropReason::Unsupported)
+                } else {
+                    Ok(())
+                }
+            }
             option::NOP => {
-                opts = rest;
+                rest = after_kind;
                 continue;
             }
             _ => {}
         }
-        let len = usize::from(*rest.first().ok_or(DropReason::Malformed)?);
+        let len = usize::from(*after_kind.first().ok_or(DropReason::Malformed)?);
         if len < 2 {
             return Err(DropReason::Malformed);
         }
-        let (_, after) = opts.split_at_checked(len).ok_or(DropReason::Malformed)?;
-        if kind == option::LSRR || kind == option::SSRR {
-            return Err(DropReason::Unsupported);
+        let (opt, after) = rest.split_at_checked(len).ok_or(DropReason::Malformed)?;
+        // Byte `i` of this option, or 0 where the option is too short to have it (every use
+        // below is behind a length check that makes it present).
+        let byte = |i: usize| opt.get(i).copied().unwrap_or(0);
+        let pointer = usize::from(byte(2));
+        match kind {
+            option::LSRR | option::SSRR => {
+                if len < 3 || pointer < 4 || srr {
+                    return Err(DropReason::Malformed);
+                }
+                srr = true;
+            }
+            option::RR => {
+                if rr || len < 3 || pointer < 4 || (pointer <= len && pointer + 3 > len) {
+                    return Err(DropReason::Malformed);
+                }
+                rr = true;
+            }
+            option::TIMESTAMP => {
+                if ts || len < 4 || pointer < 5 {
+                    return Err(DropReason::Malformed);
+                }
+                let flags = byte(3) & 0x0f;
+                if pointer <= len {
+                    let entry = match flags {
+                        option::TS_TSANDADDR | option::TS_PRESPEC => 8,
+                        _ => 4,
+                    };
+                    if pointer + entry - 1 > len {
+                        return Err(DropReason::Malformed);
+                    }
+                } else if flags != option::TS_PRESPEC && byte(3) >> 4 == 15 {
+                    return Err(DropReason::Malformed);
+                }
+                ts = true;
+            }
+            option::RA if len < 4 => return Err(DropReason::Malformed),
+            option::CIPSO => return Err(DropReason::Malformed),
+            _ => {}
         }
-        opts = after;
+        rest = after;
+    }
+    if srr {
+        return Err(DropReason::Unsupported);
     }
     Ok(())
 }
@@ -106,10 +189,6 @@ impl<'a> Ipv4Header<'a> {
     pub fn protocol(&self) -> u8 {
         self.0[9]
     }
-    /// The 16-bit word holding TTL and protocol, as the checksum sees it.
-    pub fn ttl_protocol_word(&self) -> u16 {
-        u16::from_be_bytes([self.0[8], self.0[9]])
-    }
     pub fn checksum(&self) -> u16 {
         u16::from_be_bytes([self.0[10], self.0[11]])
     }
@@ -121,8 +200,34 @@ impl<'a> Ipv4Header<'a> {
         let h = &*self.0;
         [h[16], h[17], h[18], h[19]]
     }
+    /// Replaces the 16-bit word at byte `at` (even, below 20, not the checksum itself) and
+    /// updates the header checksum incrementally (RFC 1624).
+    fn set_word(&mut self, at: usize, new: u16) {
+        let Some(w) = self.0.get_mut(at..at + 2) else {
+            return;
+        };
+        let old = u16::from_be_bytes([
+            w.first().copied().unwrap_or(0),
+            w.last().copied().unwrap_or(0),
+        ]);
+        w.copy_from_slice(&new.to_be_bytes());
+        self.set_checksum(checksum::update(self.checksum(), old, new));
+    }
+    /// Sets the TOS byte (DSCP and ECN), checksum updated.
+    pub fn set_tos(&mut self, tos: u8) {
+        self.set_word(0, u16::from_be_bytes([self.0[0], tos]));
+    }
+    /// Sets the identification field, checksum updated.
+    pub fn set_ident(&mut self, ident: u16) {
+        self.set_word(4, ident);
+    }
+    /// Sets the Don't Fragment flag (with MF and offset 0, as in every reply), checksum updated.
+    pub fn set_dont_fragment(&mut self, df: bool) {
+        self.set_word(6, if df { FLAG_DF } else { 0 });
+    }
+    /// Sets the TTL, checksum updated.
     pub fn set_ttl(&mut self, ttl: u8) {
-        self.0[8] = ttl;
+        self.set_word(8, u16::from_be_bytes([ttl, self.0[9]]));
     }
     pub fn set_checksum(&mut self, c: u16) {
         self.0[10..12].copy_from_slice(&c.to_be_bytes());
@@ -183,6 +288,11 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
     let kind = match ip.protocol() {
         PROTO_ICMP => icmp4::handle(l4, id)?,
         PROTO_UDP => {
+            // A Linux socket's reply carries no IP options. Dropping them means sending from
+            // a later offset of the frame, which the TX path cannot do yet: not answered.
+            if !options.is_empty() {
+                return Err(DropReason::Unsupported);
+            }
             // `l4.len() <= total <= u16::MAX`, so the length always fits the pseudo-header.
             let len = u16::try_from(l4.len()).map_err(|_| DropReason::Truncated)?;
             let pseudo = checksum::pseudo_v4(src, dst, PROTO_UDP, len);
@@ -192,12 +302,25 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
         _ => return Err(DropReason::Unsupported),
     };
 
-    // Swapping the addresses leaves the (verified) sum unchanged; only the TTL word moves.
+    // Swapping the addresses leaves the (verified) sum unchanged; the other fields are
+    // updated incrementally.
     ip.set_src(dst);
     ip.set_dst(src);
-    let old = ip.ttl_protocol_word();
     ip.set_ttl(REPLY_TTL);
-    ip.set_checksum(checksum::update(ip.checksum(), old, ip.ttl_protocol_word()));
+    if kind == Answer::Udp4 {
+        // As an unconnected Linux UDP socket sends: TOS 0 (the socket's, so no ECN mark
+        // reflected), DF set (path MTU discovery `IP_PMTUDISC_WANT`, the default) and
+        // therefore ID 0 (`ip_select_ident_segs` gives DF packets of unconnected sockets 0).
+        ip.set_tos(0);
+        ip.set_dont_fragment(true);
+        ip.set_ident(0);
+    } else {
+        // As `icmp_reply`: the request's TOS byte as it is (ECN bits included), DF clear (the
+        // ICMP socket does no path MTU discovery). Linux draws the ID from its hashed
+        // per-destination counters; we keep the request's, which is as unpredictable to
+        // anyone but the requester.
+        ip.set_dont_fragment(false);
+    }
     Ok(NetReply {
         len: total,
         kind,
@@ -232,7 +355,7 @@ mod tests {
         assert_eq!(h.ihl(), 5);
         assert_eq!(r[15], 0xb8, "TOS kept");
         assert_eq!(h.identification(), 0x5a5a, "ID kept");
-        assert!(h.dont_fragment(), "DF kept");
+        assert!(!h.dont_fragment(), "DF clear, as icmp_reply sends");
         assert!(!h.more_fragments());
         assert_eq!(h.ttl(), 64);
         assert_eq!(h.protocol(), etherparse::IpNumber::ICMP);
@@ -261,7 +384,7 @@ mod tests {
                         .icmpv4_echo_reply(0x1234, 7)
                         .write(&mut v, &p)
                         .unwrap();
-                    v
+                    without_df(v)
                 };
                 assert_eq!(r, want, "IHL {} payload {n}", 5 + opts.len() / 4);
                 assert_eq!(&r[34..34 + opts.len()], opts);
@@ -315,6 +438,152 @@ mod tests {
             let r = reply(&icmp4_request_with_options(opts, b"ok"), Answer::Icmp4Echo);
             assert_eq!(&r[34..34 + opts.len()], opts);
         }
+    }
+
+    /// Options by the rules of Linux's `__ip_options_compile` for received packets, each padded
+    /// with END to a multiple of 4: `None` = answered (options kept), else the drop reason.
+    #[test]
+    fn options_follow_linux_ip_options_compile() {
+        use DropReason::{Malformed, Unsupported};
+        let cases: &[(&str, &[u8], Option<DropReason>)] = &[
+            ("RR pointer 3", &[7, 7, 3, 0, 0, 0, 0], Some(Malformed)),
+            ("RR pointer 4, room for one", &[7, 7, 4, 0, 0, 0, 0], None),
+            ("RR full (pointer past it)", &[7, 7, 8, 1, 2, 3, 4], None),
+            (
+                "RR pointer inside, no room",
+                &[7, 7, 5, 0, 0, 0, 0],
+                Some(Malformed),
+            ),
+            ("RR length 2", &[7, 2, 1, 0], Some(Malformed)),
+            (
+                "RR twice",
+                &[7, 7, 4, 0, 0, 0, 0, 7, 7, 4, 0, 0, 0, 0],
+                Some(Malformed),
+            ),
+            ("TS pointer 4", &[68, 8, 4, 0, 0, 0, 0, 0], Some(Malformed)),
+            ("TS pointer 5, room", &[68, 8, 5, 0, 0, 0, 0, 0], None),
+            ("TS length 3", &[68, 3, 5, 0], Some(Malformed)),
+            ("TS full, overflow 14", &[68, 8, 9, 0xe0, 1, 2, 3, 4], None),
+            (
+                "TS full, overflow 15",
+                &[68, 8, 9, 0xf0, 1, 2, 3, 4],
+                Some(Malformed),
+            ),
+            (
+                "TS prespecified full, overflow 15",
+                &[68, 12, 13, 0xf3, 1, 2, 3, 4, 5, 6, 7, 8],
+                None,
+            ),
+            (
+                "TS address+time, 4 bytes left",
+                &[68, 8, 5, 0x01, 0, 0, 0, 0],
+                Some(Malformed),
+            ),
+            (
+                "TS address+time, room",
+                &[68, 12, 5, 0x01, 0, 0, 0, 0, 0, 0, 0, 0],
+                None,
+            ),
+            (
+                "TS prespecified, 4 bytes left",
+                &[68, 8, 5, 0x03, 192, 0, 2, 1],
+                Some(Malformed),
+            ),
+            ("TS unknown flag 2", &[68, 8, 5, 0x02, 0, 0, 0, 0], None),
+            (
+                "TS twice",
+                &[68, 8, 5, 0, 0, 0, 0, 0, 68, 8, 5, 0, 0, 0, 0, 0],
+                Some(Malformed),
+            ),
+            ("router alert length 2", &[148, 2, 1, 1], Some(Malformed)),
+            ("router alert", &[148, 4, 0, 0], None),
+            ("CIPSO", &[134, 8, 0, 0, 0, 1, 1, 2], Some(Malformed)),
+            ("security (RFC 1108)", &[130, 4, 0xab, 0xcd], None),
+            ("length past the header", &[0x9e, 9, 0, 0], Some(Malformed)),
+            (
+                "LSRR pointer 3",
+                &[131, 7, 3, 198, 51, 100, 1],
+                Some(Malformed),
+            ),
+            ("SSRR length 2", &[137, 2, 1, 0], Some(Malformed)),
+            ("LSRR", &[131, 7, 4, 198, 51, 100, 1], Some(Unsupported)),
+            (
+                "SSRR full",
+                &[137, 7, 8, 198, 51, 100, 1],
+                Some(Unsupported),
+            ),
+            (
+                "two source routes",
+                &[131, 7, 4, 198, 51, 100, 1, 137, 7, 4, 198, 51, 100, 1],
+                Some(Malformed),
+            ),
+            (
+                "LSRR, then a bad RR",
+                &[131, 7, 4, 198, 51, 100, 1, 7, 7, 3, 0, 0, 0, 0],
+                Some(Malformed),
+            ),
+        ];
+        for (what, opts, want) in cases {
+            let mut o = opts.to_vec();
+            while o.len() % 4 != 0 {
+                o.push(0);
+            }
+            let f = icmp4_request_with_options(&o, b"opts");
+            match want {
+                None => {
+                    let r = reply(&f, Answer::Icmp4Echo);
+                    assert_eq!(&r[34..34 + o.len()], &o[..], "{what}: options kept");
+                }
+                Some(reason) => assert_eq!(drop_reason(&f), *reason, "{what}"),
+            }
+        }
+    }
+
+    #[test]
+    fn icmp_reply_reflects_the_whole_tos_byte() {
+        // icmp_reply sets ipc.tos = the request's TOS, ECN bits included (CE here).
+        for tos in [0x03u8, 0xb8, 0xbb, 0x01] {
+            let mut f = icmp4_request(b"tos");
+            f[15] = tos;
+            fix_ipv4_checksum(&mut f);
+            assert_eq!(reply(&f, Answer::Icmp4Echo)[15], tos);
+        }
+    }
+
+    #[test]
+    fn udp_reply_header_is_a_linux_sockets() {
+        // An unconnected UDP socket with the default IP_PMTUDISC_WANT: TOS 0, DF, ID 0.
+        for (tos, flags, ident) in [(0x03u8, 0x00u8, 0x1234u16), (0xbb, 0x40, 0xbeef), (0, 0, 0)] {
+            let mut f = udp4_request(b"linux");
+            f[15] = tos;
+            f[18..20].copy_from_slice(&ident.to_be_bytes());
+            f[20] = flags;
+            fix_ipv4_checksum(&mut f);
+            let r = reply(&f, Answer::Udp4);
+            let h = etherparse::Ipv4HeaderSlice::from_slice(&r[14..]).unwrap();
+            assert_eq!(
+                r[15], 0,
+                "TOS 0 (no ECN reflected) for request TOS {tos:#04x}"
+            );
+            assert!(h.dont_fragment(), "DF");
+            assert_eq!(h.identification(), 0, "ID");
+            assert_eq!(h.ttl(), 64);
+        }
+    }
+
+    #[test]
+    fn udp_with_options_is_unsupported() {
+        // A Linux socket's reply carries no options; we cannot remove them without sending
+        // from another offset of the frame, so such requests are not answered.
+        let mut h = ipv4_header(PEER_V4, OUR_V4, 64, &[1, 1, 1, 0]);
+        h.protocol = etherparse::IpNumber::UDP;
+        let mut f = Vec::new();
+        PacketBuilder::ethernet2(PEER_MAC, OUR_MAC)
+            .ip(IpHeaders::Ipv4(h, Default::default()))
+            .udp(PEER_PORT, UDP_PORT)
+            .write(&mut f, b"opt")
+            .unwrap();
+        assert_eq!(drop_reason(&f), DropReason::Unsupported);
     }
 
     #[test]

@@ -8,8 +8,13 @@
 //!    any other protocol are `Unsupported`.
 //!
 //! Echo and UDP replies go back to the sender ([`check_unicast_exchange`],
-//! [`reply_to_sender`]): addresses swapped, hop limit 64, traffic class and flow label kept,
-//! **length = 40 + the request's payload length** (request padding is never echoed).
+//! [`reply_to_sender`]): addresses swapped, hop limit 64, **length = 40 + the request's
+//! payload length** (request padding is never echoed). Traffic class: the request's for an
+//! echo reply (`icmpv6_echo_reply` copies it, ECN included), 0 for UDP (the socket's). Flow
+//! label: neither reflects the request's (`flowlabel_reflect` is 0 by default); Linux labels
+//! both automatically (`auto_flowlabels`, `ip6_make_flowlabel`) with a hash of the flow keyed
+//! by a per-boot random secret; ours is [`flow_label`], the same kind of per-flow hash with
+//! a fixed key, so a flow always gets the same label and tests can predict it.
 //! Neighbor Advertisements are addressed by [`super::ndp`] itself.
 
 use super::checksum;
@@ -22,6 +27,27 @@ pub const NEXT_UDP: u8 = 17;
 pub const NEXT_ICMPV6: u8 = 58;
 /// Hop limit of echo and UDP replies (Linux's default `hop_limit`).
 pub const REPLY_HOP_LIMIT: u8 = 64;
+/// The 20 bits of the flow label.
+pub const FLOW_LABEL_MASK: u32 = 0x000f_ffff;
+
+/// The flow label of a reply from `src` to `dst`: FNV-1a (32 bits) over the source and
+/// destination addresses, the next header and the four `ports` bytes (UDP source and
+/// destination port; for ICMPv6 the type and code, then two zero bytes, as Linux's flow keys
+/// hold them), folded to 20 bits. Linux hashes the same keys with a secret (see the module
+/// docs); this one needs no state and gives a flow one label for ever.
+pub fn flow_label(src: &[u8; 16], dst: &[u8; 16], next_header: u8, ports: [u8; 4]) -> u32 {
+    const FNV_OFFSET: u32 = 0x811c_9dc5;
+    const FNV_PRIME: u32 = 0x0100_0193;
+    let bytes = src
+        .iter()
+        .chain(dst.iter())
+        .chain(std::iter::once(&next_header))
+        .chain(ports.iter());
+    let h = bytes.fold(FNV_OFFSET, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(FNV_PRIME)
+    });
+    (h ^ (h >> 20)) & FLOW_LABEL_MASK
+}
 
 pub fn is_multicast(a: &[u8; 16]) -> bool {
     a[0] == 0xff
@@ -72,7 +98,15 @@ impl<'a> Ipv6Header<'a> {
     }
     /// Sets version 6, traffic class 0 and flow label 0.
     pub fn reset_version_class_flow(&mut self) {
-        self.0[0..4].copy_from_slice(&[0x60, 0, 0, 0]);
+        self.set_version_class_flow(0, 0);
+    }
+    pub fn traffic_class(&self) -> u8 {
+        (self.0[0] << 4) | (self.0[1] >> 4)
+    }
+    /// Sets version 6, the traffic class and the low 20 bits of `flow` as the flow label.
+    pub fn set_version_class_flow(&mut self, class: u8, flow: u32) {
+        let word = (6u32 << 28) | (u32::from(class) << 20) | (flow & FLOW_LABEL_MASK);
+        self.0[0..4].copy_from_slice(&word.to_be_bytes());
     }
     pub fn set_payload_len(&mut self, len: u16) {
         self.0[4..6].copy_from_slice(&len.to_be_bytes());
@@ -122,7 +156,12 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
                 .ok_or(DropReason::Truncated)?;
             let pseudo = ip.pseudo_sum(NEXT_UDP, plen);
             udp::handle(dgram, pseudo, udp::ZeroChecksum::Invalid, id)?;
-            Ok(reply_to_sender(&mut ip, plen, Answer::Udp6))
+            // After the swap: the reply's source and destination ports.
+            let ports = dgram
+                .first_chunk::<4>()
+                .copied()
+                .ok_or(DropReason::Truncated)?;
+            Ok(reply_to_sender(&mut ip, plen, Answer::Udp6, 0, ports))
         }
         // Hop-by-hop, routing, fragment, destination options, ESP/AH, TCP, ...
         _ => Err(DropReason::Unsupported),
@@ -147,12 +186,21 @@ pub fn check_unicast_exchange(ip: &Ipv6Header, id: &Identity) -> Result<(), Drop
 }
 
 /// Turns the header around for a reply of `plen` payload bytes (unchanged from the request):
-/// addresses swapped, hop limit 64. The upper-layer checksum is unaffected by the swap.
-pub fn reply_to_sender(ip: &mut Ipv6Header, plen: u16, kind: Answer) -> NetReply {
+/// addresses swapped, hop limit 64, traffic class `class` and the [`flow_label`] of the reply
+/// with `ports`. The upper-layer checksum is unaffected by the swap.
+pub fn reply_to_sender(
+    ip: &mut Ipv6Header,
+    plen: u16,
+    kind: Answer,
+    class: u8,
+    ports: [u8; 4],
+) -> NetReply {
     let (src, dst) = (ip.src(), ip.dst());
     ip.set_src(&dst);
     ip.set_dst(&src);
     ip.set_hop_limit(REPLY_HOP_LIMIT);
+    let next = ip.next_header();
+    ip.set_version_class_flow(class, flow_label(&dst, &src, next, ports));
     NetReply {
         len: HEADER_LEN + usize::from(plen),
         kind,

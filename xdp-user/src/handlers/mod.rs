@@ -16,9 +16,10 @@
 //!
 //! Reply sizes: ARP replies are always 42 bytes; IP replies are exactly `14 + the request's IP
 //! length` (total length for IPv4, 40 + payload length for IPv6), so Ethernet padding on the
-//! request is never echoed; a Neighbor Advertisement is always 86 bytes and may be longer than
-//! the solicitation. Frames under 60 bytes are left to the NIC to pad, as for the kernel's own
-//! replies. Nothing here panics on any input: lengths are checked before every access.
+//! request is never echoed; a Neighbor Advertisement is 78 bytes (answering a unicast
+//! solicitation) or 86 (with our link-layer address), longer than the request only for a
+//! DAD solicitation without options. Frames under 60 bytes are left to the NIC to pad, as
+//! for the kernel's own replies. Nothing here panics on any input: lengths are checked before every access.
 //! docs/ROBUSTNESS.md lists what happens to each kind of bad frame; the properties every reply
 //! has are checked by `tests/handler_props.rs` (proptest) and the cargo-fuzz target in `fuzz/`.
 // Production code may not index slices, unwrap or panic (constant indices into fixed-size

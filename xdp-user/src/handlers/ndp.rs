@@ -1,25 +1,41 @@
 //! Neighbor Discovery (RFC 4861): answer Neighbor Solicitations for our addresses with a
-//! Neighbor Advertisement, written in place over the solicitation.
+//! Neighbor Advertisement, written in place over the solicitation, as Linux's
+//! `ndisc_recv_ns` / `ndisc_send_na` (net/ipv6/ndisc.c) answer them.
 //!
-//! Checks, in order (first failure wins), following RFC 4861 §7.1.1 and Linux `ndisc_recv_ns`:
+//! Checks, in order (first failure wins):
 //! * NDP switched on (`NotOurs`); hop limit 255 (`Unsupported`: it did not come from the link);
 //! * at least 24 bytes (`Truncated`), code 0 (`Malformed`), checksum (`BadChecksum`);
 //! * target not multicast (`Malformed`) and one of ours (`NotOurs`);
-//! * destination the target itself or its solicited-node group (`BadDestination`);
-//! * options well-formed: none of length 0, none past the end (`Malformed`);
-//! * DAD (source `::`): destination must be the solicited-node group (`BadDestination`) and no
-//!   source link-layer address option may be present (`Malformed`).
+//! * destination one of our addresses or a group we would be in: all-nodes or the
+//!   solicited-node group of one of our addresses (`BadDestination`; Linux's IPv6 input
+//!   drops the rest);
+//! * options as `ndisc_parse_options` wants them: none of length 0, none past the end
+//!   (`Malformed`); a source link-layer address option must be 8 bytes long, the length of
+//!   an Ethernet address option (`ndisc_opt_addr_data`; `Malformed`) and carry a unicast
+//!   MAC (`BadSource`: Linux does not check it, but we never answer to a group); when it
+//!   appears twice the first one counts, as in Linux;
+//! * DAD (source `::`): destination a solicited-node group (`BadDestination`) and no source
+//!   link-layer address option (`Malformed`);
+//! * a multicast solicitation from a unicast source without a source link-layer address:
+//!   `Unsupported` (Linux answers it only when it already has a neighbour entry for the
+//!   source, which a responder without a neighbour cache cannot know).
 //!
-//! The reply (payload length 32, hop limit 255, traffic class and flow label 0, source = the
-//! target) is a 24-byte NA header plus a Target Link-Layer Address option with our MAC:
-//! * to a unicast solicitor: destination = its address and Ethernet source, flags S|O;
-//! * to DAD: destination ff02::1 / 33:33:00:00:00:01, flag O only (RFC 4861 §7.2.4).
+//! The reply: hop limit 255, traffic class and flow label 0, source = the target. As Linux:
+//! * to DAD: destination ff02::1 / 33:33:00:00:00:01, flag O, a Target Link-Layer Address
+//!   option (32-byte NA);
+//! * to a multicast solicitation: destination = the solicitor, flags S|O, the target
+//!   link-layer address option (32 bytes);
+//! * to a unicast solicitation: destination = the solicitor, flag S only and no option
+//!   (24 bytes), whether or not the solicitation carried a source link-layer address.
 //!
-//! The reply is 86 bytes and can be longer than the solicitation (a 78-byte NS without
-//! options): if the frame buffer cannot hold it, `TooBig`.
+//! On the link the NA goes to the MAC in the source link-layer address option when there is
+//! one (Linux records it in its neighbour entry and sends there), else to the frame's source
+//! (where Linux would first resolve the solicitor with an NS of its own).
+//! Only the answer to a DAD solicitation without options is longer than the request (78 bytes
+//! in, 86 out): if the frame buffer cannot hold it, `TooBig`.
 
 use super::checksum;
-use super::ethernet::{LinkDst, NetReply};
+use super::ethernet::{is_valid_unicast, LinkDst, NetReply};
 use super::ipv6::{is_multicast, is_unspecified, Ipv6Header, HEADER_LEN, NEXT_ICMPV6};
 use super::{Answer, DropReason, Identity};
 use xdp_common::proto;
@@ -30,8 +46,10 @@ pub const TYPE_NEIGHBOR_ADVERTISEMENT: u8 = 136;
 pub const HOP_LIMIT: u8 = 255;
 /// NS header: type, code, checksum, reserved, target address.
 pub const NS_LEN: usize = 24;
-/// The NA we send: 24-byte header + one 8-byte Target Link-Layer Address option.
-pub const NA_LEN: usize = 32;
+/// NA header: type, code, checksum, flags + reserved, target address.
+pub const NA_HEADER_LEN: usize = 24;
+/// An NA with one 8-byte Target Link-Layer Address option.
+pub const NA_LEN: usize = NA_HEADER_LEN + 8;
 pub const OPT_SOURCE_LLADDR: u8 = 1;
 pub const OPT_TARGET_LLADDR: u8 = 2;
 pub const NA_FLAG_SOLICITED: u8 = 0x40;
@@ -48,10 +66,11 @@ pub fn solicited_node(a: &[u8; 16]) -> [u8; 16] {
     ]
 }
 
-/// Walks the options after the NS header. Returns whether a Source Link-Layer Address option
-/// is present; `Malformed` for an option of length 0 or one running past the message.
-fn scan_options(mut opts: &[u8]) -> Result<bool, DropReason> {
-    let mut has_sllao = false;
+/// Walks the options after the NS header (`ndisc_parse_options`). Returns the MAC of the first
+/// Source Link-Layer Address option, if any; `Malformed` for an option of length 0, one
+/// running past the message, or a source link-layer address option that is not 8 bytes.
+fn scan_options(mut opts: &[u8]) -> Result<Option<[u8; 6]>, DropReason> {
+    let mut sllao = None;
     while !opts.is_empty() {
         let [kind, units, ..] = *opts else {
             return Err(DropReason::Malformed);
@@ -60,15 +79,21 @@ fn scan_options(mut opts: &[u8]) -> Result<bool, DropReason> {
         if len == 0 {
             return Err(DropReason::Malformed);
         }
-        let (_, rest) = opts.split_at_checked(len).ok_or(DropReason::Malformed)?;
-        has_sllao |= kind == OPT_SOURCE_LLADDR;
+        let (opt, rest) = opts.split_at_checked(len).ok_or(DropReason::Malformed)?;
+        if kind == OPT_SOURCE_LLADDR {
+            let mac: [u8; 6] = match opt {
+                [_, 1, m0, m1, m2, m3, m4, m5] => [*m0, *m1, *m2, *m3, *m4, *m5],
+                _ => return Err(DropReason::Malformed),
+            };
+            sllao.get_or_insert(mac);
+        }
         opts = rest;
     }
-    Ok(has_sllao)
+    Ok(sllao)
 }
 
 /// Handles the Neighbor Solicitation of `plen` bytes at the start of `room`; `room` runs on to
-/// the end of the frame buffer and receives the 32-byte advertisement.
+/// the end of the frame buffer and receives the advertisement.
 pub fn handle(
     ip: &mut Ipv6Header,
     room: &mut [u8],
@@ -103,56 +128,80 @@ pub fn handle(
         return Err(DropReason::NotOurs);
     }
     let (src, dst) = (ip.src(), ip.dst());
-    let group = solicited_node(&target);
-    if dst != target && dst != group {
+    let multicast = is_multicast(&dst);
+    let our_group = dst == ALL_NODES || id.v6.iter().any(|a| solicited_node(&a.octets()) == dst);
+    if !(id.owns_v6(&dst) || our_group) {
         return Err(DropReason::BadDestination);
     }
-    let has_sllao = scan_options(options)?;
+    let sllao = scan_options(options)?;
     let dad = is_unspecified(&src);
-    if dad && dst != group {
+    // DAD goes to a solicited-node group (of ours, by the check above).
+    if dad && !(multicast && dst != ALL_NODES) {
         return Err(DropReason::BadDestination);
     }
-    if dad && has_sllao {
-        return Err(DropReason::Malformed);
+    if let Some(mac) = sllao {
+        if dad {
+            return Err(DropReason::Malformed);
+        }
+        if !is_valid_unicast(&mac) {
+            return Err(DropReason::BadSource);
+        }
+    } else if multicast && !dad {
+        return Err(DropReason::Unsupported);
     }
 
-    let (reply_dst, link_dst, flags) = if dad {
-        (ALL_NODES, LinkDst::Mac(ALL_NODES_MAC), NA_FLAG_OVERRIDE)
-    } else {
+    // (destination, link destination, flags, with a target link-layer address option)
+    let (reply_dst, link_dst, flags, tllao) = if dad {
         (
-            src,
-            LinkDst::Requester,
-            NA_FLAG_SOLICITED | NA_FLAG_OVERRIDE,
+            ALL_NODES,
+            LinkDst::Mac(ALL_NODES_MAC),
+            NA_FLAG_OVERRIDE,
+            true,
         )
+    } else {
+        let link = sllao.map_or(LinkDst::Requester, LinkDst::Mac);
+        if multicast {
+            (src, link, NA_FLAG_SOLICITED | NA_FLAG_OVERRIDE, true)
+        } else {
+            (src, link, NA_FLAG_SOLICITED, false)
+        }
     };
-    let na = room.first_chunk_mut::<NA_LEN>().ok_or(DropReason::TooBig)?;
-    // Type, code, checksum (filled in below), R|S|O flags + reserved, target, TLLAO.
-    na[..8].copy_from_slice(&[TYPE_NEIGHBOR_ADVERTISEMENT, 0, 0, 0, flags, 0, 0, 0]);
-    na[8..24].copy_from_slice(&target);
-    na[24..26].copy_from_slice(&[OPT_TARGET_LLADDR, 1]);
-    na[26..].copy_from_slice(&id.mac);
+    let na_len = if tllao { NA_LEN } else { NA_HEADER_LEN };
+    let na = room.get_mut(..na_len).ok_or(DropReason::TooBig)?;
+    // Type, code, checksum (filled in below), R|S|O flags + reserved, target[, TLLAO].
+    let (hdr, opt) = na
+        .split_first_chunk_mut::<NA_HEADER_LEN>()
+        .ok_or(DropReason::TooBig)?;
+    hdr[..8].copy_from_slice(&[TYPE_NEIGHBOR_ADVERTISEMENT, 0, 0, 0, flags, 0, 0, 0]);
+    hdr[8..24].copy_from_slice(&target);
+    if let Some(opt) = opt.first_chunk_mut::<8>() {
+        opt[..2].copy_from_slice(&[OPT_TARGET_LLADDR, 1]);
+        opt[2..].copy_from_slice(&id.mac);
+    }
 
     ip.reset_version_class_flow();
-    ip.set_payload_len(NA_LEN as u16);
+    ip.set_payload_len(na_len as u16);
     ip.set_hop_limit(HOP_LIMIT);
     ip.set_src(&target);
     ip.set_dst(&reply_dst);
     let c = checksum::finish(checksum::add(
-        ip.pseudo_sum(NEXT_ICMPV6, NA_LEN as u16),
+        ip.pseudo_sum(NEXT_ICMPV6, na_len as u16),
         checksum::sum(na),
     ));
-    na[2..4].copy_from_slice(&c.to_be_bytes());
+    if let Some(sum) = na.get_mut(2..4) {
+        sum.copy_from_slice(&c.to_be_bytes());
+    }
     Ok(NetReply {
-        len: HEADER_LEN + NA_LEN,
+        len: HEADER_LEN + na_len,
         kind: Answer::Ndp,
         dst: link_dst,
     })
 }
-
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
     use super::super::{handle, Answer, DropReason, Verdict};
+    use super::ALL_NODES_MAC;
     use etherparse::icmpv6::NeighborAdvertisementHeader;
     use etherparse::{Icmpv6Slice, Icmpv6Type, Ipv6HeaderSlice, PacketBuilder};
 
@@ -213,14 +262,94 @@ mod tests {
         assert_eq!(r, expected_na(PEER_MAC, PEER_V6, OUR_V6, true));
     }
 
+    /// The 24-byte NA (no option) Linux sends to a unicast solicitation, built by etherparse.
+    fn expected_unicast_na(eth_dst: [u8; 6], dst: [u8; 16], target: [u8; 16]) -> Vec<u8> {
+        let mut v = Vec::new();
+        PacketBuilder::ethernet2(OUR_MAC, eth_dst)
+            .ipv6(target, dst, 255)
+            .icmpv6(Icmpv6Type::NeighborAdvertisement(
+                NeighborAdvertisementHeader {
+                    router: false,
+                    solicited: true,
+                    r#override: false,
+                },
+            ))
+            .write(&mut v, &target)
+            .unwrap();
+        v
+    }
+
     #[test]
-    fn ns_to_the_target_itself_without_options_grows_the_frame() {
-        // NUD probe: unicast to the target, no options: 78 bytes in, 86 out.
+    fn unicast_ns_gets_solicited_na_without_option() {
+        // ndisc_recv_ns -> ndisc_send_na(solicited, override = inc = false, inc_opt = false):
+        // flag S only and no target link-layer address, with or without an SLLAO in the NS.
+        // NUD probe: unicast to the target, no options: 78 bytes in, 78 out.
         let req = ns_frame(OUR_MAC, PEER_V6, OUR_V6_LL, 255, OUR_V6_LL, &[]);
         assert_eq!(req.len(), 78);
         let r = reply(&req, Answer::Ndp);
-        check_na(&r, PEER_V6, OUR_V6_LL, 0x60);
-        assert_eq!(r, expected_na(PEER_MAC, PEER_V6, OUR_V6_LL, true));
+        assert_eq!(r, expected_unicast_na(PEER_MAC, PEER_V6, OUR_V6_LL));
+        assert_eq!(r[58], 0x40, "flags S");
+        // With an SLLAO naming another MAC than the frame's source: the NA goes to that MAC.
+        let other = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
+        let req = ns_frame(OUR_MAC, PEER_V6, OUR_V6, 255, OUR_V6, &sllao(other));
+        let r = reply(&req, Answer::Ndp);
+        assert_eq!(r, expected_unicast_na(other, PEER_V6, OUR_V6));
+        // To another of our addresses (Linux delivers it, and answers).
+        let req = ns_frame(OUR_MAC, PEER_V6, OUR_V6_LL, 255, OUR_V6, &[]);
+        assert_eq!(
+            reply(&req, Answer::Ndp),
+            expected_unicast_na(PEER_MAC, PEER_V6, OUR_V6)
+        );
+    }
+
+    #[test]
+    fn multicast_ns_answers_to_the_sllao_mac() {
+        let other = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
+        let g = solicited_node(OUR_V6);
+        let req = ns_frame(v6_multicast_mac(g), PEER_V6, g, 255, OUR_V6, &sllao(other));
+        let r = reply(&req, Answer::Ndp);
+        check_na(&r, PEER_V6, OUR_V6, 0x60);
+        assert_eq!(r, expected_na(other, PEER_V6, OUR_V6, true));
+        // To all-nodes, which Linux has joined: answered the same way.
+        let req = ns_frame(
+            ALL_NODES_MAC,
+            PEER_V6,
+            ALL_NODES,
+            255,
+            OUR_V6,
+            &sllao(PEER_MAC),
+        );
+        let r = reply(&req, Answer::Ndp);
+        assert_eq!(r, expected_na(PEER_MAC, PEER_V6, OUR_V6, true));
+        // Two SLLAOs: the first counts.
+        let opts = [sllao(other), sllao(PEER_MAC)].concat();
+        let req = ns_frame(v6_multicast_mac(g), PEER_V6, g, 255, OUR_V6, &opts);
+        assert_eq!(&reply(&req, Answer::Ndp)[..6], &other);
+    }
+
+    #[test]
+    fn multicast_ns_without_sllao_is_unsupported() {
+        // Linux answers it only from an existing neighbour entry of the solicitor.
+        let g = solicited_node(OUR_V6);
+        let f = ns_frame(v6_multicast_mac(g), PEER_V6, g, 255, OUR_V6, &[]);
+        assert_eq!(drop_reason(&f), DropReason::Unsupported);
+    }
+
+    #[test]
+    fn sllao_of_wrong_length_or_group_mac() {
+        let g = solicited_node(OUR_V6);
+        // ndisc_opt_addr_data: an Ethernet SLLAO is exactly 8 bytes.
+        let long = [
+            1u8, 2, 2, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        for dst in [g, OUR_V6] {
+            let f = ns_frame(OUR_MAC, PEER_V6, dst, 255, OUR_V6, &long);
+            assert_eq!(drop_reason(&f), DropReason::Malformed);
+        }
+        for mac in [[0xff; 6], [0x33, 0x33, 0, 0, 0, 1], [0; 6]] {
+            let f = ns_frame(v6_multicast_mac(g), PEER_V6, g, 255, OUR_V6, &sllao(mac));
+            assert_eq!(drop_reason(&f), DropReason::BadSource, "{mac:02x?}");
+        }
     }
 
     #[test]
@@ -249,8 +378,10 @@ mod tests {
     #[test]
     fn dad_rules() {
         let g = solicited_node(OUR_V6);
-        // DAD must go to the solicited-node group ...
+        // DAD must go to a solicited-node group ...
         let f = ns_frame(OUR_MAC, [0; 16], OUR_V6, 255, OUR_V6, &[]);
+        assert_eq!(drop_reason(&f), DropReason::BadDestination);
+        let f = ns_frame(ALL_NODES_MAC, [0; 16], ALL_NODES, 255, OUR_V6, &[]);
         assert_eq!(drop_reason(&f), DropReason::BadDestination);
         // ... and must not carry a source link-layer address.
         let f = ns_frame(
@@ -302,8 +433,10 @@ mod tests {
 
     #[test]
     fn wrong_destination_is_bad_destination() {
-        // All-nodes, another solicited-node group, another unicast address of ours.
-        for dst in [ALL_NODES, solicited_node(OTHER_V6), OUR_V6_LL] {
+        // Another host's solicited-node group, another host's address, a group we are not in.
+        let mut group = ALL_NODES;
+        group[15] = 2;
+        for dst in [solicited_node(OTHER_V6), OTHER_V6, group] {
             let f = ns_frame(OUR_MAC, PEER_V6, dst, 255, OUR_V6, &sllao(PEER_MAC));
             assert_eq!(drop_reason(&f), DropReason::BadDestination, "{dst:02x?}");
         }
@@ -355,7 +488,9 @@ mod tests {
 
     #[test]
     fn reply_that_does_not_fit_is_too_big() {
-        let req = ns_frame(OUR_MAC, PEER_V6, OUR_V6, 255, OUR_V6, &[]);
+        // The answer to DAD without options: 78 bytes in, 86 out.
+        let g = solicited_node(OUR_V6);
+        let req = ns_frame(v6_multicast_mac(g), [0; 16], g, 255, OUR_V6, &[]);
         for size in 78..86 {
             let mut buf = req.clone();
             buf.resize(size, 0);

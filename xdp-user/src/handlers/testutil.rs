@@ -380,6 +380,27 @@ pub fn assert_checksums_valid(frame: &[u8]) {
     }
 }
 
+/// An etherparse-built IPv4 reply as `icmp_reply` sends it: etherparse sets DF, Linux's ICMP
+/// socket does not (the header checksum is recomputed with [`ref_sum`]).
+pub fn without_df(mut frame: Vec<u8>) -> Vec<u8> {
+    frame[20] &= !0x40;
+    fix_ipv4_checksum(&mut frame);
+    frame
+}
+
+/// The flow label of an IPv6 frame.
+pub fn flow_label_of(frame: &[u8]) -> u32 {
+    u32::from_be_bytes([0, frame[15] & 0x0f, frame[16], frame[17]])
+}
+
+/// `expected` (an etherparse-built IPv6 frame, flow label 0) with the flow label of `reply`:
+/// the label is a hash the tests check separately (stable per flow, different across flows).
+pub fn with_flow_label_of(mut expected: Vec<u8>, reply: &[u8]) -> Vec<u8> {
+    expected[15] = (expected[15] & 0xf0) | (reply[15] & 0x0f);
+    expected[16..18].copy_from_slice(&reply[16..18]);
+    expected
+}
+
 /// Recomputes the IPv4 header checksum of a hand-edited frame (so a test can break one field
 /// and still get past the header checksum).
 pub fn fix_ipv4_checksum(frame: &mut [u8]) {
@@ -432,7 +453,11 @@ pub fn assert_addressed_back(req: &[u8], reply: &[u8]) {
     assert_eq!(&reply[6..12], &OUR_MAC, "reply source MAC");
     match be16(reply, 12) {
         0x0806 => {
-            assert_eq!(&reply[..6], &req[6..12], "reply destination MAC");
+            assert_eq!(
+                &reply[..6],
+                &req[14 + 8..14 + 14],
+                "reply MAC = request sha"
+            );
             assert_eq!(
                 &reply[14 + 18..14 + 24],
                 &req[14 + 8..14 + 14],
@@ -468,7 +493,24 @@ pub fn assert_addressed_back(req: &[u8], reply: &[u8]) {
                     "DAD answer to ff02::1"
                 );
             } else {
-                assert_eq!(&reply[..6], &req[6..12], "reply destination MAC");
+                // An NA goes to the solicitation's first source link-layer address option
+                // when it has one (type 1, length 1, after the 24-byte NS header).
+                let mut mac = &req[6..12];
+                if reply.get(54) == Some(&136) {
+                    let mut opts = &req[54 + 24..];
+                    while let [kind, units, ..] = *opts {
+                        let len = usize::from(units) * 8;
+                        if len == 0 || len > opts.len() {
+                            break;
+                        }
+                        if kind == 1 && units == 1 {
+                            mac = &opts[2..8];
+                            break;
+                        }
+                        opts = &opts[len..];
+                    }
+                }
+                assert_eq!(&reply[..6], mac, "reply destination MAC");
                 assert_eq!(&reply[14 + 24..14 + 40], req_src, "IPv6 dst = request src");
             }
         }

@@ -177,7 +177,11 @@ mod tests {
             );
             assert_eq!(&r[UDP6 + 8..], &p[..]);
             assert_eq!(r[21], 64, "hop limit");
-            assert_eq!(r, expected6(UDP_PORT, PEER_PORT, &p), "payload {n}");
+            assert_eq!(
+                r,
+                with_flow_label_of(expected6(UDP_PORT, PEER_PORT, &p), &r),
+                "payload {n}"
+            );
         }
     }
 
@@ -202,7 +206,10 @@ mod tests {
         let mut padded6 = udp6_request(b"");
         padded6.extend_from_slice(&[0x55; 10]);
         let r = reply(&padded6, Answer::Udp6);
-        assert_eq!(r, expected6(UDP_PORT, PEER_PORT, b""));
+        assert_eq!(
+            r,
+            with_flow_label_of(expected6(UDP_PORT, PEER_PORT, b""), &r)
+        );
     }
 
     #[test]
@@ -216,6 +223,25 @@ mod tests {
             want[UDP4 + 6..UDP4 + 8].copy_from_slice(&[0, 0]);
             assert_eq!(r, want);
         }
+    }
+
+    #[test]
+    fn udp6_reply_class_0_and_own_flow_label() {
+        // A Linux UDP socket sends with its own traffic class (0) and an automatic flow label
+        // (auto_flowlabels), whatever the request carried.
+        let plain = reply(&udp6_request(b"fl"), Answer::Udp6);
+        for word in [[0x60, 0x3a, 0xbc, 0xde], [0x6b, 0xb0, 0, 0]] {
+            let mut f = udp6_request(b"fl");
+            f[14..18].copy_from_slice(&word);
+            let r = reply(&f, Answer::Udp6);
+            assert_eq!((r[14], r[15] & 0xf0), (0x60, 0), "version 6, class 0");
+            assert_eq!(flow_label_of(&r), flow_label_of(&plain), "the flow's label");
+        }
+        let other = reply(
+            &udp6(PEER_V6, OUR_V6, PEER_PORT + 1, UDP_PORT, b"fl"),
+            Answer::Udp6,
+        );
+        assert_ne!(flow_label_of(&other), flow_label_of(&plain), "another flow");
     }
 
     #[test]

@@ -6,12 +6,17 @@
 //! For any input frame, buffer size and claimed length:
 //! * no panic; a dropped frame's buffer is left exactly as it was;
 //! * a reply fits the buffer and is **never longer than the request**, except the documented
-//!   Neighbor Advertisement case (86 bytes answering a 78..86-byte solicitation);
+//!   Neighbor Advertisement case (86 bytes answering a 78..86-byte DAD solicitation);
 //! * every checksum of a reply verifies and every length field describes exactly the reply;
-//! * a reply **goes back to the sender**: Ethernet destination = the request's source MAC,
-//!   network destination = the request's source address (ARP: tha/tpa = sha/spa), source =
-//!   our MAC and the address that was asked; the only exception is the answer to Duplicate
-//!   Address Detection (source `::`), which RFC 4861 sends to ff02::1;
+//! * a reply **goes back to the sender**: Ethernet destination = the request's source MAC
+//!   (ARP: its sender hardware address; NA: the solicitation's source link-layer address
+//!   when it has one, as Linux sends them), network destination = the request's source
+//!   address (ARP: tha/tpa = sha/spa), source = our MAC and the address that was asked; the
+//!   only exception is the answer to Duplicate Address Detection (source `::`), which
+//!   RFC 4861 sends to ff02::1;
+//! * the reply's header fields are those Linux writes: ICMP echo keeps the TOS / traffic
+//!   class, UDP sends TOS / class 0, over IPv4 UDP sets DF with ID 0 and ICMP clears DF, and
+//!   IPv6 echo / UDP replies never reflect the request's flow label (unless by collision);
 //! * never a reply to a group (broadcast/multicast) or all-zero source MAC, nor to a
 //!   broadcast/multicast/unusable source IP, nor to a UDP source port 0.
 #![allow(dead_code)]
@@ -200,12 +205,12 @@ fn check_arp(req: &[u8], rep: &[u8], id: &Identity) -> Result<(), String> {
     ensure!(be16(rep, 12) == 0x0806, "ARP answer is not ARP");
     ensure!(rep.len() == 42, "ARP reply is {} bytes, not 42", rep.len());
     ensure!(
-        rep[0..6] == req[6..12],
-        "ARP reply not sent to the requester's MAC"
+        rep[0..6] == req[14 + 8..14 + 14],
+        "ARP reply not sent to the sender hardware address"
     );
     let (q, a) = (&req[14..42], &rep[14..42]);
     ensure!(
-        q[0..8] == [0, 1, 8, 0, 6, 4, 0, 1],
+        (q[0..8] == [0, 1, 8, 0, 6, 4, 0, 1] || q[0..8] == [0, 6, 8, 0, 6, 4, 0, 1]),
         "answered an ARP packet that is no Ethernet/IPv4 request: {:02x?}",
         &q[0..8]
     );
@@ -225,8 +230,8 @@ fn check_arp(req: &[u8], rep: &[u8], id: &Identity) -> Result<(), String> {
         "answered an ARP from unusable sender {spa:?}"
     );
     ensure!(
-        !is_group_mac(sha),
-        "answered an ARP from a group sender hardware address"
+        !is_group_mac(sha) && sha != [0; 6],
+        "answered an ARP from a group or zero sender hardware address"
     );
     ensure!(a[8..14] == id.mac, "sha is not our MAC");
     ensure!(a[14..18] == *tpa, "spa is not the address asked for");
@@ -300,6 +305,24 @@ fn check_v4(req: &[u8], rep: &[u8], kind: Answer, id: &Identity) -> Result<(), S
     );
     ensure!(ip[8] == 64, "reply TTL {}", ip[8]);
     ensure!(ip[9] == q[9], "reply protocol differs");
+    if kind == Answer::Udp4 {
+        ensure!(hl == 20, "UDP reply with IP options");
+        ensure!(
+            ip[1] == 0 && be16(ip, 4) == 0 && be16(ip, 6) == 0x4000,
+            "UDP reply TOS {:#x} ID {:#x} flags {:#x}: not 0, 0, DF",
+            ip[1],
+            be16(ip, 4),
+            be16(ip, 6)
+        );
+    } else {
+        ensure!(
+            ip[1] == q[1] && be16(ip, 4) == be16(q, 4) && be16(ip, 6) == 0,
+            "ICMP reply TOS {:#x} ID {:#x} flags {:#x}: not the request's TOS and ID, DF clear",
+            ip[1],
+            be16(ip, 4),
+            be16(ip, 6)
+        );
+    }
     let (ql4, l4) = (&q[hl..qtotal], &ip[hl..]);
     match kind {
         Answer::Icmp4Echo => {
@@ -446,10 +469,18 @@ fn check_v6(req: &[u8], rep: &[u8], kind: Answer, id: &Identity) -> Result<(), S
                 ql4[1],
                 q[7]
             );
+            let qdst_group = qdst[0] == 0xff;
+            // Unicast solicitation: 24-byte NA, flag S; otherwise (multicast, DAD) 32 bytes
+            // with our target link-layer address.
+            let want_plen = if qdst_group { 32 } else { 24 };
             ensure!(
-                plen == 32 && ip[7] == 255,
-                "NA payload {plen} hop limit {}",
+                plen == want_plen && ip[7] == 255,
+                "NA payload {plen} hop limit {} (want {want_plen})",
                 ip[7]
+            );
+            ensure!(
+                ip[0..4] == [0x60, 0, 0, 0],
+                "NA traffic class / flow label not 0"
             );
             let target = &l4[8..24];
             ensure!(
@@ -461,21 +492,47 @@ fn check_v6(req: &[u8], rep: &[u8], kind: Answer, id: &Identity) -> Result<(), S
                 "NA for a target not ours"
             );
             ensure!(src == target, "NA not sent from the target address");
-            ensure!(
-                l4[24..26] == [2, 1] && l4[26..32] == id.mac,
-                "NA lacks our target link-layer address"
-            );
+            if qdst_group {
+                ensure!(
+                    l4[24..26] == [2, 1] && l4[26..32] == id.mac,
+                    "NA lacks our target link-layer address"
+                );
+            }
+            // The first source link-layer address option of the solicitation, if any.
+            let mut sllao = None;
+            let mut opts = &ql4[24..];
+            while let [t, units, ..] = *opts {
+                let n = usize::from(units) * 8;
+                ensure!(n != 0 && n <= opts.len(), "answered an NS with bad options");
+                if t == 1 && sllao.is_none() {
+                    ensure!(n == 8, "answered an NS whose SLLAO is {n} bytes");
+                    sllao = Some(&opts[2..8]);
+                }
+                opts = &opts[n..];
+            }
+            ensure!(opts.is_empty(), "answered an NS with a stray option byte");
             if qsrc == [0; 16] {
+                ensure!(sllao.is_none(), "answered DAD with an SLLAO");
                 ensure!(
                     dst == ALL_NODES && rep[0..6] == ALL_NODES_MAC && l4[4] == 0x20,
                     "DAD answer must go to ff02::1 with O only"
                 );
             } else {
+                let mac = sllao.unwrap_or(&req[6..12]);
                 ensure!(
-                    dst == qsrc && rep[0..6] == req[6..12],
-                    "NA not sent back to the solicitor"
+                    !is_group_mac(mac) && mac != [0; 6],
+                    "NA to a group or zero MAC"
                 );
-                ensure!(l4[4] == 0x60, "NA flags {:#x}", l4[4]);
+                ensure!(
+                    dst == qsrc && rep[0..6] == *mac,
+                    "NA not sent back to the solicitor's link-layer address"
+                );
+                let flags = if qdst_group { 0x60 } else { 0x40 };
+                ensure!(l4[4] == flags, "NA flags {:#x}, want {flags:#x}", l4[4]);
+                ensure!(
+                    !qdst_group || sllao.is_some(),
+                    "answered a multicast NS without SLLAO"
+                );
             }
         }
         Answer::Icmp6Echo | Answer::Udp6 => {
@@ -494,6 +551,17 @@ fn check_v6(req: &[u8], rep: &[u8], kind: Answer, id: &Identity) -> Result<(), S
             );
             ensure!(plen == qplen, "reply payload {plen} vs request {qplen}");
             ensure!(ip[7] == 64, "reply hop limit {}", ip[7]);
+            let class = |h: &[u8]| (h[0] << 4) | (h[1] >> 4);
+            let want_class = if kind == Answer::Icmp6Echo {
+                class(q)
+            } else {
+                0
+            };
+            ensure!(
+                class(ip) == want_class,
+                "reply traffic class {:#x}, want {want_class:#x}",
+                class(ip)
+            );
             if kind == Answer::Icmp6Echo {
                 ensure!(
                     next == 58 && ql4[0] == 128 && ql4[1] == 0,
@@ -742,8 +810,17 @@ pub fn seeds() -> Vec<Vec<u8>> {
             PEER_MAC,
             PEER_V4,
             OUR_V4[0],
-            17,
+            1,
             &[0x94, 4, 0, 0],
+            &echo_msg(8, 5, 6, &data[..3]),
+        ),
+        ipv4(
+            BROADCAST_MAC,
+            PEER_MAC,
+            PEER_V4,
+            OUR_V4[0],
+            17,
+            &[],
             &udp_msg(PEER_PORT, 9000, &data[..3]),
         ),
         ipv6(
