@@ -640,11 +640,15 @@ fn bad_frames() -> Vec<Case> {
             Drop("malformed"),
         ),
         case(
-            "NS to all-nodes instead of the solicited-node group",
+            "NS to all-routers, a group a host is not in",
             ns(
-                [0x33, 0x33, 0, 0, 0, 1],
+                [0x33, 0x33, 0, 0, 0, 2],
                 GEN_V6,
-                ALL_NODES,
+                {
+                    let mut routers = ALL_NODES;
+                    routers[15] = 2;
+                    routers
+                },
                 255,
                 XDP_V6,
                 &sllao(),
@@ -864,11 +868,14 @@ fn bad_frames_get_no_answer_and_are_counted() {
     );
     let e6 = echo6(RESP_MAC, GEN_V6, XDP_V6, 64);
     assert_eq!(expect_answer(&tx, &rx, "ICMPv6 echo", &e6).len(), e6.len());
-    // The one documented growth: a bare 78-byte NS gets an 86-byte NA.
+    // A unicast NS gets the 78-byte NA Linux sends (flag S, no option); the one documented
+    // growth is the answer to a bare 78-byte DAD NS, an 86-byte NA.
     let bare_ns = ns(RESP_MAC, GEN_V6, XDP_V6, 255, XDP_V6, &[]);
     assert_eq!(bare_ns.len(), 78);
-    assert_eq!(expect_answer(&tx, &rx, "bare NS", &bare_ns).len(), 86);
+    assert_eq!(expect_answer(&tx, &rx, "bare NS", &bare_ns).len(), 78);
     let g = solicited_node(XDP_V6);
+    let dad_ns = ns(v6_mcast_mac(g), [0; 16], g, 255, XDP_V6, &[]);
+    assert_eq!(expect_answer(&tx, &rx, "bare DAD NS", &dad_ns).len(), 86);
     let full_ns = ns(v6_mcast_mac(g), GEN_V6, g, 255, XDP_V6, &sllao());
     assert_eq!(expect_answer(&tx, &rx, "NS with SLLAO", &full_ns).len(), 86);
 
