@@ -17,8 +17,8 @@
 //! The reply reuses the header with source and destination swapped, TTL 64 and an
 //! incrementally updated header checksum; the other fields are set as Linux sets them:
 //! * ICMP echo reply (`icmp_reply`): TOS kept (ECN included), DF clear, ID and options kept;
-//! * UDP (an unconnected UDP socket's `sendto`): TOS 0, DF set, ID 0; a request with options
-//!   is not answered (`Unsupported`: the reply must not carry them, and removing them needs
+//! * UDP (an unconnected UDP socket's `sendto`): TOS 0, DF set, ID kept; a request with
+//!   options is not answered (`Unsupported`: the reply must not carry them, and removing them needs
 //!   the TX path to send from a later offset of the frame).
 //!
 //! **Its length is the request's total length**, so request padding is never echoed.
@@ -217,10 +217,6 @@ impl<'a> Ipv4Header<'a> {
     pub fn set_tos(&mut self, tos: u8) {
         self.set_word(0, u16::from_be_bytes([self.0[0], tos]));
     }
-    /// Sets the identification field, checksum updated.
-    pub fn set_ident(&mut self, ident: u16) {
-        self.set_word(4, ident);
-    }
     /// Sets the Don't Fragment flag (with MF and offset 0, as in every reply), checksum updated.
     pub fn set_dont_fragment(&mut self, df: bool) {
         self.set_word(6, if df { FLAG_DF } else { 0 });
@@ -309,18 +305,18 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
     ip.set_ttl(REPLY_TTL);
     if kind == Answer::Udp4 {
         // As an unconnected Linux UDP socket sends: TOS 0 (the socket's, so no ECN mark
-        // reflected), DF set (path MTU discovery `IP_PMTUDISC_WANT`, the default) and
-        // therefore ID 0 (`ip_select_ident_segs` gives DF packets of unconnected sockets 0).
+        // reflected) and DF set (path MTU discovery `IP_PMTUDISC_WANT`, the default).
         ip.set_tos(0);
         ip.set_dont_fragment(true);
-        ip.set_ident(0);
     } else {
         // As `icmp_reply`: the request's TOS byte as it is (ECN bits included), DF clear (the
-        // ICMP socket does no path MTU discovery). Linux draws the ID from its hashed
-        // per-destination counters; we keep the request's, which is as unpredictable to
-        // anyone but the requester.
+        // ICMP socket does no path MTU discovery).
         ip.set_dont_fragment(false);
     }
+    // The ID stays the request's. Linux draws it from the hashed per-destination counters
+    // of `__ip_select_ident` (random start, random jumps over time), for DF datagrams too;
+    // without state on the data path, the requester's own counter is the equivalent we have:
+    // it advances per packet of the flow and is deterministic.
     Ok(NetReply {
         len: total,
         kind,
@@ -552,7 +548,8 @@ mod tests {
 
     #[test]
     fn udp_reply_header_is_a_linux_sockets() {
-        // An unconnected UDP socket with the default IP_PMTUDISC_WANT: TOS 0, DF, ID 0.
+        // An unconnected UDP socket with the default IP_PMTUDISC_WANT: TOS 0, DF; the ID is
+        // the request's (Linux's comes from its hashed counters).
         for (tos, flags, ident) in [(0x03u8, 0x00u8, 0x1234u16), (0xbb, 0x40, 0xbeef), (0, 0, 0)] {
             let mut f = udp4_request(b"linux");
             f[15] = tos;
@@ -566,7 +563,7 @@ mod tests {
                 "TOS 0 (no ECN reflected) for request TOS {tos:#04x}"
             );
             assert!(h.dont_fragment(), "DF");
-            assert_eq!(h.identification(), 0, "ID");
+            assert_eq!(h.identification(), ident, "ID");
             assert_eq!(h.ttl(), 64);
         }
     }

@@ -15,7 +15,8 @@
 //!   only exception is the answer to Duplicate Address Detection (source `::`), which
 //!   RFC 4861 sends to ff02::1;
 //! * the reply's header fields are those Linux writes: ICMP echo keeps the TOS / traffic
-//!   class, UDP sends TOS / class 0, over IPv4 UDP sets DF with ID 0 and ICMP clears DF, and
+//!   class, UDP sends TOS / class 0, over IPv4 UDP sets DF and ICMP clears DF (both keep the
+//!   request's ID), and
 //!   IPv6 echo / UDP replies never reflect the request's flow label (unless by collision);
 //! * never a reply to a group (broadcast/multicast) or all-zero source MAC, nor to a
 //!   broadcast/multicast/unusable source IP, nor to a UDP source port 0.
@@ -308,8 +309,8 @@ fn check_v4(req: &[u8], rep: &[u8], kind: Answer, id: &Identity) -> Result<(), S
     if kind == Answer::Udp4 {
         ensure!(hl == 20, "UDP reply with IP options");
         ensure!(
-            ip[1] == 0 && be16(ip, 4) == 0 && be16(ip, 6) == 0x4000,
-            "UDP reply TOS {:#x} ID {:#x} flags {:#x}: not 0, 0, DF",
+            ip[1] == 0 && be16(ip, 4) == be16(q, 4) && be16(ip, 6) == 0x4000,
+            "UDP reply TOS {:#x} ID {:#x} flags {:#x}: not 0, the request's ID, DF",
             ip[1],
             be16(ip, 4),
             be16(ip, 6)
