@@ -279,12 +279,38 @@ fn answers_match_the_linux_stacks() {
         }
     }
 
-    // IPv4 options: accepted ones are answered by both, rejected ones by neither.
+    // IPv4 options: accepted ones are answered by both, with the options Linux echoes (the
+    // kernel's address in them read as ours; our header may be longer, END-padded); rejected
+    // ones by neither.
+    let mut ping_r = vec![1u8, 7, 39, 4];
+    ping_r.resize(40, 0);
     let options: &[(&str, &[u8], bool)] = &[
         ("RR with room", &[7, 7, 4, 0, 0, 0, 0, 0], true),
+        (
+            "RR with two slots",
+            &[7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            true,
+        ),
+        ("ping -R", &ping_r, true),
         ("RR full", &[7, 7, 8, 1, 2, 3, 4, 0], true),
         ("TS full, overflow 14", &[68, 8, 9, 0xe0, 1, 2, 3, 4], true),
+        (
+            "TS full, then RR full",
+            &[68, 8, 9, 0, 1, 2, 3, 4, 7, 7, 8, 5, 6, 7, 8, 0],
+            true,
+        ),
+        ("router alert", &[148, 4, 0, 0], true),
         ("unknown option 0x9e", &[0x9e, 4, 0xab, 0xcd], true),
+        (
+            "TS with room (time not compared)",
+            &[68, 8, 5, 0, 0, 0, 0, 0],
+            true,
+        ),
+        (
+            "RR with 1 byte after a slot",
+            &[7, 8, 4, 0, 0, 0, 0, 0],
+            false,
+        ),
         ("RR pointer 3", &[7, 7, 3, 0, 0, 0, 0, 0], false),
         (
             "RR pointer inside, no room",
@@ -326,9 +352,22 @@ fn answers_match_the_linux_stacks() {
                 o.is_some()
             ),
         );
+        if let (Some(k), Some(o), false) = (&k, &o, what.contains("time not compared")) {
+            let mut kopts = k[34..14 + ihl(k)].to_vec();
+            for i in 0..kopts.len().saturating_sub(3) {
+                if kopts[i..i + 4] == KERNEL_V4 {
+                    kopts[i..i + 4].copy_from_slice(&XDP_V4);
+                }
+            }
+            let oopts = &o[34..14 + ihl(o)];
+            check(
+                oopts.starts_with(&kopts) && oopts[kopts.len()..].iter().all(|&b| b == 0),
+                format!("options {what}: kernel echoed {kopts:02x?}, we {oopts:02x?}"),
+            );
+        }
     }
 
-    // UDP over IPv4: a Linux socket's reply has TOS 0, DF and ID 0.
+    // UDP over IPv4: a Linux socket's reply has TOS 0 and DF.
     for (tos, frag) in [(0x03u8, 0u16), (0xbb, 0x4000)] {
         let k = link.exchange(&udp4_to(KERNEL, tos, frag, &[]), WAIT, udp4_from(KERNEL_V4));
         let o = link.exchange(&udp4_to(OURS, tos, frag, &[]), WAIT, udp4_from(XDP_V4));

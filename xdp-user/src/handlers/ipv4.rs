@@ -16,7 +16,8 @@
 //!
 //! The reply reuses the header with source and destination swapped, TTL 64 and an
 //! incrementally updated header checksum; the other fields are set as Linux sets them:
-//! * ICMP echo reply (`icmp_reply`): TOS kept (ECN included), DF clear, ID and options kept;
+//! * ICMP echo reply (`icmp_reply`): TOS kept (ECN included), DF clear, ID kept, options as
+//!   [`echo_options`] makes them (record route filled in, as Linux echoes them);
 //! * UDP (an unconnected UDP socket's `sendto`): TOS 0, DF set, ID kept; a request with
 //!   options is not answered (`Unsupported`: the reply must not carry them, and removing them needs
 //!   the TX path to send from a later offset of the frame).
@@ -163,6 +164,93 @@ pub fn check_options(opts: &[u8]) -> Result<(), DropReason> {
     Ok(())
 }
 
+/// The most option bytes an IPv4 header holds.
+pub const MAX_OPTIONS_LEN: usize = 40;
+
+/// The options of an ICMP echo reply to a request with `opts` (already accepted by
+/// [`check_options`]), sent from `our`, as Linux's `ip_options_compile` (on receipt),
+/// `ip_options_echo` and `ip_options_build` (on sending) make them, padded with END to the
+/// request's option length:
+/// * only record route and timestamp are echoed, record route first; every other option
+///   (NOP, router alert, security, unknown types) is left out;
+/// * record route with room: our address is recorded on receipt and again on sending (when
+///   there is room for a second address), the pointer advanced each time; when one byte to
+///   three are left after the first, Linux sends no reply (`ip_options_echo` fails):
+///   `Malformed`;
+/// * a full timestamp option has its overflow count incremented (not prespecified ones);
+///   one with room is echoed as it came: Linux writes the time of day there, which a pure
+///   handler does not know.
+///
+/// Linux's reply header is shorter when options were left out; ours keeps the request's
+/// length (the END padding is longer) because a shorter header would have to start later in
+/// the frame.
+pub fn echo_options(opts: &[u8], our: [u8; 4]) -> Result<[u8; MAX_OPTIONS_LEN], DropReason> {
+    let mut out = [option::END; MAX_OPTIONS_LEN];
+    let (mut rr, mut ts): (Option<&[u8]>, Option<&[u8]>) = (None, None);
+    let mut rest = opts;
+    while let Some((&kind, after_kind)) = rest.split_first() {
+        match kind {
+            option::END => break,
+            option::NOP => {
+                rest = after_kind;
+                continue;
+            }
+            _ => {}
+        }
+        let len = usize::from(*after_kind.first().ok_or(DropReason::Malformed)?);
+        let (opt, after) = rest
+            .split_at_checked(len.max(2))
+            .ok_or(DropReason::Malformed)?;
+        match kind {
+            option::RR => rr = Some(opt),
+            option::TIMESTAMP => ts = Some(opt),
+            _ => {}
+        }
+        rest = after;
+    }
+    let mut at = 0;
+    if let Some(opt) = rr {
+        let dst = out
+            .get_mut(at..at + opt.len())
+            .ok_or(DropReason::Malformed)?;
+        dst.copy_from_slice(opt);
+        let len = opt.len();
+        // Recorded on receipt, then again on sending if there is room for it.
+        for pass in 0..2 {
+            let pointer = usize::from(dst.get(2).copied().unwrap_or(0));
+            if pointer > len {
+                break;
+            }
+            let slot = dst
+                .get_mut(pointer - 1..pointer + 3)
+                .ok_or(DropReason::Malformed)?;
+            if pass == 1 && pointer + 3 > len {
+                return Err(DropReason::Malformed);
+            }
+            slot.copy_from_slice(&our);
+            if let Some(p) = dst.get_mut(2) {
+                *p += 4;
+            }
+        }
+        at += len;
+    }
+    if let Some(opt) = ts {
+        let dst = out
+            .get_mut(at..at + opt.len())
+            .ok_or(DropReason::Malformed)?;
+        dst.copy_from_slice(opt);
+        let (pointer, flags) = (dst.get(2).copied(), dst.get(3).copied());
+        if let (Some(pointer), Some(flags)) = (pointer, flags) {
+            if usize::from(pointer) > opt.len() && flags & 0x0f != option::TS_PRESPEC {
+                if let Some(f) = dst.get_mut(3) {
+                    *f = flags.wrapping_add(0x10);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Typed view of the fixed 20 bytes of an IPv4 header.
 pub struct Ipv4Header<'a>(&'a mut [u8; MIN_HEADER_LEN]);
 
@@ -225,6 +313,10 @@ impl<'a> Ipv4Header<'a> {
     pub fn set_ttl(&mut self, ttl: u8) {
         self.set_word(8, u16::from_be_bytes([ttl, self.0[9]]));
     }
+    /// The folded sum of the 20 bytes, as they are.
+    pub fn sum(&self) -> u16 {
+        checksum::sum(&self.0[..])
+    }
     pub fn set_checksum(&mut self, c: u16) {
         self.0[10..12].copy_from_slice(&c.to_be_bytes());
     }
@@ -280,6 +372,12 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
         return Err(DropReason::BadSource);
     }
     check_options(options)?;
+    // Worked out before anything is written: a drop leaves the frame as it was.
+    let reply_options = if ip.protocol() == PROTO_ICMP && !options.is_empty() {
+        Some(echo_options(options, dst)?)
+    } else {
+        None
+    };
 
     let kind = match ip.protocol() {
         PROTO_ICMP => icmp4::handle(l4, id)?,
@@ -312,6 +410,14 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
         // As `icmp_reply`: the request's TOS byte as it is (ECN bits included), DF clear (the
         // ICMP socket does no path MTU discovery).
         ip.set_dont_fragment(false);
+    }
+    if let Some(new) = reply_options {
+        if let Some(new) = new.get(..options.len()) {
+            options.copy_from_slice(new);
+        }
+        ip.set_checksum(0);
+        let sum = checksum::add(ip.sum(), checksum::sum(options));
+        ip.set_checksum(checksum::finish(sum));
     }
     // The ID stays the request's. Linux draws it from the hashed per-destination counters
     // of `__ip_select_ident` (random start, random jumps over time), for DF datagrams too;
@@ -361,19 +467,23 @@ mod tests {
     }
 
     #[test]
-    fn options_are_kept_and_covered_by_the_checksum() {
-        // IHL 6: one NOP-padded router alert; IHL 15: 40 bytes of options.
+    fn echoed_options_are_covered_by_the_checksum() {
+        // IHL 6: a router alert, which Linux does not echo: END padding instead.
+        // IHL 15: 36 NOPs and a full timestamp: the timestamp first, its overflow counted.
         let opts6 = [0x94, 0x04, 0x00, 0x00];
         let mut opts15 = [0x01u8; 40];
         opts15[36..].copy_from_slice(&[0x44, 0x04, 0x05, 0x00]);
-        for opts in [&opts6[..], &opts15[..]] {
+        let want6 = [0u8; 4];
+        let mut want15 = [0u8; 40];
+        want15[..4].copy_from_slice(&[0x44, 0x04, 0x05, 0x10]);
+        for (opts, echoed) in [(&opts6[..], &want6[..]), (&opts15[..], &want15[..])] {
             for n in [0, 1, 56, 1000] {
                 let p = payload(n);
                 let req = icmp4_request_with_options(opts, &p);
                 assert_eq!(usize::from(req[14] & 0x0f), 5 + opts.len() / 4);
                 let r = reply(&req, Answer::Icmp4Echo);
                 let want = {
-                    let h = ipv4_header(OUR_V4, PEER_V4, 64, opts);
+                    let h = ipv4_header(OUR_V4, PEER_V4, 64, echoed);
                     let mut v = Vec::new();
                     PacketBuilder::ethernet2(OUR_MAC, PEER_MAC)
                         .ip(IpHeaders::Ipv4(h, Default::default()))
@@ -383,7 +493,6 @@ mod tests {
                     without_df(v)
                 };
                 assert_eq!(r, want, "IHL {} payload {n}", 5 + opts.len() / 4);
-                assert_eq!(&r[34..34 + opts.len()], opts);
             }
         }
     }
@@ -423,18 +532,87 @@ mod tests {
         }
     }
 
+    /// The reply's options as `ip_options_echo` makes them (written out by hand from the
+    /// kernel's rules; `tests/tests/fidelity.rs` checks the same against the kernel, live).
     #[test]
-    fn well_framed_options_are_answered_and_kept() {
-        for opts in [
-            &[0x07u8, 0x07, 0x04, 0, 0, 0, 0, 0][..], // record route, room for one address
-            &[0x00, 0xff, 0xff, 0xff][..],            // END, then padding we never read
-            &[0x44, 0x0c, 0x05, 0x00, 0, 0, 0, 0, 0, 0, 0, 0][..], // timestamp
-            &[0x9e, 0x04, 0xab, 0xcd][..],            // an option type we do not know
-        ] {
+    fn options_are_echoed_as_linux_echoes_them() {
+        let o = OUR_V4;
+        let cases: &[(&str, &[u8], &[u8])] = &[
+            // Room for one address: recorded on receipt; no room left for the send side.
+            (
+                "RR, one slot",
+                &[7, 7, 4, 0, 0, 0, 0, 0],
+                &[7, 7, 8, o[0], o[1], o[2], o[3], 0],
+            ),
+            // Two slots: our address twice (receipt and sending), as `ping -R` shows.
+            (
+                "RR, two slots",
+                &[7, 11, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                &[7, 11, 12, o[0], o[1], o[2], o[3], o[0], o[1], o[2], o[3], 0],
+            ),
+            // ping -R: NOP, then RR of nine slots; the NOP is left out, END pads.
+            ("ping -R", &PING_R_OPTIONS, &PING_R_REPLY),
+            (
+                "RR full",
+                &[7, 7, 8, 1, 2, 3, 4, 0],
+                &[7, 7, 8, 1, 2, 3, 4, 0],
+            ),
+            ("END, then padding", &[0, 0xff, 0xff, 0xff], &[0, 0, 0, 0]),
+            ("unknown option", &[0x9e, 4, 0xab, 0xcd], &[0, 0, 0, 0]),
+            // Timestamp with room: Linux writes the time of day; we echo it as it came.
+            (
+                "TS with room",
+                &[68, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                &[68, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            ),
+            (
+                "TS full",
+                &[68, 8, 9, 0x20, 1, 2, 3, 4],
+                &[68, 8, 9, 0x30, 1, 2, 3, 4],
+            ),
+            (
+                "TS prespecified full",
+                &[68, 12, 13, 0x23, 1, 2, 3, 4, 5, 6, 7, 8],
+                &[68, 12, 13, 0x23, 1, 2, 3, 4, 5, 6, 7, 8],
+            ),
+            // TS before RR in the request: RR first in the reply.
+            (
+                "TS then RR",
+                &[68, 8, 9, 0, 1, 2, 3, 4, 7, 7, 8, 5, 6, 7, 8, 0],
+                &[7, 7, 8, 5, 6, 7, 8, 68, 8, 9, 0x10, 1, 2, 3, 4, 0],
+            ),
+        ];
+        for (what, opts, want) in cases {
             let r = reply(&icmp4_request_with_options(opts, b"ok"), Answer::Icmp4Echo);
-            assert_eq!(&r[34..34 + opts.len()], opts);
+            assert_eq!(&r[34..34 + opts.len()], *want, "{what}");
         }
+        // One to three bytes left after our first address: ip_options_echo fails, no reply.
+        let f = icmp4_request_with_options(&[7, 8, 4, 0, 0, 0, 0, 0], b"rr");
+        assert_eq!(drop_reason(&f), DropReason::Malformed);
     }
+
+    const PING_R_OPTIONS: [u8; 40] = {
+        let mut o = [0u8; 40];
+        o[0] = 1;
+        o[1] = 7;
+        o[2] = 39;
+        o[3] = 4;
+        o
+    };
+    const PING_R_REPLY: [u8; 40] = {
+        let mut o = [0u8; 40];
+        o[0] = 7;
+        o[1] = 39;
+        o[2] = 12;
+        let a = OUR_V4;
+        let mut i = 0;
+        while i < 4 {
+            o[3 + i] = a[i];
+            o[7 + i] = a[i];
+            i += 1;
+        }
+        o
+    };
 
     /// Options by the rules of Linux's `__ip_options_compile` for received packets, each padded
     /// with END to a multiple of 4: `None` = answered (options kept), else the drop reason.
@@ -528,7 +706,7 @@ mod tests {
             match want {
                 None => {
                     let r = reply(&f, Answer::Icmp4Echo);
-                    assert_eq!(&r[34..34 + o.len()], &o[..], "{what}: options kept");
+                    assert_eq!(r[14], f[14], "{what}: header length kept");
                 }
                 Some(reason) => assert_eq!(drop_reason(&f), *reason, "{what}"),
             }
