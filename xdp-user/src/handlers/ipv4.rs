@@ -19,8 +19,8 @@
 //! * ICMP echo reply (`icmp_reply`): TOS kept (ECN included), DF clear, ID kept, options as
 //!   [`echo_options`] makes them (record route filled in, as Linux echoes them);
 //! * UDP (an unconnected UDP socket's `sendto`): TOS 0, DF set, ID kept; a request with
-//!   options is not answered (`Unsupported`: the reply must not carry them, and removing them needs
-//!   the TX path to send from a later offset of the frame).
+//!   options is not answered (`Unsupported`: the reply must not carry them, and removing
+//!   them needs the TX path to send from a later offset of the frame).
 //!
 //! **Its length is the request's total length**, so request padding is never echoed.
 
@@ -93,7 +93,7 @@ pub mod option {
 ///   off for the interface or for all (the kernel default of `all`).
 ///
 /// Any other option type (security, stream ID, unknown) is accepted, as Linux accepts them on
-/// received packets. The options we accept are kept in the reply as they are.
+/// received packets. What an echo reply carries is [`echo_options`]'s.
 pub fn check_options(opts: &[u8]) -> Result<(), DropReason> {
     let (mut rr, mut ts, mut srr) = (false, false, false);
     let mut rest = opts;
@@ -216,20 +216,19 @@ pub fn echo_options(opts: &[u8], our: [u8; 4]) -> Result<[u8; MAX_OPTIONS_LEN], 
         dst.copy_from_slice(opt);
         let len = opt.len();
         // Recorded on receipt, then again on sending if there is room for it.
-        for pass in 0..2 {
+        for _ in 0..2 {
             let pointer = usize::from(dst.get(2).copied().unwrap_or(0));
             if pointer > len {
                 break;
             }
-            let slot = dst
-                .get_mut(pointer - 1..pointer + 3)
+            // A slot of 4 bytes at `pointer` (1-based); none left: `ip_options_echo` fails.
+            let slot = pointer
+                .checked_sub(1)
+                .and_then(|at| dst.get_mut(at..at + 4))
                 .ok_or(DropReason::Malformed)?;
-            if pass == 1 && pointer + 3 > len {
-                return Err(DropReason::Malformed);
-            }
             slot.copy_from_slice(&our);
             if let Some(p) = dst.get_mut(2) {
-                *p += 4;
+                *p = p.wrapping_add(4);
             }
         }
         at += len;
