@@ -72,6 +72,9 @@ enum Task {
     /// Benchmark the responder against kernel UDP echo servers and the in-kernel XDP_TX bound
     /// (release build, own lab; writes results/latest.md and .svg). Needs root; ~6 minutes.
     Bench(tasks::bench::BenchArgs),
+    /// The copy ladder, measured: copies, system calls and context switches per packet and
+    /// per request counted in the kernel, for every rung (results/ladder.md). Needs root.
+    Ladder(tasks::ladder::LadderArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,6 +137,7 @@ fn run(cli: Cli) -> Result<()> {
         }),
         Task::Test => tasks::ci::test(),
         Task::Bench(args) => tasks::bench::bench(&args),
+        Task::Ladder(args) => tasks::ladder::ladder(&args),
     }
 }
 

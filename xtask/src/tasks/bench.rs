@@ -195,7 +195,7 @@ fn build() -> Result<Bins> {
 /// generator redirects into it are accepted without a native XDP program there (the kernel
 /// echo servers and SKB mode); and permanent neighbour entries both ways, so no request waits
 /// for ARP.
-fn tune_lab(lab: &Lab) -> Result<()> {
+pub(crate) fn tune_lab(lab: &Lab) -> Result<()> {
     let (gen, resp) = (lab.gen_ns(), lab.resp_ns());
     cmd::run(&mut lab.exec_resp(&["ethtool", "-K", lab::RESP_IFACE, "gro", "on"]))
         .context("enabling GRO on veth-resp")?;
@@ -422,7 +422,7 @@ fn runs(
 }
 
 /// Share of all CPUs busy over `period`, in percent (from `/proc/stat`).
-fn busy_pct(period: Duration) -> Result<f64> {
+pub(crate) fn busy_pct(period: Duration) -> Result<f64> {
     fn read() -> Result<(u64, u64)> {
         let text = std::fs::read_to_string("/proc/stat").context("reading /proc/stat")?;
         parse_cpu_line(&text)

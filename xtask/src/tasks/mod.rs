@@ -4,6 +4,7 @@ pub mod bench;
 pub mod build;
 pub mod ci;
 pub mod demo;
+pub mod ladder;
 pub mod run;
 pub mod summary;
 

@@ -1,0 +1,50 @@
+//! `xdp-ladder`: the tools of `cargo xtask ladder` (see docs/LADDER.md).
+//!
+//! * `count`: in-kernel counters of copies, system calls and context switches (needs root);
+//! * `file-server` / `file-client`: the file rungs.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+
+#[path = "../../xdp-ebpf/src/bin/ladder/abi.rs"]
+#[allow(dead_code)]
+mod abi;
+mod count;
+mod file;
+
+/// The copy ladder's tools.
+#[derive(Debug, Parser)]
+#[command(name = "xdp-ladder", version)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Count copies, system calls and context switches of processes in the kernel (root).
+    Count(count::CountArgs),
+    /// Serve a file over TCP, again and again on each connection, in one of five ways.
+    FileServer(file::ServerArgs),
+    /// Receive the file from `file-server` and verify every byte; prints a RESULT line.
+    FileClient(file::ClientArgs),
+}
+
+fn main() -> ExitCode {
+    let started = Instant::now();
+    let cli = Cli::parse();
+    let r = match &cli.cmd {
+        Cmd::Count(a) => count::run(a, started),
+        Cmd::FileServer(a) => file::serve(a),
+        Cmd::FileClient(a) => file::client(a),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xdp-ladder: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
