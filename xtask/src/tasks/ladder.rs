@@ -95,7 +95,7 @@ pub enum RungKind {
     File(&'static str),
 }
 
-pub const RUNGS: [Rung; 10] = [
+pub static RUNGS: [Rung; 10] = [
     Rung {
         key: "recvfrom",
         label: "UDP recvfrom/sendto",
@@ -756,4 +756,77 @@ pub fn enable_sg(lab: &Lab) -> Result<()> {
         "on",
     ]))
     .context("enabling checksum offload and scatter-gather on veth-resp")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measured(units: f64, unit_bytes: f64, line: &str) -> Measured {
+        Measured {
+            units,
+            rate: units,
+            unit_bytes,
+            counts: parse_counts(line).expect("parse"),
+            cpu_ns: 0.0,
+            server_note: String::new(),
+        }
+    }
+
+    #[test]
+    fn result_lines() {
+        let m =
+            parse_counts("[count] RESULT window_s=1.5 fentry=denied server.syscalls.calls=30\n")
+                .expect("parse");
+        assert_eq!(
+            (m["window_s"], m["fentry"], m["server.syscalls.calls"]),
+            (1.5, 0.0, 30.0)
+        );
+        assert!(parse_counts("RESULT files=3").is_err());
+        assert!(parse_result("RESULT files=x").is_err());
+        assert!(parse_result("nothing").is_err());
+        assert_eq!(
+            parse_result("RESULT files=3 elapsed_s=2").expect("client")["files"],
+            3.0
+        );
+    }
+
+    #[test]
+    fn per_unit_figures() {
+        let m = measured(
+            10.0,
+            18.0,
+            "RESULT window_s=1 fentry=denied server.sock_user_rx.bytes=180 server.sock_user_tx.bytes=180 \
+             server.file_to_user.bytes=0 server.file_from_user.bytes=0",
+        );
+        assert_eq!(user_bytes(&m), Some(36.0));
+        assert_eq!(
+            user_copy_bytes(&m),
+            None,
+            "fentry denied: not measured, not 0"
+        );
+        let none = measured(0.0, 18.0, "RESULT window_s=1 server.sock_user_rx.bytes=5");
+        assert_eq!(none.per_unit("server.sock_user_rx.bytes"), None);
+        assert_eq!(
+            median(&[m.clone(), m.clone(), none], |x| x
+                .per_unit("server.sock_user_rx.bytes")),
+            Some(18.0)
+        );
+    }
+
+    #[test]
+    fn rungs_and_report() {
+        for (i, a) in RUNGS.iter().enumerate() {
+            assert!(
+                RUNGS[i + 1..].iter().all(|b| b.key != a.key),
+                "{} twice",
+                a.key
+            );
+        }
+        let table: Table = vec![(&RUNGS[4], Err("veth has no zero-copy".into()))];
+        let md = render(&table, "env");
+        assert!(md.contains("absent: veth has no zero-copy"));
+        let svg = svg::render(&table).expect("svg");
+        assert!(svg.starts_with("<svg"));
+    }
 }
