@@ -5,6 +5,7 @@
 #![no_std]
 
 pub mod generator;
+pub mod ladder;
 
 /// Size of the XSKMAP in the object file (index = RX queue id). The loader resizes the map
 /// to the interface's RX queue count before loading, so this is only a placeholder.

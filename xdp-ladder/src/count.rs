@@ -16,7 +16,7 @@ use aya::{
     Btf, Ebpf,
 };
 
-use crate::abi::{maps, progs, role, slot, COW_FUNCTION, PROBES, TRACEPOINTS, WORDS};
+use xdp_common::ladder::{maps, progs, role, slot, COW_FUNCTION, PROBES, TRACEPOINTS, WORDS};
 
 /// The object built from `xdp-ebpf/src/bin/ladder` by the build script.
 static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/ladder"));

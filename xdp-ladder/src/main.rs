@@ -8,9 +8,6 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
-#[path = "../../xdp-ebpf/src/bin/ladder/abi.rs"]
-#[allow(dead_code)]
-mod abi;
 mod count;
 mod file;
 

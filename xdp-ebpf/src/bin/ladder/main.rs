@@ -9,13 +9,10 @@
 //! XDP program can run on it) is counted in its own slot: on veth that is the conversion of
 //! every reply the generator's sink receives, and of frames received by generic XDP.
 //!
-//! `abi` is shared with `xdp-ladder`, which includes it with `#[path]`.
+//! Slots, names and the probed functions are `xdp_common::ladder`, shared with `xdp-ladder`.
 //!
 //! On the host this file builds to an empty binary, so that the workspace builds with stable.
 #![cfg_attr(target_arch = "bpf", no_std, no_main)]
-
-#[allow(dead_code)]
-mod abi;
 
 #[cfg(target_arch = "bpf")]
 mod program {
@@ -26,7 +23,7 @@ mod program {
         programs::{BtfTracePointContext, FEntryContext, FExitContext},
     };
 
-    use crate::abi::{nr, role, slot, task, MAP_TYPE_XSKMAP, MSG_ZEROCOPY, WORDS};
+    use xdp_common::ladder::{nr, role, slot, task, MAP_TYPE_XSKMAP, MSG_ZEROCOPY, WORDS};
 
     #[map]
     static LADDER_WATCH: HashMap<u32, u32> = HashMap::with_max_entries(64, 0);

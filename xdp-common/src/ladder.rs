@@ -1,7 +1,6 @@
-//! The contract between the copy-ladder counters (this `ladder` binary of `xdp-ebpf`) and the
-//! loader (`xdp-ladder`, which includes this file with `#[path]`): the functions counted, their
-//! slots, and the map layout. Plain `no_std` constants only: both the bpf target and the host
-//! compile it.
+//! The contract between the copy-ladder counters (the `ladder` binary of `xdp-ebpf`) and
+//! their loader (`xdp-ladder count`): the functions and tracepoints counted, their slots, and
+//! the map layout. Plain constants only: both the bpf target and the host compile it.
 
 /// A kernel function whose calls (and bytes, where the length is an argument) are counted.
 pub struct Probe {
