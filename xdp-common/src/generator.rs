@@ -57,6 +57,11 @@ pub mod globals {
     /// timestamp into it, and the sink verifies its IPv4 and L4 checksums and records its RTT.
     /// Every reply gets the other checks (addresses, ports, lengths, ICMP fields, stamp).
     pub const SAMPLE_MASK: &str = "GEN_SAMPLE_MASK";
+    /// `u32`: what a valid reply looks like. [`super::EXPECT_ECHO`]: an echo (addresses and
+    /// ports swapped, ICMP type 0). [`super::EXPECT_MACSWAP`]: the request with only its
+    /// Ethernet addresses swapped (what a MAC-swap forwarder such as DPDK testpmd's `macswap`
+    /// mode sends back); lengths, stamp and, for sampled frames, checksums are checked alike.
+    pub const EXPECT: &str = "SINK_EXPECT";
     /// `u16`: UDP destination port the bounce program turns around (host order).
     pub const BOUNCE_PORT: &str = "BOUNCE_PORT";
     /// `[u64; 5]`: the template's first 40 bytes (Ethernet, IPv4, most of UDP / ICMP), written
@@ -71,6 +76,10 @@ pub mod globals {
 pub const KIND_UDP: u32 = 0;
 /// `GEN_KIND`: ICMP echo requests.
 pub const KIND_ICMP: u32 = 1;
+/// `SINK_EXPECT`: replies are echoes.
+pub const EXPECT_ECHO: u32 = 0;
+/// `SINK_EXPECT`: replies are the requests with their MAC addresses swapped.
+pub const EXPECT_MACSWAP: u32 = 1;
 
 /// Frame layout: Ethernet (no VLAN), IPv4 without options, an 8-byte UDP or ICMP header.
 /// Every offset is a field of [`xdp_wire`] placed at its header's position.

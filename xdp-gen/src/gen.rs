@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::abi::{phase, progs};
+use crate::abi::{phase, progs, EXPECT_ECHO, EXPECT_MACSWAP};
 use crate::cpu::{self, SysTimes};
 use crate::frame::{FlowSpec, Proto};
 use crate::netdev::{parse_mac, NetDev};
@@ -27,6 +27,16 @@ pub enum ProtoChoice {
     Udp,
     /// ICMP echo requests.
     Icmp,
+}
+
+/// What a valid reply is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Expect {
+    /// An echo: addresses and ports swapped (UDP), or an ICMP echo reply.
+    Echo,
+    /// The request with only its MAC addresses swapped (a MAC-swap forwarder such as DPDK
+    /// testpmd's `macswap` mode); everything else is checked as for an echo.
+    Macswap,
 }
 
 /// Options of `xdp-gen gen`. Defaults are the lab's (see `xtask/src/lab.rs`).
@@ -50,6 +60,9 @@ pub struct GenArgs {
     /// What to send.
     #[arg(long, value_enum, default_value_t = ProtoChoice::Udp)]
     pub proto: ProtoChoice,
+    /// What a valid reply is.
+    #[arg(long, value_enum, default_value_t = Expect::Echo)]
+    pub expect: Expect,
     /// UDP destination port.
     #[arg(long, default_value_t = 7)]
     pub dst_port: u16,
@@ -193,13 +206,18 @@ pub fn run(args: &GenArgs) -> Result<()> {
     let dev = NetDev::open(&args.iface)?;
     let flow = args.flow(dev.mac);
     let template = flow.build()?;
-    let mut programs = Programs::load(&Globals::for_flow(
+    let mut globals = Globals::for_flow(
         &flow,
         &template,
         dev.ifindex,
         args.ports,
         args.sample_every(),
-    ))?;
+    );
+    globals.expect = match args.expect {
+        Expect::Echo => EXPECT_ECHO,
+        Expect::Macswap => EXPECT_MACSWAP,
+    };
+    let mut programs = Programs::load(&globals)?;
     programs.attach(progs::SINK, dev.ifindex, &dev.name, args.skb_sink)?;
     let mut state = programs.take_gen_state()?;
     let sink = programs.take_sink_stats()?;

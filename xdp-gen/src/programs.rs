@@ -11,7 +11,7 @@ use aya::{
     Ebpf, EbpfLoader,
 };
 
-use crate::abi::{frame, gen, globals, maps, progs, sink, KIND_ICMP, KIND_UDP};
+use crate::abi::{frame, gen, globals, maps, progs, sink, EXPECT_ECHO, KIND_ICMP, KIND_UDP};
 use crate::frame::{FlowSpec, Proto};
 use crate::stats::SinkTotals;
 
@@ -31,6 +31,9 @@ pub struct Globals {
     pub our_ip: [u8; 4],
     pub peer_ip: [u8; 4],
     pub peer_port: u16,
+    /// What a valid reply looks like: [`EXPECT_ECHO`] or `EXPECT_MACSWAP`
+    /// (see [`globals::EXPECT`]).
+    pub expect: u32,
     pub bounce_port: u16,
     /// The interface the transmitter sends from (see [`globals::IFINDEX`]).
     pub ifindex: u32,
@@ -76,6 +79,7 @@ impl Globals {
             our_ip: flow.src_ip.octets(),
             peer_ip: flow.dst_ip.octets(),
             peer_port,
+            expect: EXPECT_ECHO,
             bounce_port: 0,
             ifindex,
             sample_mask: sample_every.max(1) - 1,
@@ -97,6 +101,7 @@ impl Globals {
             our_ip: Ipv4Addr::UNSPECIFIED.octets(),
             peer_ip: Ipv4Addr::UNSPECIFIED.octets(),
             peer_port: 0,
+            expect: EXPECT_ECHO,
             bounce_port: port,
             ifindex: 0,
             sample_mask: 0,
@@ -126,6 +131,7 @@ impl Programs {
             .override_global(globals::OUR_IP, &g.our_ip, true)
             .override_global(globals::PEER_IP, &g.peer_ip, true)
             .override_global(globals::PEER_PORT, &g.peer_port, true)
+            .override_global(globals::EXPECT, &g.expect, true)
             .override_global(globals::BOUNCE_PORT, &g.bounce_port, true)
             .override_global(globals::HEADER, &g.header, true)
             .override_global(globals::IFINDEX, &g.ifindex, true)

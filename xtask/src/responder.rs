@@ -157,20 +157,36 @@ impl Responder {
     /// [`READY_PREFIX`]. Fails if it exits first, after `timeout`, or when `stop` is set;
     /// the error shows the tail of its stderr.
     pub fn wait_ready(&mut self, timeout: Duration, stop: &AtomicBool) -> Result<()> {
+        self.wait_ready_for(timeout, stop, None)
+    }
+
+    /// [`Responder::wait_ready`] for a process whose ready line is not ours: with
+    /// `Some(marker)`, any line containing `marker` counts as ready.
+    pub fn wait_ready_for(
+        &mut self,
+        timeout: Duration,
+        stop: &AtomicBool,
+        marker: Option<&str>,
+    ) -> Result<()> {
+        let is_ready = |text: &str| match marker {
+            Some(m) => text.contains(m),
+            None => text.trim_start().starts_with(READY_PREFIX),
+        };
+        let wanted = marker.unwrap_or(READY_PREFIX);
         let start = Instant::now();
         loop {
             if stop.load(Ordering::SeqCst) {
                 bail!("interrupted while waiting for the responder to get ready");
             }
             match self.lines.recv_timeout(Duration::from_millis(100)) {
-                Ok(l) if l.text.trim_start().starts_with(READY_PREFIX) => return Ok(()),
+                Ok(l) if is_ready(&l.text) => return Ok(()),
                 Ok(_) => continue,
                 Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {}
             }
             if let Some(status) = self.try_status()? {
                 self.join_readers();
                 bail!(
-                    "responder exited ({}) before printing `{READY_PREFIX}`: {}\n{}",
+                    "process exited ({}) before printing `{wanted}`: {}\n{}",
                     cmd::describe_status(status),
                     self.line,
                     self.stderr_tail()
@@ -178,7 +194,7 @@ impl Responder {
             }
             if start.elapsed() > timeout {
                 bail!(
-                    "responder did not print `{READY_PREFIX}` within {timeout:?}: {}\n{}",
+                    "process did not print `{wanted}` within {timeout:?}: {}\n{}",
                     self.line,
                     self.stderr_tail()
                 );

@@ -93,8 +93,18 @@ fn dpkg_installed(pkg: &str) -> Result<bool> {
 }
 
 fn ensure_apt_packages(verbose: bool, installed: &mut Vec<String>) -> Result<()> {
+    ensure_debian_packages(APT_PACKAGES, verbose, installed)
+}
+
+/// Makes sure the Debian packages `pkgs` (name, what for) are installed, installing the
+/// missing ones with apt-get (root needed); their names are added to `installed`.
+pub fn ensure_debian_packages(
+    pkgs: &[(&str, &str)],
+    verbose: bool,
+    installed: &mut Vec<String>,
+) -> Result<()> {
     let mut missing = Vec::new();
-    for &(pkg, why) in APT_PACKAGES {
+    for &(pkg, why) in pkgs {
         if dpkg_installed(pkg)? {
             if verbose {
                 println!("setup: ok {pkg}");

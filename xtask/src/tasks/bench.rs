@@ -9,6 +9,7 @@
 //! * [`markdown`], [`svg`]: rendering;
 //! * this file: building, the lab, running servers and the generator, in order.
 
+pub mod dpdk;
 pub mod markdown;
 pub mod plan;
 pub mod results;
@@ -80,6 +81,17 @@ pub struct BenchArgs {
     /// Directory for latest.md, latest.svg and latest-raw.txt (relative: to the workspace).
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
+    /// Also compare with DPDK testpmd over its AF_XDP PMD on UDP and ICMP load (installs the
+    /// Debian packages dpdk-dev and librte-net-af-xdp23 when missing).
+    #[arg(long)]
+    pub with_dpdk: bool,
+    /// Only the DPDK comparison (implies --with-dpdk).
+    #[arg(long)]
+    pub only_dpdk: bool,
+    /// Interleaved rounds of the DPDK comparison at maximum load (each round measures every
+    /// configuration once per load); the CPU runs at 25/50/80% use up to 3 rounds.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub dpdk_rounds: u32,
 }
 
 fn parse_secs(s: &str) -> Result<f64, String> {
@@ -106,6 +118,10 @@ impl BenchArgs {
             a.window = a.window.min(2.0);
             a.warmup = a.warmup.min(0.5);
             a.no_sweep = true;
+            a.dpdk_rounds = a.dpdk_rounds.min(2);
+        }
+        if a.only_dpdk {
+            a.with_dpdk = true;
         }
         if a.window < 0.5 {
             a.window = 0.5;
@@ -132,6 +148,13 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     let stop = signals::install()?;
     setup::ensure_toolchain(false)?;
     let bins = build()?;
+    let dpdk_ready = if args.with_dpdk {
+        dpdk::ensure_installed()
+    } else {
+        Err(anyhow::anyhow!(
+            "not run (pass --with-dpdk to compare with DPDK testpmd)"
+        ))
+    };
     if stop.load(Ordering::SeqCst) {
         bail!("interrupted");
     }
@@ -147,7 +170,25 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     println!("bench: bringing up lab {:?}...", args.prefix);
     let lab = Lab::up_with(LabSpec::new(args.prefix.clone(), 1), true)?;
     let mut raw = String::new();
-    let outcome = tune_lab(&lab).and_then(|()| measure(&lab, &bins, &args, stop, &mut raw));
+    let outcome = tune_lab(&lab).and_then(|()| {
+        let mut r = if args.only_dpdk {
+            Results::default()
+        } else {
+            measure(&lab, &bins, &args, stop, &mut raw)?
+        };
+        match dpdk_ready {
+            Ok(()) => {
+                let (c, note) = dpdk::compare(&lab, &bins, &args, stop, &mut raw)?;
+                r.dpdk = Some(c);
+                r.dpdk_note = note;
+            }
+            Err(e) => {
+                println!("bench: DPDK comparison skipped: {e:#}");
+                r.dpdk_note = Some(format!("{e:#}"));
+            }
+        }
+        Ok(r)
+    });
     println!("bench: tearing down lab {:?}...", args.prefix);
     let down = Lab::down_with(&args.prefix, true);
     drop(lab);
@@ -246,6 +287,7 @@ fn measure(
     let mut r = Results::default();
     let n = args.repeats;
     let throughput = |rate: Option<f64>| GenRun {
+        load: plan::Load::Udp,
         rate,
         window: args.window,
         warmup: args.warmup,
@@ -286,6 +328,7 @@ fn measure(
         if rtt {
             let rate = Some(args.rtt_rate as f64);
             let run = GenRun {
+                load: plan::Load::Udp,
                 rate,
                 window: args.window,
                 warmup: args.warmup.min(0.5),
@@ -350,7 +393,7 @@ fn start_server(
     let argv = sc.server_command(&bins.responder, &bins.gen, args.server_cpu, secs);
     let mut server = Responder::spawn(lab.exec_resp(&argv), &format!("[{}] ", sc.key))?;
     server
-        .wait_ready(READY_TIMEOUT, stop)
+        .wait_ready_for(READY_TIMEOUT, stop, sc.ready_marker())
         .with_context(|| format!("{} did not start", sc.label))?;
     Ok(server)
 }
@@ -381,44 +424,81 @@ fn runs(
     raw: &mut String,
 ) -> Result<Runs> {
     let mut out = Runs::default();
-    let rate = run
-        .rate
-        .map_or("max".to_string(), |r| format!("{r:.0} pps"));
     for i in 1..=n {
-        if stop.load(Ordering::SeqCst) {
-            bail!("interrupted");
-        }
-        let argv = plan::gen_command(&bins.gen, sc.target(), run, args.gen_cpu, pid);
-        let text = match cmd::output(&mut lab.exec_gen(&argv)) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("bench: {} at {rate}, run {i}/{n} failed: {e:#}", sc.label);
-                continue;
-            }
-        };
-        let _ = writeln!(
+        if let Some(s) = one_run(
+            lab,
+            bins,
+            args,
+            sc,
+            run,
+            pid,
+            &format!("{i}/{n}"),
+            stop,
             raw,
-            "## {} | rate {rate} | run {i}/{n}\n{}",
-            sc.key,
-            text.trim_end()
-        );
-        match Sample::from_output(&text) {
-            Ok(s) => {
-                println!(
-                    "bench: {} at {rate}, run {i}/{n}: answered {:.3} Mpps, loss {:.3}%, invalid {}, rtt p50 {:.1} µs p99 {:.1} µs",
-                    sc.key,
-                    s.rx_pps / 1e6,
-                    s.loss_pct,
-                    s.invalid,
-                    s.rtt_p50_ns as f64 / 1e3,
-                    s.rtt_p99_ns as f64 / 1e3
-                );
-                out.0.push(s);
-            }
-            Err(e) => eprintln!("bench: {}: {e:#}", sc.key),
+        )? {
+            out.0.push(s);
         }
     }
     Ok(out)
+}
+
+/// One generator run against `sc` (`what` names it in the log); `None` if it failed (reported).
+#[allow(clippy::too_many_arguments)]
+fn one_run(
+    lab: &Lab,
+    bins: &Bins,
+    args: &BenchArgs,
+    sc: &Scenario,
+    run: &GenRun,
+    pid: Option<u32>,
+    what: &str,
+    stop: &AtomicBool,
+    raw: &mut String,
+) -> Result<Option<Sample>> {
+    if stop.load(Ordering::SeqCst) {
+        bail!("interrupted");
+    }
+    let rate = run
+        .rate
+        .map_or("max".to_string(), |r| format!("{r:.0} pps"));
+    let load = run.load.proto();
+    let argv = plan::gen_command(&bins.gen, sc, run, args.gen_cpu, pid);
+    let text = match cmd::output(&mut lab.exec_gen(&argv)) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!(
+                "bench: {} {load} at {rate}, run {what} failed: {e:#}",
+                sc.label
+            );
+            return Ok(None);
+        }
+    };
+    let _ = writeln!(
+        raw,
+        "## {} | {load} | rate {rate} | run {what}\n{}",
+        sc.key,
+        text.trim_end()
+    );
+    match Sample::from_output(&text) {
+        Ok(s) => {
+            println!(
+                "bench: {} {load} at {rate}, run {what}: answered {:.3} Mpps (offered {:.3}), loss {:.3}%, invalid {}, server CPU {} ns/answer, rtt p50 {:.1} µs p99 {:.1} µs",
+                sc.key,
+                s.rx_pps / 1e6,
+                s.tx_pps / 1e6,
+                s.loss_pct,
+                s.invalid,
+                s.server_ns_per_reply().map_or("-".to_string(), |n| format!("{n:.0}")),
+                s.rtt_p50_ns as f64 / 1e3,
+                s.rtt_p99_ns as f64 / 1e3
+            );
+            Ok(Some(s))
+        }
+        Err(e) => {
+            eprintln!("bench: {}: {e:#}", sc.key);
+            Ok(None)
+        }
+    }
 }
 
 /// Share of all CPUs busy over `period`, in percent (from `/proc/stat`).

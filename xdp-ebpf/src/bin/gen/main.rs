@@ -32,7 +32,9 @@ mod program {
         EbpfContext,
     };
 
-    use xdp_common::generator::{self as abi, frame, gen, phase, sink, stamp, KIND_ICMP, KIND_UDP};
+    use xdp_common::generator::{
+        self as abi, frame, gen, phase, sink, stamp, EXPECT_ECHO, KIND_ICMP, KIND_UDP,
+    };
     use xdp_wire::checksum::{finish_update, fold, update_word};
     use xdp_wire::{ethernet, icmp, ipv4};
 
@@ -75,6 +77,8 @@ mod program {
     static SINK_PEER_IP: [u8; 4] = [0; 4];
     #[unsafe(no_mangle)]
     static SINK_PEER_PORT: u16 = 0;
+    #[unsafe(no_mangle)]
+    static SINK_EXPECT: u32 = EXPECT_ECHO;
     #[unsafe(no_mangle)]
     static BOUNCE_PORT: u16 = 7;
 
@@ -441,15 +445,19 @@ mod program {
     fn inspect(p: &Pkt, h: &Head) -> Seen {
         let udp = global!(GEN_KIND) != KIND_ICMP;
         let wanted = if udp { IPPROTO_UDP } else { IPPROTO_ICMP };
-        let peer_ip = global!(SINK_PEER_IP);
-        let our_ip = global!(SINK_OUR_IP);
+        // An echo comes from the target to us; a MAC-swapped request still goes from us to it.
+        let (src_ip, dst_ip) = if global!(SINK_EXPECT) == EXPECT_ECHO {
+            (global!(SINK_PEER_IP), global!(SINK_OUR_IP))
+        } else {
+            (global!(SINK_OUR_IP), global!(SINK_PEER_IP))
+        };
         if h.w16(ETHERTYPE) != u16::from_ne_bytes(ETH_P_IPV4)
             || h.0[frame::IP] != ipv4::VER_IHL_NO_OPTIONS
             || h.0[frame::IP_PROTOCOL] != wanted
-            || h.w16(frame::IP_SRC) != u16::from_ne_bytes([peer_ip[0], peer_ip[1]])
-            || h.w16(frame::IP_SRC + 2) != u16::from_ne_bytes([peer_ip[2], peer_ip[3]])
-            || h.w16(frame::IP_DST) != u16::from_ne_bytes([our_ip[0], our_ip[1]])
-            || h.w16(frame::IP_DST + 2) != u16::from_ne_bytes([our_ip[2], our_ip[3]])
+            || h.w16(frame::IP_SRC) != u16::from_ne_bytes([src_ip[0], src_ip[1]])
+            || h.w16(frame::IP_SRC + 2) != u16::from_ne_bytes([src_ip[2], src_ip[3]])
+            || h.w16(frame::IP_DST) != u16::from_ne_bytes([dst_ip[0], dst_ip[1]])
+            || h.w16(frame::IP_DST + 2) != u16::from_ne_bytes([dst_ip[2], dst_ip[3]])
             || h.w16(frame::PAYLOAD + stamp::MAGIC) != u16::from_ne_bytes(stamp::MAGIC_VALUE)
         {
             return Seen::Other;
@@ -488,18 +496,27 @@ mod program {
         if total != frame::IPV4_LEN + l4_len || !p.has(frame::L4 + l4_len) {
             return Err(sink::BAD_LEN);
         }
+        let echo = global!(SINK_EXPECT) == EXPECT_ECHO;
         if udp {
             let sport = u16::from_be(h.w16(frame::UDP_SPORT));
             let dport = u16::from_be(h.w16(frame::UDP_DPORT));
+            // An echo swaps the ports; a MAC-swapped request keeps them.
+            let (peer_port, our_port) = if echo { (sport, dport) } else { (dport, sport) };
             let base = global!(GEN_PORT_BASE);
-            if sport != global!(SINK_PEER_PORT) || dport.wrapping_sub(base) > global!(GEN_PORT_MASK)
+            if peer_port != global!(SINK_PEER_PORT)
+                || our_port.wrapping_sub(base) > global!(GEN_PORT_MASK)
             {
                 return Err(sink::BAD_L4);
             }
             if usize::from(u16::from_be(h.w16(frame::UDP_LEN))) != l4_len {
                 return Err(sink::BAD_LEN);
             }
-        } else if h.w16(frame::ICMP_TYPE) != u16::from_ne_bytes([icmp::v4::ECHO_REPLY, 0])
+        } else if h.w16(frame::ICMP_TYPE)
+            != if echo {
+                u16::from_ne_bytes([icmp::v4::ECHO_REPLY, 0])
+            } else {
+                u16::from_ne_bytes([icmp::v4::ECHO_REQUEST, 0])
+            }
             || u16::from_be(h.w16(frame::ICMP_ID)) != global!(GEN_ICMP_ID)
         {
             return Err(sink::BAD_L4);

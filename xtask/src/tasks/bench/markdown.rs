@@ -2,8 +2,8 @@
 
 use std::fmt::Write as _;
 
-use super::plan::keys;
-use super::results::{mpps, Measured, Results};
+use super::plan::{compare_keys, keys, Load};
+use super::results::{mpps, Comparison, Measured, Results, SHARES};
 use super::sample::Spread;
 
 fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
@@ -57,6 +57,15 @@ pub fn render(r: &Results) -> String {
         *Server CPU* is the on-CPU time of the server process's threads (`/proc/PID/task/*/schedstat`, softirq work run in \
         their context included); *machine CPU* is the busy time of all CPUs (`/proc/stat`), generator included.\n");
 
+    if !r.max.is_empty() {
+        render_main(&mut s, r);
+    }
+    render_rest(&mut s, r);
+    s
+}
+
+/// The five configurations at maximum offered load.
+fn render_main(s: &mut String, r: &Results) {
     let _ = writeln!(s, "## Answered rate at maximum offered load\n");
     let _ = writeln!(
         s,
@@ -83,7 +92,10 @@ pub fn render(r: &Results) -> String {
             ns(m.runs.sys_ns()),
         );
     }
+}
 
+/// Loss at 80%, RTT, sweep, memory, the DPDK comparison and the bar.
+fn render_rest(s: &mut String, r: &Results) {
     if !r.at80.is_empty() {
         let _ = writeln!(s, "\n## Loss at 80% of each configuration's own maximum\n");
         let _ = writeln!(s, "| configuration | asked Mpps | offered Mpps | answered Mpps | loss % | invalid / replies | server CPU ns/answer |");
@@ -182,6 +194,12 @@ pub fn render(r: &Results) -> String {
         );
     }
 
+    render_dpdk(s, r);
+
+    if r.max.is_empty() && r.dpdk.is_some() {
+        // Only the DPDK comparison was run.
+        return;
+    }
     let _ = writeln!(s, "\n## The bar, for the native responder\n");
     for b in r.bar() {
         let mark = match b.met {
@@ -191,7 +209,121 @@ pub fn render(r: &Results) -> String {
         };
         let _ = writeln!(s, "- {}: **{}** ({})", b.what, mark, b.detail);
     }
-    s
+}
+
+fn mark(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "met",
+        Some(false) => "NOT met",
+        None => "not measured",
+    }
+}
+
+/// The responder against DPDK testpmd, or why that was not run.
+fn render_dpdk(s: &mut String, r: &Results) {
+    let Some(c) = &r.dpdk else {
+        if let Some(note) = &r.dpdk_note {
+            let _ = writeln!(s, "\n## Versus DPDK testpmd (AF_XDP PMD)\n\n{note}");
+        }
+        return;
+    };
+    let _ = writeln!(
+        s,
+        "\n## Versus DPDK testpmd (AF_XDP PMD), UDP and ICMP load\n"
+    );
+    let _ = writeln!(
+        s,
+        "Same veth, generator and window; testpmd pinned to the server CPU like the responder. \
+         {} interleaved round(s) at maximum offered load (the order alternates), then {} round(s) \
+         at 25/50/80% of each configuration's own median maximum. UDP load: testpmd `macswap` \
+         (its replies are the requests with the MAC addresses swapped, checked as such), ours a \
+         full UDP echo; ICMP load: testpmd `icmpecho`, ours the ICMP echo handler; both checked \
+         as echo replies. *offered* is what the generator CPU managed to send (it also runs the \
+         server's XDP program and the copy into the socket).\n",
+        c.rounds, c.share_rounds
+    );
+    let _ = writeln!(s, "| load | server | answered Mpps at max | offered Mpps | ours / DPDK | invalid / replies | CPU ns/answer at max | at 25% | at 50% | at 80% | loss at 80% % |");
+    let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for load in [Load::Udp, Load::Icmp] {
+        for key in [compare_keys::OURS, Comparison::dpdk_key(load)] {
+            let Some(m) = c.find(key, load, None) else {
+                continue;
+            };
+            let cpu = |share: Option<f64>| opt(c.cpu_ns(key, load, share), |x| format!("{x:.0}"));
+            let ratio = if key == compare_keys::OURS {
+                opt(c.ratio(load), |x| {
+                    let spread = c
+                        .round_ratio_spread(load)
+                        .map_or(String::new(), |s| format!(" [{:.2}–{:.2}]", s.min, s.max));
+                    format!("{x:.2}x{spread}")
+                })
+            } else {
+                "1.00x".to_string()
+            };
+            let loss80 = c
+                .find(key, load, Some(SHARES[2]))
+                .map_or("–".to_string(), |m| pct(m.runs.loss_pct()));
+            let invalid: u64 = c
+                .rows
+                .iter()
+                .filter(|x| x.scenario.key == key && x.load == load)
+                .map(|x| x.runs.invalid())
+                .sum();
+            let received: u64 = c
+                .rows
+                .iter()
+                .filter(|x| x.scenario.key == key && x.load == load)
+                .map(|x| x.runs.received())
+                .sum();
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} / {} | {} | {} | {} | {} | {} |",
+                load.label(),
+                m.scenario.label,
+                mpps(m.runs.rx_pps()),
+                opt(m.runs.tx_pps().map(|s| s.median), |x| format!(
+                    "{:.3}",
+                    x / 1e6
+                )),
+                ratio,
+                invalid,
+                received + invalid,
+                cpu(None),
+                cpu(Some(SHARES[0])),
+                cpu(Some(SHARES[1])),
+                cpu(Some(SHARES[2])),
+                loss80,
+            );
+        }
+    }
+    let _ = writeln!(s, "\nCPU per answer, ours / DPDK (below 1 is better):\n");
+    let _ = writeln!(s, "| load | at max | at 25% | at 50% | at 80% |");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|");
+    for load in [Load::Udp, Load::Icmp] {
+        let q = |share: Option<f64>| match (
+            c.cpu_ns(compare_keys::OURS, load, share),
+            c.cpu_ns(Comparison::dpdk_key(load), load, share),
+        ) {
+            (Some(a), Some(b)) if b > 0.0 => format!("{:.2}x", a / b),
+            _ => "–".to_string(),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} |",
+            load.label(),
+            q(None),
+            q(Some(SHARES[0])),
+            q(Some(SHARES[1])),
+            q(Some(SHARES[2]))
+        );
+    }
+    if let Some(note) = &r.dpdk_note {
+        let _ = writeln!(s, "\nNote: {note}");
+    }
+    let _ = writeln!(s, "\nTargets:\n");
+    for b in c.targets() {
+        let _ = writeln!(s, "- {}: **{}** ({})", b.what, mark(b.met), b.detail);
+    }
 }
 
 #[cfg(test)]

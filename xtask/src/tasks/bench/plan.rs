@@ -18,6 +18,39 @@ pub enum Server {
     KernelEcho { mode: &'static str },
     /// `xdp-gen bounce`: XDP_TX in the kernel, no user space (the in-kernel bound).
     Bounce,
+    /// DPDK's `dpdk-testpmd` over its AF_XDP PMD, forwarding mode `forward` (`macswap` or
+    /// `icmpecho`); `file_prefix` names its runtime directory under `/var/run/dpdk`.
+    Dpdk {
+        forward: &'static str,
+        file_prefix: String,
+    },
+}
+
+/// The requests the generator sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Load {
+    /// 60-byte UDP datagrams to the echo port.
+    Udp,
+    /// 60-byte ICMP echo requests.
+    Icmp,
+}
+
+impl Load {
+    /// `xdp-gen gen --proto` value.
+    pub fn proto(self) -> &'static str {
+        match self {
+            Load::Udp => "udp",
+            Load::Icmp => "icmp",
+        }
+    }
+
+    /// Table label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Load::Udp => "UDP",
+            Load::Icmp => "ICMP",
+        }
+    }
 }
 
 /// One configuration to measure.
@@ -53,7 +86,18 @@ impl Scenario {
     pub fn target(&self) -> Ipv4Addr {
         match self.server {
             Server::KernelEcho { .. } => lab::RESP_KERNEL_IPV4,
-            Server::Responder { .. } | Server::Bounce => lab::RESP_XDP_IPV4,
+            Server::Responder { .. } | Server::Bounce | Server::Dpdk { .. } => lab::RESP_XDP_IPV4,
+        }
+    }
+
+    /// What a valid reply is (`xdp-gen gen --expect`): an echo, or for testpmd's `macswap`
+    /// the request with its MAC addresses swapped.
+    pub fn expect(&self) -> &'static str {
+        match self.server {
+            Server::Dpdk {
+                forward: "macswap", ..
+            } => "macswap",
+            _ => "echo",
         }
     }
 
@@ -118,8 +162,109 @@ impl Scenario {
                 s("--seconds"),
                 seconds.to_string(),
             ],
+            // Both lcores (main and forwarding) and, through taskset, EAL's control threads
+            // on the server's CPU, like the responder. `timeout` bounds its lifetime (it
+            // sends SIGINT, which testpmd handles like Ctrl-C). testpmd answers once it
+            // prints "<mode> packet forwarding - ports=..." (see `DPDK_READY`); statistics
+            // are printed at exit and once a minute.
+            Server::Dpdk {
+                forward,
+                file_prefix,
+            } => vec![
+                s("timeout"),
+                s("-s"),
+                s("INT"),
+                seconds.to_string(),
+                s("taskset"),
+                s("-c"),
+                cpu.to_string(),
+                s(DPDK_TESTPMD),
+                s("--lcores"),
+                format!("0@{cpu},1@{cpu}"),
+                s("--no-huge"),
+                s("-m"),
+                s("1024"),
+                s("--no-pci"),
+                s("--vdev"),
+                format!(
+                    "net_af_xdp0,iface={},start_queue=0,queue_count=1",
+                    lab::RESP_IFACE
+                ),
+                s("--file-prefix"),
+                file_prefix.clone(),
+                s("--"),
+                format!("--forward-mode={forward}"),
+                s("--auto-start"),
+                s("--stats-period"),
+                s("60"),
+                s("--nb-cores=1"),
+                s("--rxq=1"),
+                s("--txq=1"),
+                s("--total-num-mbufs=16384"),
+            ],
         }
     }
+
+    /// The line a started server prints when it answers (`None`: the responder's `ready`).
+    pub fn ready_marker(&self) -> Option<&'static str> {
+        match self.server {
+            Server::Dpdk { .. } => Some(DPDK_READY),
+            _ => None,
+        }
+    }
+
+    /// The loads this configuration answers in the DPDK comparison.
+    pub fn loads(&self) -> &'static [Load] {
+        match self.server {
+            Server::Dpdk {
+                forward: "macswap", ..
+            } => &[Load::Udp],
+            Server::Dpdk { .. } => &[Load::Icmp],
+            _ => &[Load::Udp, Load::Icmp],
+        }
+    }
+}
+
+/// DPDK's test application (Debian package `dpdk-dev`).
+pub const DPDK_TESTPMD: &str = "dpdk-testpmd";
+/// What testpmd prints once it forwards, e.g. `macswap packet forwarding - ports=1 - cores=1`.
+pub const DPDK_READY: &str = "packet forwarding - ports=";
+
+/// Keys of the DPDK comparison's configurations.
+pub mod compare_keys {
+    pub const OURS: &str = "responder-defaults";
+    pub const DPDK_MACSWAP: &str = "dpdk-macswap";
+    pub const DPDK_ICMPECHO: &str = "dpdk-icmpecho";
+}
+
+/// The DPDK comparison: our responder with its defaults (answers both loads), testpmd in
+/// `macswap` mode (UDP load) and in `icmpecho` mode (ICMP load). `file_prefix` is testpmd's
+/// runtime directory name.
+pub fn compare_scenarios(file_prefix: &str) -> Vec<Scenario> {
+    let dpdk = |forward: &'static str| Server::Dpdk {
+        forward,
+        file_prefix: file_prefix.to_string(),
+    };
+    vec![
+        Scenario::new(
+            compare_keys::OURS,
+            "xdp-responder (defaults, full L3/L4 echo)",
+            Server::Responder {
+                xdp_mode: "native",
+                extra: vec![],
+            },
+        ),
+        Scenario::new(
+            compare_keys::DPDK_MACSWAP,
+            "DPDK testpmd, AF_XDP PMD, macswap",
+            dpdk("macswap"),
+        ),
+        Scenario::new(
+            compare_keys::DPDK_ICMPECHO,
+            "DPDK testpmd, AF_XDP PMD, icmpecho",
+            dpdk("icmpecho"),
+        ),
+    ]
 }
 
 /// The five configurations the issue asks to compare, in table order.
@@ -202,6 +347,8 @@ pub fn sweep_scenarios() -> Vec<Scenario> {
 /// How the generator is run for one measurement.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GenRun {
+    /// UDP or ICMP requests.
+    pub load: Load,
     /// Packets per second, or `None` for max.
     pub rate: Option<f64>,
     /// Window and warm-up, seconds.
@@ -211,10 +358,10 @@ pub struct GenRun {
     pub sample_every: u64,
 }
 
-/// The generator's command line (to run inside the generator namespace).
+/// The generator's command line (to run inside the generator namespace) against `sc`.
 pub fn gen_command(
     gen: &Path,
-    target: Ipv4Addr,
+    sc: &Scenario,
     run: &GenRun,
     cpu: usize,
     watch_pid: Option<u32>,
@@ -225,7 +372,11 @@ pub fn gen_command(
         "--iface".into(),
         lab::GEN_IFACE.into(),
         "--dst-ip".into(),
-        target.to_string(),
+        sc.target().to_string(),
+        "--proto".into(),
+        run.load.proto().into(),
+        "--expect".into(),
+        sc.expect().into(),
         "--dst-port".into(),
         lab::UDP_ECHO_PORT.to_string(),
         "--rate".into(),
@@ -317,18 +468,62 @@ mod tests {
             .join(" ")
             .ends_with("--ring-size 4096 --frame-count 8192"));
         let run = GenRun {
+            load: Load::Udp,
             rate: Some(800_000.4),
             window: 3.0,
             warmup: 1.0,
             sample_every: 16,
         };
         assert_eq!(
-            gen_command(g, lab::RESP_XDP_IPV4, &run, 0, Some(42)).join(" "),
-            "/b/xdp-gen gen --iface veth-gen --dst-ip 198.18.0.2 --dst-port 7 --rate 800000 --seconds 3 --warmup 1 --sample-every 16 --cpu 0 --watch-pid 42"
+            gen_command(g, &m[0], &run, 0, Some(42)).join(" "),
+            "/b/xdp-gen gen --iface veth-gen --dst-ip 198.18.0.2 --proto udp --expect echo --dst-port 7 --rate 800000 --seconds 3 --warmup 1 --sample-every 16 --cpu 0 --watch-pid 42"
         );
         let max = GenRun { rate: None, ..run };
-        assert!(gen_command(g, lab::RESP_KERNEL_IPV4, &max, 0, None)
-            .join(" ")
-            .contains("--rate max"));
+        let kernel = gen_command(g, &m[3], &max, 0, None).join(" ");
+        assert!(kernel.contains("--rate max") && kernel.contains("--dst-ip 198.18.0.3"));
+    }
+
+    #[test]
+    fn dpdk_comparison() {
+        let c = compare_scenarios("benchdpdk");
+        let (r, g) = (Path::new("/b/xdp-responder"), Path::new("/b/xdp-gen"));
+        assert_eq!(
+            c[1].server_command(r, g, 1, 90).join(" "),
+            "timeout -s INT 90 taskset -c 1 dpdk-testpmd --lcores 0@1,1@1 --no-huge -m 1024 --no-pci \
+             --vdev net_af_xdp0,iface=veth-resp,start_queue=0,queue_count=1 --file-prefix benchdpdk -- \
+             --forward-mode=macswap --auto-start --stats-period 60 --nb-cores=1 --rxq=1 --txq=1 \
+             --total-num-mbufs=16384"
+        );
+        assert_eq!(c[0].loads(), [Load::Udp, Load::Icmp]);
+        assert_eq!(
+            (c[1].loads(), c[2].loads()),
+            (&[Load::Udp][..], &[Load::Icmp][..])
+        );
+        assert_eq!(
+            (c[0].expect(), c[1].expect(), c[2].expect()),
+            ("echo", "macswap", "echo")
+        );
+        assert_eq!(
+            (c[0].ready_marker(), c[2].ready_marker()),
+            (None, Some(DPDK_READY))
+        );
+        let run = GenRun {
+            load: Load::Icmp,
+            rate: None,
+            window: 3.0,
+            warmup: 1.0,
+            sample_every: 16,
+        };
+        let line = gen_command(g, &c[2], &run, 0, None).join(" ");
+        assert!(
+            line.contains("--dst-ip 198.18.0.2 --proto icmp --expect echo"),
+            "{line}"
+        );
+        let run = GenRun {
+            load: Load::Udp,
+            ..run
+        };
+        let line = gen_command(g, &c[1], &run, 0, None).join(" ");
+        assert!(line.contains("--proto udp --expect macswap"), "{line}");
     }
 }

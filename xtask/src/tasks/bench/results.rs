@@ -1,7 +1,7 @@
 //! Everything one benchmark run measured, and the figures derived from it (ratios, the
 //! issue's bar). Rendering lives in `markdown` and `svg`.
 
-use super::plan::{keys, Scenario};
+use super::plan::{compare_keys, keys, Load, Scenario};
 use super::sample::{Runs, Spread};
 
 /// Facts about the machine and the method, printed with the results.
@@ -66,6 +66,143 @@ pub struct Results {
     /// The responder sweep at maximum offered load.
     pub sweep: Vec<Measured>,
     pub memory: Option<Memory>,
+    /// The responder against DPDK testpmd on both loads (`--with-dpdk`).
+    pub dpdk: Option<Comparison>,
+    /// Why the DPDK comparison was not run, or what went wrong in it.
+    pub dpdk_note: Option<String>,
+}
+
+/// Shares of each configuration's own maximum at which the comparison measures CPU.
+pub const SHARES: [f64; 3] = [0.25, 0.5, 0.8];
+
+/// One configuration of the DPDK comparison under one load at one offered rate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PeerMeasured {
+    pub scenario: Scenario,
+    pub load: Load,
+    /// Share of this configuration's own median maximum (`None`: maximum offered load).
+    pub share: Option<f64>,
+    /// Offered rate in pps (`None`: max).
+    pub rate: Option<f64>,
+    pub runs: Runs,
+}
+
+/// The DPDK comparison: interleaved rounds at maximum load, then CPU at shares of each
+/// configuration's own maximum.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Comparison {
+    pub rows: Vec<PeerMeasured>,
+    /// Answered ours / DPDK at maximum load, one value per interleaved round in which both
+    /// were measured.
+    pub round_ratios: Vec<(Load, f64)>,
+    /// Interleaved rounds at maximum load, and rounds at the shares.
+    pub rounds: u32,
+    pub share_rounds: u32,
+}
+
+impl Comparison {
+    /// The DPDK configuration that answers `load`.
+    pub fn dpdk_key(load: Load) -> &'static str {
+        match load {
+            Load::Udp => compare_keys::DPDK_MACSWAP,
+            Load::Icmp => compare_keys::DPDK_ICMPECHO,
+        }
+    }
+
+    /// The measurement of `key` under `load` at `share` (`None`: max).
+    pub fn find(&self, key: &str, load: Load, share: Option<f64>) -> Option<&PeerMeasured> {
+        self.rows
+            .iter()
+            .find(|m| m.scenario.key == key && m.load == load && m.share == share)
+    }
+
+    /// Median answered pps of `key` under `load` at maximum load.
+    pub fn max_pps(&self, key: &str, load: Load) -> Option<f64> {
+        self.find(key, load, None)
+            .and_then(|m| m.runs.rx_pps())
+            .map(|s| s.median)
+    }
+
+    /// Ours / DPDK, medians at maximum load.
+    pub fn ratio(&self, load: Load) -> Option<f64> {
+        match (
+            self.max_pps(compare_keys::OURS, load),
+            self.max_pps(Self::dpdk_key(load), load),
+        ) {
+            (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+            _ => None,
+        }
+    }
+
+    /// Spread of the per-round ratios under `load`.
+    pub fn round_ratio_spread(&self, load: Load) -> Option<Spread> {
+        let v: Vec<f64> = self
+            .round_ratios
+            .iter()
+            .filter(|(l, _)| *l == load)
+            .map(|(_, r)| *r)
+            .collect();
+        Spread::of(&v)
+    }
+
+    /// Median server CPU per answer (ns) of `key` under `load` at `share`.
+    pub fn cpu_ns(&self, key: &str, load: Load, share: Option<f64>) -> Option<f64> {
+        self.find(key, load, share)
+            .and_then(|m| m.runs.server_ns())
+            .map(|s| s.median)
+    }
+
+    /// The issue's targets for this comparison.
+    pub fn targets(&self) -> Vec<BarCheck> {
+        let mut v = Vec::new();
+        for load in [Load::Udp, Load::Icmp] {
+            let r = self.ratio(load);
+            v.push(BarCheck {
+                what: format!(
+                    "{} load: answered ours / DPDK >= 1.0x (aim 1.25x)",
+                    load.label()
+                ),
+                met: r.map(|r| r >= 1.0),
+                detail: r.map_or("not measured".to_string(), |r| {
+                    let spread = self.round_ratio_spread(load).map_or(String::new(), |s| {
+                        format!("; per round {:.2}x [{:.2}–{:.2}]", s.median, s.min, s.max)
+                    });
+                    format!("{r:.2}x of the medians{spread}")
+                }),
+            });
+        }
+        for share in [SHARES[0], SHARES[1]] {
+            for load in [Load::Udp, Load::Icmp] {
+                let ours = self.cpu_ns(compare_keys::OURS, load, Some(share));
+                let dpdk = self.cpu_ns(Self::dpdk_key(load), load, Some(share));
+                v.push(BarCheck {
+                    what: format!(
+                        "{} load, {:.0}% of own maximum: CPU per answer below DPDK's",
+                        load.label(),
+                        share * 100.0
+                    ),
+                    met: ours.zip(dpdk).map(|(a, b)| a < b),
+                    detail: match (ours, dpdk) {
+                        (Some(a), Some(b)) => format!("{a:.0} ns vs {b:.0} ns ({:.2}x)", a / b),
+                        _ => "not measured".to_string(),
+                    },
+                });
+            }
+        }
+        let ours: Vec<&PeerMeasured> = self
+            .rows
+            .iter()
+            .filter(|m| m.scenario.key == compare_keys::OURS)
+            .collect();
+        let invalid: u64 = ours.iter().map(|m| m.runs.invalid()).sum();
+        let received: u64 = ours.iter().map(|m| m.runs.received()).sum();
+        v.push(BarCheck {
+            what: "every answer of ours valid".to_string(),
+            met: (!ours.is_empty()).then_some(invalid == 0),
+            detail: format!("{invalid} invalid of {} replies", received + invalid),
+        });
+        v
+    }
 }
 
 /// One line of the bar from the issue.

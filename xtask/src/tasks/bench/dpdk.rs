@@ -1,0 +1,348 @@
+//! The DPDK comparison (`cargo xtask bench --with-dpdk`): our responder against DPDK's
+//! `dpdk-testpmd` over its AF_XDP PMD on the same veth, same generator and window, on UDP load
+//! (testpmd `macswap`: it only swaps the MAC addresses, the sink checks exactly that) and on
+//! ICMP load (testpmd `icmpecho`: a real echo reply, checked like ours).
+//!
+//! Method: `rounds` interleaved rounds at maximum offered load (each round starts every
+//! configuration once and measures it on each load it answers; the order alternates between
+//! rounds so that a drift of the machine's load hits both sides alike), medians and the
+//! spread of the per-round ratio; then up to three rounds at 25%, 50% and 80% of each
+//! configuration's own median maximum for the CPU cost per answer.
+//!
+//! testpmd leaves its interface promiscuous and its runtime directory
+//! `/var/run/dpdk/<file-prefix>` behind; both are cleaned up after every run of it, and its
+//! XDP program (libxdp's `xsk_def_prog`, attached through netlink) is removed if it is left.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::{bail, Context, Result};
+
+use super::plan::{self, compare_keys, GenRun, Load, Scenario, Server};
+use super::results::{Comparison, PeerMeasured, SHARES};
+use super::sample::Runs;
+use super::{one_run, start_server, stop_server, BenchArgs, Bins, STOP_GRACE};
+use crate::lab::{self, Lab};
+use crate::{cmd, paths, setup};
+
+/// Debian packages testpmd and its AF_XDP PMD come in.
+pub const PACKAGES: &[(&str, &str)] = &[
+    ("dpdk-dev", "dpdk-testpmd (bench --with-dpdk)"),
+    (
+        "librte-net-af-xdp23",
+        "testpmd's AF_XDP PMD (bench --with-dpdk)",
+    ),
+];
+
+/// Where DPDK keeps its runtime directories.
+const DPDK_RUN_DIR: &str = "/var/run/dpdk";
+
+/// Installs testpmd if missing and checks that it can be found.
+pub fn ensure_installed() -> Result<()> {
+    let mut installed = Vec::new();
+    setup::ensure_debian_packages(PACKAGES, false, &mut installed)
+        .context("installing DPDK for the comparison")?;
+    if !installed.is_empty() {
+        println!("bench: installed {}", installed.join(", "));
+    }
+    if paths::which(plan::DPDK_TESTPMD).is_none() {
+        bail!(
+            "{} not found on PATH after installing {}",
+            plan::DPDK_TESTPMD,
+            PACKAGES[0].0
+        );
+    }
+    Ok(())
+}
+
+/// testpmd's `--file-prefix` for the lab `prefix`.
+pub fn file_prefix(prefix: &str) -> String {
+    format!("{prefix}-dpdk")
+}
+
+/// Undoes what testpmd leaves behind: promiscuous mode, an XDP program attached through
+/// netlink (only if it did not detach it itself) and its runtime directory.
+pub fn cleanup(lab: &Lab, file_prefix: &str) {
+    let _ = cmd::run_quiet(&mut lab.exec_resp(&[
+        "ip",
+        "link",
+        "set",
+        lab::RESP_IFACE,
+        "promisc",
+        "off",
+    ]));
+    let attached = cmd::output(&mut lab.exec_resp(&["ip", "link", "show", lab::RESP_IFACE]))
+        .map(|t| t.contains("xsk_def_prog"))
+        .unwrap_or(false);
+    if attached {
+        let _ = cmd::run_quiet(&mut lab.exec_resp(&[
+            "ip",
+            "link",
+            "set",
+            "dev",
+            lab::RESP_IFACE,
+            "xdp",
+            "off",
+        ]));
+    }
+    let dir = Path::new(DPDK_RUN_DIR).join(file_prefix);
+    if dir.exists() {
+        if let Err(e) = std::fs::remove_dir_all(&dir) {
+            eprintln!("bench: removing {}: {e}", dir.display());
+        }
+    }
+    // Remove /var/run/dpdk itself only if nothing else is in it.
+    let _ = std::fs::remove_dir(DPDK_RUN_DIR);
+}
+
+/// The process whose CPU time is the server's: testpmd runs under `timeout`, which forks
+/// it, so it is the only child of the spawned process.
+fn watched_pid(spawned: u32) -> u32 {
+    std::fs::read_to_string(format!("/proc/{spawned}/task/{spawned}/children"))
+        .ok()
+        .and_then(|t| t.split_whitespace().next().and_then(|p| p.parse().ok()))
+        .unwrap_or(spawned)
+}
+
+/// Ends `pid` if it survived its parent (`timeout` killed after the grace period).
+fn reap_orphan(pid: u32, spawned: u32) {
+    if pid == spawned || !Path::new(&format!("/proc/{pid}")).exists() {
+        return;
+    }
+    eprintln!("bench: testpmd (pid {pid}) outlived its parent; killing it");
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let deadline = std::time::Instant::now() + STOP_GRACE;
+    while Path::new(&format!("/proc/{pid}")).exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// One started server of the comparison, measured on its loads.
+struct Started {
+    server: crate::responder::Responder,
+    watched: u32,
+}
+
+fn start(
+    lab: &Lab,
+    bins: &Bins,
+    args: &BenchArgs,
+    sc: &Scenario,
+    planned_runs: u32,
+    stop: &AtomicBool,
+) -> Result<Started> {
+    if let Server::Dpdk { file_prefix, .. } = &sc.server {
+        cleanup(lab, file_prefix);
+    }
+    let server = start_server(lab, bins, args, sc, planned_runs, stop)?;
+    let spawned = server.pid();
+    let watched = match sc.server {
+        Server::Dpdk { .. } => watched_pid(spawned),
+        _ => spawned,
+    };
+    Ok(Started { server, watched })
+}
+
+fn finish(lab: &Lab, sc: &Scenario, mut s: Started) {
+    let spawned = s.server.pid();
+    match &sc.server {
+        Server::Dpdk { file_prefix, .. } => {
+            // testpmd ends on SIGINT by raising it again: a signal exit is its normal end.
+            if let Err(e) = s.server.stop(STOP_GRACE) {
+                eprintln!("bench: stopping {}: {e:#}", sc.label);
+            }
+            reap_orphan(s.watched, spawned);
+            cleanup(lab, file_prefix);
+        }
+        _ => stop_server(&mut s.server, sc),
+    }
+}
+
+/// Runs the comparison. A configuration that fails to start is reported in the note and
+/// left out of its round.
+pub(super) fn compare(
+    lab: &Lab,
+    bins: &Bins,
+    args: &BenchArgs,
+    stop: &AtomicBool,
+    raw: &mut String,
+) -> Result<(Comparison, Option<String>)> {
+    let scs = plan::compare_scenarios(&file_prefix(&args.prefix));
+    let rounds = args.dpdk_rounds;
+    let share_rounds = rounds.min(3);
+    let mut notes: Vec<String> = Vec::new();
+    let gen_run = |load: Load, rate: Option<f64>| GenRun {
+        load,
+        rate,
+        window: args.window,
+        warmup: args.warmup,
+        sample_every: super::SAMPLE_EVERY,
+    };
+    let order = |round: u32| -> Vec<&Scenario> {
+        if round.is_multiple_of(2) {
+            scs.iter().collect()
+        } else {
+            scs.iter().rev().collect()
+        }
+    };
+
+    // Maximum load, interleaved.
+    let mut max: HashMap<(String, Load), Runs> = HashMap::new();
+    let mut per_round: HashMap<(u32, String, Load), f64> = HashMap::new();
+    for round in 0..rounds {
+        println!(
+            "\nbench: --- DPDK comparison, maximum load, round {}/{rounds} ---",
+            round + 1
+        );
+        for sc in order(round) {
+            let loads = sc.loads();
+            let started = match start(lab, bins, args, sc, loads.len() as u32, stop) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("bench: {}: not measured: {e:#}", sc.label);
+                    notes.push(format!(
+                        "{} did not start in round {}: {e:#}",
+                        sc.label,
+                        round + 1
+                    ));
+                    continue;
+                }
+            };
+            for &load in loads {
+                let what = format!("round {}/{rounds}", round + 1);
+                let run = gen_run(load, None);
+                if let Some(s) = one_run(
+                    lab,
+                    bins,
+                    args,
+                    sc,
+                    &run,
+                    Some(started.watched),
+                    &what,
+                    stop,
+                    raw,
+                )? {
+                    per_round.insert((round, sc.key.clone(), load), s.rx_pps);
+                    max.entry((sc.key.clone(), load)).or_default().0.push(s);
+                }
+            }
+            finish(lab, sc, started);
+        }
+    }
+    let mut round_ratios = Vec::new();
+    for round in 0..rounds {
+        for load in [Load::Udp, Load::Icmp] {
+            let ours = per_round.get(&(round, compare_keys::OURS.to_string(), load));
+            let dpdk = per_round.get(&(round, Comparison::dpdk_key(load).to_string(), load));
+            if let (Some(a), Some(b)) = (ours, dpdk) {
+                if *b > 0.0 {
+                    round_ratios.push((load, a / b));
+                }
+            }
+        }
+    }
+
+    // CPU at shares of each one's own maximum.
+    let top = |key: &str, load: Load| -> Option<f64> {
+        max.get(&(key.to_string(), load))
+            .and_then(|r| r.rx_pps())
+            .map(|s| s.median)
+            .filter(|m| *m > 0.0)
+    };
+    let mut at: HashMap<(String, Load, usize), Runs> = HashMap::new();
+    for round in 0..share_rounds {
+        println!(
+            "\nbench: --- DPDK comparison, 25/50/80% of own maximum, round {}/{share_rounds} ---",
+            round + 1
+        );
+        for sc in order(round) {
+            let loads: Vec<Load> = sc
+                .loads()
+                .iter()
+                .copied()
+                .filter(|&l| top(&sc.key, l).is_some())
+                .collect();
+            if loads.is_empty() {
+                continue;
+            }
+            let planned = (loads.len() * SHARES.len()) as u32;
+            let started = match start(lab, bins, args, sc, planned, stop) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("bench: {}: not measured: {e:#}", sc.label);
+                    notes.push(format!(
+                        "{} did not start in share round {}: {e:#}",
+                        sc.label,
+                        round + 1
+                    ));
+                    continue;
+                }
+            };
+            for &load in &loads {
+                let Some(top) = top(&sc.key, load) else {
+                    continue;
+                };
+                for (i, share) in SHARES.iter().enumerate() {
+                    let what = format!("round {}/{share_rounds}, {:.0}%", round + 1, share * 100.0);
+                    let run = gen_run(load, Some(share * top));
+                    if let Some(s) = one_run(
+                        lab,
+                        bins,
+                        args,
+                        sc,
+                        &run,
+                        Some(started.watched),
+                        &what,
+                        stop,
+                        raw,
+                    )? {
+                        at.entry((sc.key.clone(), load, i)).or_default().0.push(s);
+                    }
+                }
+            }
+            finish(lab, sc, started);
+        }
+    }
+
+    let mut rows = Vec::new();
+    for sc in &scs {
+        for &load in sc.loads() {
+            let runs = max
+                .get(&(sc.key.clone(), load))
+                .cloned()
+                .unwrap_or_default();
+            rows.push(PeerMeasured {
+                scenario: sc.clone(),
+                load,
+                share: None,
+                rate: None,
+                runs,
+            });
+            for (i, share) in SHARES.iter().enumerate() {
+                if let Some(runs) = at.remove(&(sc.key.clone(), load, i)) {
+                    rows.push(PeerMeasured {
+                        scenario: sc.clone(),
+                        load,
+                        share: Some(*share),
+                        rate: top(&sc.key, load).map(|t| t * share),
+                        runs,
+                    });
+                }
+            }
+        }
+    }
+    let note = (!notes.is_empty()).then(|| notes.join("; "));
+    Ok((
+        Comparison {
+            rows,
+            round_ratios,
+            rounds,
+            share_rounds,
+        },
+        note,
+    ))
+}
