@@ -70,6 +70,11 @@ pub struct RunArgs {
     /// (docs/BENCHMARK.md has the measurements).
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
+    /// Copy-mode TX budget: descriptors one sendto() moves (XDP_MAX_TX_SKB_BUDGET, clamped
+    /// to 32..=--ring-size); 0 keeps the kernel's default of 32. Kernels without the option
+    /// keep their default.
+    #[arg(long, default_value_t = crate::xsk::socket::DEFAULT_TX_BUDGET)]
+    pub tx_budget: u32,
     /// Do not set XDP_USE_NEED_WAKEUP: kick the kernel on every batch.
     #[arg(long)]
     pub no_need_wakeup: bool,
@@ -223,6 +228,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         need_wakeup: !args.no_need_wakeup,
         huge_pages: args.huge_pages,
         bind: args.bind_mode,
+        tx_budget: args.tx_budget,
     };
     sock_opts.validate()?;
     for ip in &args.addrs {
@@ -432,6 +438,12 @@ fn spawn_workers(
                 "queue {queue}: socket mode {mode} (zero-copy not used: {why})"
             )),
             None => out.human(&format!("queue {queue}: socket mode {mode}")),
+        }
+        if !q.zero_copy {
+            out.human(&format!(
+                "queue {queue}: copy-mode TX budget {}",
+                q.tx_budget.describe()
+            ));
         }
         let stats = Arc::new(QueueStats::default());
         sockets.push(report::QueueInfo {

@@ -43,6 +43,9 @@ pub struct SocketOptions {
     pub need_wakeup: bool,
     pub huge_pages: bool,
     pub bind: BindMode,
+    /// Copy-mode TX budget: descriptors one `sendto()` moves (`XDP_MAX_TX_SKB_BUDGET`),
+    /// clamped to `32..=ring_size`; 0 leaves the kernel's default (32).
+    pub tx_budget: u32,
 }
 
 impl Default for SocketOptions {
@@ -54,9 +57,14 @@ impl Default for SocketOptions {
             need_wakeup: true,
             huge_pages: false,
             bind: BindMode::Auto,
+            tx_budget: DEFAULT_TX_BUDGET,
         }
     }
 }
+
+/// Default copy-mode TX budget per `sendto()` (clamped to the TX ring size): a whole ring,
+/// so one kick moves everything queued (see docs/BENCHMARK.md for the measurement).
+pub const DEFAULT_TX_BUDGET: u32 = 2048;
 
 /// Bytes of a UMEM frame before the packet: the kernel's XDP_PACKET_HEADROOM.
 pub const XDP_PACKET_HEADROOM: u32 = 256;
@@ -110,6 +118,8 @@ pub struct XskQueue {
     pub ring_size: u32,
     pub frame_size: u32,
     pub frame_count: u32,
+    /// The copy-mode TX budget in force.
+    pub tx_budget: sys::TxBudget,
 }
 
 impl XskQueue {
@@ -161,6 +171,14 @@ fn bind_once(
         "no fill/completion rings returned for a fresh UMEM".to_string(),
     ))?;
     let zero_copy = sys::is_zero_copy(rx.fd().as_raw_fd()).unwrap_or(false);
+    // The TX ring exists now (xsk-rs creates the rings and binds in Socket::new).
+    let tx_budget = match opts.tx_budget {
+        0 => sys::TxBudget::Default,
+        b => sys::set_tx_budget(
+            rx.fd().as_raw_fd(),
+            b.clamp(sys::KERNEL_TX_BUDGET, opts.ring_size),
+        ),
+    };
     Ok(XskQueue {
         queue,
         umem,
@@ -174,6 +192,7 @@ fn bind_once(
         ring_size: opts.ring_size,
         frame_size: opts.frame_size,
         frame_count: opts.frame_count,
+        tx_budget,
     })
 }
 

@@ -1,11 +1,79 @@
-//! The few raw syscalls the AF_XDP crate does not wrap: `XDP_OPTIONS` and `XDP_STATISTICS`
-//! socket options, and the driver name of an interface (`ETHTOOL_GDRVINFO`).
+//! The few raw syscalls the AF_XDP crate does not wrap: the `XDP_OPTIONS`,
+//! `XDP_STATISTICS` and `XDP_MAX_TX_SKB_BUDGET` socket options, socket busy polling, and the
+//! driver name of an interface (`ETHTOOL_GDRVINFO`).
 use std::{io, mem, os::fd::RawFd};
 
 const SOL_XDP: libc::c_int = 283;
 const XDP_STATISTICS: libc::c_int = 7;
 const XDP_OPTIONS: libc::c_int = 8;
 const XDP_OPTIONS_ZEROCOPY: u32 = 1;
+const XDP_MAX_TX_SKB_BUDGET: libc::c_int = 9;
+
+/// Descriptors one copy-mode `sendto()` moves when nothing else is set: the kernel's
+/// `TX_BATCH_SIZE` (net/xdp/xsk.c), also the smallest `XDP_MAX_TX_SKB_BUDGET` it accepts.
+pub const KERNEL_TX_BUDGET: u32 = 32;
+
+/// What became of the copy-mode TX budget of a socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TxBudget {
+    /// `XDP_MAX_TX_SKB_BUDGET` set to this many descriptors per `sendto()`.
+    Set(u32),
+    /// Not asked for: the kernel's default ([`KERNEL_TX_BUDGET`]).
+    Default,
+    /// The kernel has no `XDP_MAX_TX_SKB_BUDGET` (ENOPROTOOPT; Linux < 6.18): its default.
+    Unsupported,
+    /// The kernel refused the value (errno text); its default applies.
+    Refused(String),
+}
+
+impl TxBudget {
+    /// Descriptors one `sendto()` moves in copy mode.
+    pub fn per_kick(&self) -> u32 {
+        match self {
+            TxBudget::Set(n) => *n,
+            _ => KERNEL_TX_BUDGET,
+        }
+    }
+
+    /// For the start-up report.
+    pub fn describe(&self) -> String {
+        match self {
+            TxBudget::Set(n) => format!("{n} descriptors per sendto() (XDP_MAX_TX_SKB_BUDGET)"),
+            TxBudget::Default => format!("{KERNEL_TX_BUDGET} descriptors per sendto() (kernel default)"),
+            TxBudget::Unsupported => format!(
+                "{KERNEL_TX_BUDGET} descriptors per sendto() (kernel default: this kernel has no XDP_MAX_TX_SKB_BUDGET)"
+            ),
+            TxBudget::Refused(e) => format!(
+                "{KERNEL_TX_BUDGET} descriptors per sendto() (kernel default: XDP_MAX_TX_SKB_BUDGET refused: {e})"
+            ),
+        }
+    }
+}
+
+/// Sets the copy-mode TX budget (descriptors per `sendto()`) of a socket whose TX ring
+/// exists. The kernel accepts `KERNEL_TX_BUDGET..=TX ring size` (EACCES otherwise, also
+/// before the TX ring is created); kernels without the option answer ENOPROTOOPT.
+pub fn set_tx_budget(fd: RawFd, budget: u32) -> TxBudget {
+    // SAFETY: `budget` is a valid u32 for the duration of the call; the kernel reads exactly
+    // `size_of::<u32>()` bytes.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            SOL_XDP,
+            XDP_MAX_TX_SKB_BUDGET,
+            (&budget as *const u32).cast(),
+            mem::size_of::<u32>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        return TxBudget::Set(budget);
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::ENOPROTOOPT) => TxBudget::Unsupported,
+        _ => TxBudget::Refused(e.to_string()),
+    }
+}
 
 /// `struct xdp_statistics` from `<linux/if_xdp.h>` (kernel >= 5.9 layout, six counters).
 #[repr(C)]
@@ -187,4 +255,77 @@ pub fn enable_busy_poll(fd: RawFd, budget: u32) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A raw AF_XDP socket, closed on drop; `None` without CAP_NET_RAW or AF_XDP.
+    struct RawXsk(RawFd);
+
+    impl RawXsk {
+        fn new() -> Option<RawXsk> {
+            // SAFETY: a plain socket() call; the fd is owned by the returned value.
+            let fd = unsafe { libc::socket(libc::AF_XDP, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+            (fd >= 0).then_some(RawXsk(fd))
+        }
+
+        /// Creates the TX ring with `entries` descriptors (XDP_TX_RING).
+        fn tx_ring(&self, entries: u32) -> io::Result<()> {
+            const XDP_TX_RING: libc::c_int = 3;
+            // SAFETY: `entries` is a valid u32 for the duration of the call.
+            let rc = unsafe {
+                libc::setsockopt(
+                    self.0,
+                    SOL_XDP,
+                    XDP_TX_RING,
+                    (&entries as *const u32).cast(),
+                    mem::size_of::<u32>() as libc::socklen_t,
+                )
+            };
+            if rc == 0 {
+                Ok(())
+            } else {
+                Err(io::Error::last_os_error())
+            }
+        }
+    }
+
+    impl Drop for RawXsk {
+        fn drop(&mut self) {
+            // SAFETY: our own fd, closed once.
+            unsafe { libc::close(self.0) };
+        }
+    }
+
+    #[test]
+    fn tx_budget_needs_the_tx_ring_and_stays_in_range() {
+        let Some(sock) = RawXsk::new() else {
+            eprintln!("skipped: no AF_XDP socket (needs CAP_NET_RAW)");
+            return;
+        };
+        let before = set_tx_budget(sock.0, 64);
+        if before == TxBudget::Unsupported {
+            eprintln!("skipped: this kernel has no XDP_MAX_TX_SKB_BUDGET");
+            return;
+        }
+        assert!(
+            matches!(before, TxBudget::Refused(_)),
+            "accepted before the TX ring exists: {before:?}"
+        );
+        sock.tx_ring(256).expect("XDP_TX_RING");
+        assert_eq!(set_tx_budget(sock.0, 64), TxBudget::Set(64));
+        assert_eq!(set_tx_budget(sock.0, 256), TxBudget::Set(256));
+        assert!(matches!(set_tx_budget(sock.0, 257), TxBudget::Refused(_)));
+        assert!(matches!(
+            set_tx_budget(sock.0, KERNEL_TX_BUDGET - 1),
+            TxBudget::Refused(_)
+        ));
+        assert_eq!(TxBudget::Set(256).per_kick(), 256);
+        assert_eq!(TxBudget::Unsupported.per_kick(), KERNEL_TX_BUDGET);
+        assert!(TxBudget::Unsupported
+            .describe()
+            .contains("no XDP_MAX_TX_SKB_BUDGET"));
+    }
 }

@@ -92,6 +92,10 @@ pub struct BenchArgs {
     /// configuration once per load); the CPU runs at 25/50/80% use up to 3 rounds.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub dpdk_rounds: u32,
+    /// Responder flags to measure as a variant in the same interleaved rounds as the
+    /// defaults (and DPDK), e.g. `--variant "--busy-poll"`; repeatable.
+    #[arg(long = "variant", value_name = "FLAGS")]
+    pub variants: Vec<String>,
 }
 
 fn parse_secs(s: &str) -> Result<f64, String> {
@@ -176,16 +180,18 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
         } else {
             measure(&lab, &bins, &args, stop, &mut raw)?
         };
-        match dpdk_ready {
-            Ok(()) => {
-                let (c, note) = dpdk::compare(&lab, &bins, &args, stop, &mut raw)?;
-                r.dpdk = Some(c);
-                r.dpdk_note = note;
-            }
+        let with = match dpdk_ready {
+            Ok(()) => true,
             Err(e) => {
                 println!("bench: DPDK comparison skipped: {e:#}");
                 r.dpdk_note = Some(format!("{e:#}"));
+                false
             }
+        };
+        if with || !args.variants.is_empty() {
+            let (c, note) = dpdk::compare(&lab, &bins, &args, with, stop, &mut raw)?;
+            r.dpdk = Some(c);
+            r.dpdk_note = note.or(r.dpdk_note.take());
         }
         Ok(r)
     });

@@ -168,10 +168,11 @@ pub(super) fn compare(
     lab: &Lab,
     bins: &Bins,
     args: &BenchArgs,
+    dpdk: bool,
     stop: &AtomicBool,
     raw: &mut String,
 ) -> Result<(Comparison, Option<String>)> {
-    let scs = plan::compare_scenarios(&file_prefix(&args.prefix));
+    let scs = plan::compare_scenarios(&file_prefix(&args.prefix), &args.variants, dpdk);
     let rounds = args.dpdk_rounds;
     let share_rounds = rounds.min(3);
     let mut notes: Vec<String> = Vec::new();
@@ -233,14 +234,24 @@ pub(super) fn compare(
             finish(lab, sc, started);
         }
     }
+    // Per-round ratios: ours / DPDK, and each variant / ours.
     let mut round_ratios = Vec::new();
     for round in 0..rounds {
         for load in [Load::Udp, Load::Icmp] {
-            let ours = per_round.get(&(round, compare_keys::OURS.to_string(), load));
-            let dpdk = per_round.get(&(round, Comparison::dpdk_key(load).to_string(), load));
-            if let (Some(a), Some(b)) = (ours, dpdk) {
-                if *b > 0.0 {
-                    round_ratios.push((load, a / b));
+            let get = |key: &str| per_round.get(&(round, key.to_string(), load)).copied();
+            let ours = get(compare_keys::OURS);
+            for sc in &scs {
+                let (num, den, key) = if sc.key == Comparison::dpdk_key(load) {
+                    (ours, get(&sc.key), compare_keys::OURS)
+                } else if sc.key.starts_with(compare_keys::VARIANT_PREFIX) {
+                    (get(&sc.key), ours, sc.key.as_str())
+                } else {
+                    continue;
+                };
+                if let (Some(a), Some(b)) = (num, den) {
+                    if b > 0.0 {
+                        round_ratios.push((key.to_string(), load, a / b));
+                    }
                 }
             }
         }

@@ -242,20 +242,25 @@ fn render_dpdk(s: &mut String, r: &Results) {
          server's XDP program and the copy into the socket).\n",
         c.rounds, c.share_rounds
     );
-    let _ = writeln!(s, "| load | server | answered Mpps at max | offered Mpps | ours / DPDK | invalid / replies | CPU ns/answer at max | at 25% | at 50% | at 80% | loss at 80% % |");
+    let _ = writeln!(s, "| load | server | answered Mpps at max | offered Mpps | ours / DPDK [per round] | invalid / replies | CPU ns/answer at max | at 25% | at 50% | at 80% | loss at 80% % |");
     let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for load in [Load::Udp, Load::Icmp] {
-        for key in [compare_keys::OURS, Comparison::dpdk_key(load)] {
+        for key in c.keys() {
             let Some(m) = c.find(key, load, None) else {
                 continue;
             };
             let cpu = |share: Option<f64>| opt(c.cpu_ns(key, load, share), |x| format!("{x:.0}"));
+            let with_spread = |x: f64| {
+                let spread = c
+                    .round_ratio_spread(key, load)
+                    .map_or(String::new(), |s| format!(" [{:.2}–{:.2}]", s.min, s.max));
+                format!("{x:.2}x{spread}")
+            };
             let ratio = if key == compare_keys::OURS {
-                opt(c.ratio(load), |x| {
-                    let spread = c
-                        .round_ratio_spread(load)
-                        .map_or(String::new(), |s| format!(" [{:.2}–{:.2}]", s.min, s.max));
-                    format!("{x:.2}x{spread}")
+                opt(c.ratio(load), with_spread)
+            } else if key.starts_with(compare_keys::VARIANT_PREFIX) {
+                opt(c.variant_ratio(key, load), |x| {
+                    format!("{} of ours", with_spread(x))
                 })
             } else {
                 "1.00x".to_string()

@@ -235,36 +235,50 @@ pub mod compare_keys {
     pub const OURS: &str = "responder-defaults";
     pub const DPDK_MACSWAP: &str = "dpdk-macswap";
     pub const DPDK_ICMPECHO: &str = "dpdk-icmpecho";
+    /// Responder variants are `responder-variant-1`, `-2`, ...
+    pub const VARIANT_PREFIX: &str = "responder-variant-";
 }
 
-/// The DPDK comparison: our responder with its defaults (answers both loads), testpmd in
-/// `macswap` mode (UDP load) and in `icmpecho` mode (ICMP load). `file_prefix` is testpmd's
-/// runtime directory name.
-pub fn compare_scenarios(file_prefix: &str) -> Vec<Scenario> {
-    let dpdk = |forward: &'static str| Server::Dpdk {
+/// The DPDK comparison: our responder with its defaults (answers both loads), each of
+/// `variants` (responder flags, e.g. `--busy-poll`, measured in the same interleaved rounds),
+/// and with `dpdk` testpmd in `macswap` mode (UDP load) and in `icmpecho` mode (ICMP load).
+/// `file_prefix` is testpmd's runtime directory name.
+pub fn compare_scenarios(file_prefix: &str, variants: &[String], dpdk: bool) -> Vec<Scenario> {
+    let testpmd = |forward: &'static str| Server::Dpdk {
         forward,
         file_prefix: file_prefix.to_string(),
     };
-    vec![
-        Scenario::new(
-            compare_keys::OURS,
-            "xdp-responder (defaults, full L3/L4 echo)",
+    let mut v = vec![Scenario::new(
+        compare_keys::OURS,
+        "xdp-responder (defaults, full L3/L4 echo)",
+        Server::Responder {
+            xdp_mode: "native",
+            extra: vec![],
+        },
+    )];
+    for (i, flags) in variants.iter().enumerate() {
+        v.push(Scenario::new(
+            &format!("{}{}", compare_keys::VARIANT_PREFIX, i + 1),
+            &format!("xdp-responder {flags}"),
             Server::Responder {
                 xdp_mode: "native",
-                extra: vec![],
+                extra: flags.split_whitespace().map(str::to_string).collect(),
             },
-        ),
-        Scenario::new(
+        ));
+    }
+    if dpdk {
+        v.push(Scenario::new(
             compare_keys::DPDK_MACSWAP,
             "DPDK testpmd, AF_XDP PMD, macswap",
-            dpdk("macswap"),
-        ),
-        Scenario::new(
+            testpmd("macswap"),
+        ));
+        v.push(Scenario::new(
             compare_keys::DPDK_ICMPECHO,
             "DPDK testpmd, AF_XDP PMD, icmpecho",
-            dpdk("icmpecho"),
-        ),
-    ]
+            testpmd("icmpecho"),
+        ));
+    }
+    v
 }
 
 /// The five configurations the issue asks to compare, in table order.
@@ -485,7 +499,7 @@ mod tests {
 
     #[test]
     fn dpdk_comparison() {
-        let c = compare_scenarios("benchdpdk");
+        let c = compare_scenarios("benchdpdk", &[], true);
         let (r, g) = (Path::new("/b/xdp-responder"), Path::new("/b/xdp-gen"));
         assert_eq!(
             c[1].server_command(r, g, 1, 90).join(" "),
@@ -525,5 +539,12 @@ mod tests {
         };
         let line = gen_command(g, &c[1], &run, 0, None).join(" ");
         assert!(line.contains("--proto udp --expect macswap"), "{line}");
+        let v = compare_scenarios("p", &["--busy-poll --batch 64".to_string()], false);
+        assert_eq!(v.len(), 2, "no DPDK rows without dpdk");
+        assert_eq!(v[1].key, "responder-variant-1");
+        assert!(v[1]
+            .server_command(r, g, 1, 60)
+            .join(" ")
+            .ends_with("--duration 60 --busy-poll --batch 64"));
     }
 }

@@ -92,9 +92,9 @@ pub struct PeerMeasured {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Comparison {
     pub rows: Vec<PeerMeasured>,
-    /// Answered ours / DPDK at maximum load, one value per interleaved round in which both
-    /// were measured.
-    pub round_ratios: Vec<(Load, f64)>,
+    /// Per interleaved round at maximum load in which both were measured: answered ours /
+    /// DPDK (key: ours), and variant / ours defaults (key: the variant's).
+    pub round_ratios: Vec<(String, Load, f64)>,
     /// Interleaved rounds at maximum load, and rounds at the shares.
     pub rounds: u32,
     pub share_rounds: u32,
@@ -134,15 +134,38 @@ impl Comparison {
         }
     }
 
-    /// Spread of the per-round ratios under `load`.
-    pub fn round_ratio_spread(&self, load: Load) -> Option<Spread> {
+    /// Spread of the per-round ratios of `key` under `load` (ours: vs DPDK; a variant: vs
+    /// ours).
+    pub fn round_ratio_spread(&self, key: &str, load: Load) -> Option<Spread> {
         let v: Vec<f64> = self
             .round_ratios
             .iter()
-            .filter(|(l, _)| *l == load)
-            .map(|(_, r)| *r)
+            .filter(|(k, l, _)| k == key && *l == load)
+            .map(|(_, _, r)| *r)
             .collect();
         Spread::of(&v)
+    }
+
+    /// Median answered pps of variant `key` / ours defaults, under `load`.
+    pub fn variant_ratio(&self, key: &str, load: Load) -> Option<f64> {
+        match (
+            self.max_pps(key, load),
+            self.max_pps(compare_keys::OURS, load),
+        ) {
+            (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+            _ => None,
+        }
+    }
+
+    /// Keys of the configurations measured, in table order.
+    pub fn keys(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = Vec::new();
+        for m in &self.rows {
+            if !v.contains(&m.scenario.key.as_str()) {
+                v.push(&m.scenario.key);
+            }
+        }
+        v
     }
 
     /// Median server CPU per answer (ns) of `key` under `load` at `share`.
@@ -164,9 +187,11 @@ impl Comparison {
                 ),
                 met: r.map(|r| r >= 1.0),
                 detail: r.map_or("not measured".to_string(), |r| {
-                    let spread = self.round_ratio_spread(load).map_or(String::new(), |s| {
-                        format!("; per round {:.2}x [{:.2}–{:.2}]", s.median, s.min, s.max)
-                    });
+                    let spread = self
+                        .round_ratio_spread(compare_keys::OURS, load)
+                        .map_or(String::new(), |s| {
+                            format!("; per round {:.2}x [{:.2}–{:.2}]", s.median, s.min, s.max)
+                        });
                     format!("{r:.2}x of the medians{spread}")
                 }),
             });
