@@ -89,12 +89,16 @@ pub struct BenchArgs {
     #[arg(long)]
     pub only_dpdk: bool,
     /// Interleaved rounds of the DPDK comparison at maximum load (each round measures every
-    /// configuration once per load); the CPU runs at 25/50/80% use up to 3 rounds.
+    /// configuration once per load).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub dpdk_rounds: u32,
+    /// Rounds of the DPDK comparison at 25/50/80% of each configuration's own maximum
+    /// (CPU per answer); 0 skips them.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub share_rounds: u32,
     /// Responder flags to measure as a variant in the same interleaved rounds as the
     /// defaults (and DPDK), e.g. `--variant "--busy-poll"`; repeatable.
-    #[arg(long = "variant", value_name = "FLAGS")]
+    #[arg(long = "variant", value_name = "FLAGS", allow_hyphen_values = true)]
     pub variants: Vec<String>,
 }
 
@@ -123,6 +127,7 @@ impl BenchArgs {
             a.warmup = a.warmup.min(0.5);
             a.no_sweep = true;
             a.dpdk_rounds = a.dpdk_rounds.min(2);
+            a.share_rounds = a.share_rounds.min(1);
         }
         if a.only_dpdk {
             a.with_dpdk = true;

@@ -6,7 +6,7 @@
 //! Method: `rounds` interleaved rounds at maximum offered load (each round starts every
 //! configuration once and measures it on each load it answers; the order alternates between
 //! rounds so that a drift of the machine's load hits both sides alike), medians and the
-//! spread of the per-round ratio; then up to three rounds at 25%, 50% and 80% of each
+//! spread of the per-round ratio; then `--share-rounds` rounds at 25%, 50% and 80% of each
 //! configuration's own median maximum for the CPU cost per answer.
 //!
 //! testpmd leaves its interface promiscuous and its runtime directory
@@ -174,7 +174,7 @@ pub(super) fn compare(
 ) -> Result<(Comparison, Option<String>)> {
     let scs = plan::compare_scenarios(&file_prefix(&args.prefix), &args.variants, dpdk);
     let rounds = args.dpdk_rounds;
-    let share_rounds = rounds.min(3);
+    let share_rounds = args.share_rounds;
     let mut notes: Vec<String> = Vec::new();
     let gen_run = |load: Load, rate: Option<f64>| GenRun {
         load,
