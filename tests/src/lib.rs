@@ -1,28 +1,131 @@
 //! Harness for the privileged integration tests: a lab per test (deleted on drop, even on
-//! panic), the responder started inside it, and the traffic tools run from the generator
-//! namespace. Tests that need root skip with a message when not root, except under CI,
-//! where skipping would hide a broken setup.
+//! panic), the responder started inside it (killed if the test binary dies), the traffic
+//! tools run from the generator namespace, and the responder's JSON totals read strictly.
+//!
+//! A test that needs root and does not have it fails, unless `XDP_SKIP_PRIVILEGED=1` is set
+//! (`cargo xtask test --skip-privileged` sets it): then it returns early and records the skip
+//! in the file named by `XDP_SKIP_LOG`, so that `cargo xtask test` counts it as skipped, not
+//! passed. Tests that skip for a reason of the machine (no huge pages) record it the same way.
 use std::{
-    process::Output,
+    collections::BTreeMap,
+    io::Write as _,
+    os::unix::process::CommandExt as _,
+    process::{Child, Command, Output},
     sync::atomic::AtomicBool,
     time::{Duration, Instant},
 };
 
+use serde_json::Value;
 pub use xtask::lab::{self, Lab, LabSpec};
 use xtask::{paths, responder::Responder};
 
-/// True when privileged tests can run; false (with a note) when they must be skipped.
+pub use xtask::tasks::ci::{SKIP_LOG_ENV, SKIP_PRIVILEGED_ENV};
+
+/// Records that the current test is skipped for `reason`: a note on stderr and a line in
+/// `XDP_SKIP_LOG` (when set), which `cargo xtask test` counts. The caller returns right after.
+pub fn skip(reason: &str) {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("unnamed test")
+        .to_string();
+    eprintln!("SKIPPED {test}: {reason}");
+    if let Some(path) = std::env::var_os(SKIP_LOG_ENV) {
+        let line = format!("{test}: {reason}\n");
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(line.as_bytes()));
+        if let Err(e) = written {
+            panic!("cannot record the skip in {}: {e}", path.to_string_lossy());
+        }
+    }
+}
+
+/// True when privileged tests can run. When not root: a counted skip (false) if
+/// `XDP_SKIP_PRIVILEGED` is set, else the test fails, so that a run without root can never
+/// look like a run that tested something.
 pub fn privileged() -> bool {
     if nix::unistd::geteuid().is_root() {
         return true;
     }
-    if std::env::var_os("CI").is_some() {
-        panic!("privileged integration tests need root (they create network namespaces); CI runs as root");
+    if std::env::var_os(SKIP_PRIVILEGED_ENV).is_some_and(|v| !v.is_empty() && v != "0") {
+        skip("needs root (network namespaces, XDP, AF_XDP)");
+        return false;
     }
-    eprintln!(
-        "skipping: needs root (network namespaces, XDP, AF_XDP); run `sudo cargo xtask test`"
+    panic!(
+        "this test needs root (it creates network namespaces and attaches XDP): run `sudo cargo xtask test`, \
+         or skip the privileged tests explicitly with `cargo xtask test --skip-privileged` \
+         ({SKIP_PRIVILEGED_ENV}=1 for plain cargo test); skipped tests are reported as skipped"
     );
-    false
+}
+
+/// Makes a spawned process die with SIGKILL when the thread that spawned it exits (a test
+/// thread that panicked past its guards, or a test binary that was killed): `ip netns exec`
+/// execs its command, so the setting reaches the responder or tool itself.
+pub fn die_with_parent(cmd: &mut Command) -> &mut Command {
+    let parent = std::process::id();
+    // SAFETY: the closure runs between fork and exec and only makes async-signal-safe calls
+    // (prctl, getppid, _exit).
+    unsafe {
+        cmd.pre_exec(move || {
+            if nix::libc::prctl(nix::libc::PR_SET_PDEATHSIG, nix::libc::SIGKILL, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before the prctl: then nobody would signal us.
+            if nix::libc::getppid() as u32 != parent {
+                nix::libc::_exit(1);
+            }
+            Ok(())
+        })
+    };
+    cmd
+}
+
+/// A child process killed (SIGKILL) and reaped when dropped, e.g. when a test panics.
+pub struct KillOnDrop(pub Child);
+
+impl KillOnDrop {
+    /// Spawns `cmd` (with [`die_with_parent`]) with its output discarded.
+    pub fn spawn_quiet(mut cmd: Command) -> KillOnDrop {
+        let child = die_with_parent(&mut cmd)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        KillOnDrop(child)
+    }
+
+    /// Waits at most `timeout` for the child to exit by itself; kills it after that.
+    pub fn wait_or_kill(mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(s)) = self.0.try_wait() {
+                return Some(s);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// Sets a flag to false when dropped: a sampler thread that loops while the flag is true
+/// ends even when the test panics before it would have cleared the flag.
+pub struct ClearOnDrop(pub std::sync::Arc<AtomicBool>);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// The responder binary built by `cargo build` (the test command builds it first).
@@ -48,7 +151,8 @@ pub fn lab_prefix(name: &str) -> String {
     format!("it{tag}-{name}")
 }
 
-/// The standard arguments: our two addresses on the responder's veth end, UDP port 7.
+/// The standard arguments: our two addresses on the responder's veth end, UDP port 7, and
+/// `--json`, so that the totals come as a JSON object naming every counter (see [`Totals`]).
 pub fn default_args() -> Vec<String> {
     [
         "run",
@@ -64,30 +168,43 @@ pub fn default_args() -> Vec<String> {
         "1",
         "--duration",
         "120",
+        "--json",
     ]
     .map(String::from)
     .to_vec()
 }
 
+/// `args` with the value of `flag` replaced (or the flag appended with `value`).
+pub fn with_arg(mut args: Vec<String>, flag: &str, value: &str) -> Vec<String> {
+    match args.iter().position(|a| a == flag) {
+        Some(i) => args[i + 1] = value.to_string(),
+        None => args.extend([flag.to_string(), value.to_string()]),
+    }
+    args
+}
+
 /// Starts the responder in the lab's responder namespace and waits for `ready`.
 pub fn start(lab: &Lab, args: &[String]) -> Responder {
-    let bin = responder_bin();
-    let mut cmd_args = vec![bin.to_string_lossy().into_owned()];
-    cmd_args.extend(args.iter().cloned());
-    let mut r =
-        Responder::spawn(lab.exec_resp(&cmd_args), "[responder] ").expect("spawn responder");
+    let mut r = spawn_responder(lab, args);
     r.wait_ready(Duration::from_secs(30), &AtomicBool::new(false))
         .expect("responder ready");
     r
 }
 
+/// Starts the responder without waiting for `ready`.
+pub fn spawn_responder(lab: &Lab, args: &[String]) -> Responder {
+    let bin = responder_bin();
+    let mut cmd_args = vec![bin.to_string_lossy().into_owned()];
+    cmd_args.extend(args.iter().cloned());
+    let mut cmd = lab.exec_resp(&cmd_args);
+    die_with_parent(&mut cmd);
+    Responder::spawn(cmd, "[responder] ").expect("spawn responder")
+}
+
 /// Runs the responder binary to completion in the responder namespace (for error cases
 /// and control commands).
 pub fn responder_cmd(lab: &Lab, args: &[&str]) -> Output {
-    let bin = responder_bin();
-    let mut cmd_args = vec![bin.to_string_lossy().into_owned()];
-    cmd_args.extend(args.iter().map(|a| a.to_string()));
-    let out = lab.exec_resp(&cmd_args).output().expect("run responder");
+    let out = responder_cmd_quiet(lab, args);
     eprintln!(
         "$ xdp-responder {} -> {:?}\n{}{}",
         args.join(" "),
@@ -98,10 +215,36 @@ pub fn responder_cmd(lab: &Lab, args: &[&str]) -> Output {
     out
 }
 
+/// [`responder_cmd`] without echoing the output.
+pub fn responder_cmd_quiet(lab: &Lab, args: &[&str]) -> Output {
+    let bin = responder_bin();
+    let mut cmd_args = vec![bin.to_string_lossy().into_owned()];
+    cmd_args.extend(args.iter().map(|a| a.to_string()));
+    let mut cmd = lab.exec_resp(&cmd_args);
+    die_with_parent(&mut cmd).output().expect("run responder")
+}
+
+/// The running responder's counters, from `xdp-responder status --json` (a second process
+/// talking to it over its control socket).
+pub fn status(lab: &Lab) -> Totals {
+    let out = responder_cmd_quiet(lab, &["status", "--iface", lab::RESP_IFACE, "--json"]);
+    assert!(
+        out.status.success(),
+        "status failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Totals(serde_json::from_slice(&out.stdout).expect("status answers JSON"))
+}
+
 /// Runs a command in the generator namespace, echoing its output; true on exit status 0.
 pub fn gen_ok(lab: &Lab, args: &[&str]) -> bool {
-    let out = lab
-        .exec_gen(args)
+    gen_output(lab, args).status.success()
+}
+
+/// Runs a command in the generator namespace, echoing its output.
+pub fn gen_output(lab: &Lab, args: &[&str]) -> Output {
+    let mut cmd = lab.exec_gen(args);
+    let out = die_with_parent(&mut cmd)
         .output()
         .expect("run command in generator namespace");
     eprintln!(
@@ -111,7 +254,16 @@ pub fn gen_ok(lab: &Lab, args: &[&str]) -> bool {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    out.status.success()
+    out
+}
+
+/// Replies a `ping` run reports (`N received`), from its output.
+pub fn ping_received(out: &Output) -> u64 {
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split(',')
+        .find_map(|part| part.trim().strip_suffix(" received"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no `N received` in ping output:\n{text}"))
 }
 
 /// Whether an XDP program is attached to the responder's veth end.
@@ -138,101 +290,237 @@ pub fn eventually(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// Parses `name=value` pairs out of the totals line that starts with `label`.
-pub fn totals_field(lines: &[String], label: &str, name: &str) -> u64 {
-    let line = lines
-        .iter()
-        .find(|l| l.trim_start().starts_with(label))
-        .unwrap_or_else(|| {
-            panic!(
-                "no line starting with {label:?} in responder output:\n{}",
-                lines.join("\n")
-            )
-        });
-    line.split_whitespace()
-        .filter_map(|w| w.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.parse().expect("counter value"))
-        .unwrap_or(0)
-}
-
 // ---------------------------------------------------------------------------------------
-// Robustness and fault tests (tests/tests/robustness.rs, tests/tests/faults.rs): raw frames
-// through packet sockets, the totals' exact accounting, memory of a running process.
+// Deterministic queue steering on a multi-queue veth: the generator end's TX queue k (which
+// is the responder end's RX queue k) is used by CPU k only (XPS), and senders are pinned.
 // ---------------------------------------------------------------------------------------
 
-/// The number right after `label` on the totals line that starts with it, e.g.
-/// `rx packets     123 (1.0k avg)` or `tx ring full   0`.
-pub fn totals_number(lines: &[String], label: &str) -> u64 {
-    let line = lines
-        .iter()
-        .find(|l| l.trim_start().starts_with(label))
-        .unwrap_or_else(|| {
-            panic!(
-                "no line starting with {label:?} in responder output:\n{}",
-                lines.join("\n")
-            )
-        });
-    line.trim_start()[label.len()..]
-        .split_whitespace()
-        .next()
-        .and_then(|w| w.parse().ok())
-        .unwrap_or_else(|| panic!("no number after {label:?}: {line}"))
+/// CPUs this process may run on.
+pub fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// The sum of every `name=value` counter on the totals line that starts with `label`.
-pub fn totals_sum(lines: &[String], label: &str) -> u64 {
-    let line = lines
-        .iter()
-        .find(|l| l.trim_start().starts_with(label))
-        .unwrap_or_else(|| {
-            panic!(
-                "no line starting with {label:?} in responder output:\n{}",
-                lines.join("\n")
-            )
-        });
-    line.split_whitespace()
-        .filter_map(|w| w.split_once('='))
-        .filter_map(|(_, v)| v.parse::<u64>().ok())
-        .sum()
-}
-
-/// Asserts the totals account for every frame, exactly:
-/// * every queue's frame ledger closed `(ok)`;
-/// * every frame user space received was answered, dropped with a reason, or recycled because
-///   the TX ring was full: `rx packets = answers + drops + tx ring full`;
-/// * every frame the XDP program redirected reached user space or was counted by the kernel's
-///   AF_XDP socket as dropped (no fill-ring frame, or too big) or refused (RX ring full):
-///   `redirected = rx packets + rx_dropped + rx_ring_full`.
-pub fn assert_exact_accounting(out: &[String]) {
-    let frames: Vec<&String> = out
-        .iter()
-        .filter(|l| l.trim_start().starts_with("frames q"))
-        .collect();
-    assert!(!frames.is_empty(), "no frame ledger lines in the totals");
-    for l in &frames {
+/// Maps the generator end's TX queue k to CPU k (XPS), so that what a thread pinned to CPU k
+/// sends arrives on the responder end's RX queue k. Needs `queues <= cpus()`.
+pub fn steer_queues_by_cpu(lab: &Lab, queues: u32) {
+    assert!(
+        queues as usize <= cpus(),
+        "{queues} queues but {} CPUs",
+        cpus()
+    );
+    for q in 0..queues {
+        let path = format!("/sys/class/net/{}/queues/tx-{q}/xps_cpus", lab::GEN_IFACE);
+        let mask = format!("{:x}", 1u64 << q);
         assert!(
-            l.trim_end().ends_with("(ok)"),
-            "frame accounting drifted: {l}"
+            lab.exec_gen(&["sh", "-c", &format!("echo {mask} > {path}")])
+                .status()
+                .expect("sh")
+                .success(),
+            "cannot set {path}"
         );
     }
-    let rx = totals_number(out, "rx packets");
-    let answers = totals_sum(out, "answers");
-    let drops = totals_sum(out, "drops");
-    let ring_full = totals_number(out, "tx ring full");
+}
+
+/// Pins the calling thread to one CPU.
+pub fn pin_to_cpu(cpu: usize) {
+    let mut set = nix::sched::CpuSet::new();
+    set.set(cpu).expect("cpu index");
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)
+        .unwrap_or_else(|e| panic!("pinning to CPU {cpu}: {e}"));
+}
+
+/// `taskset -c CPU` in front of `args` (for ping and arping).
+pub fn on_cpu(cpu: usize, args: &[&str]) -> Vec<String> {
+    let mut v = vec!["taskset".to_string(), "-c".into(), cpu.to_string()];
+    v.extend(args.iter().map(|a| a.to_string()));
+    v
+}
+
+// ---------------------------------------------------------------------------------------
+// Counters, read strictly from the responder's JSON (`--json` totals, or `status --json`):
+// every counter is named there whatever its value, so a renamed or missing counter fails the
+// test instead of reading as 0.
+// ---------------------------------------------------------------------------------------
+
+/// One JSON sample of the responder (its `totals` object, or a `status` answer).
+#[derive(Clone, Debug)]
+pub struct Totals(pub Value);
+
+/// The XDP program's redirect classes and the answer kinds user space counts under each.
+pub const CLASSES: [(&str, &[&str]); 5] = [
+    ("arp", &["arp"]),
+    ("icmp4", &["icmp4_echo"]),
+    ("icmp6", &["icmp6_echo"]),
+    ("ndp", &["ndp"]),
+    ("udp", &["udp4", "udp6"]),
+];
+
+impl Totals {
+    /// The `totals` JSON object in the responder's output (run with `--json`).
+    pub fn from_output(lines: &[String]) -> Totals {
+        let v = lines
+            .iter()
+            .filter(|l| l.starts_with('{'))
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["type"] == "totals")
+            .unwrap_or_else(|| {
+                panic!(
+                    "no JSON totals in the responder output (was it run with --json?):\n{}",
+                    lines.join("\n")
+                )
+            });
+        Totals(v)
+    }
+
+    fn at(v: &Value, path: &[&str]) -> u64 {
+        let mut cur = v;
+        for k in path {
+            cur = cur.get(k).unwrap_or_else(|| {
+                panic!(
+                    "counter {} missing in the responder's JSON: {v}",
+                    path.join(".")
+                )
+            });
+        }
+        cur.as_u64()
+            .unwrap_or_else(|| panic!("counter {} is not a count: {cur}", path.join(".")))
+    }
+
+    /// A top-level counter, e.g. `rx_packets`, `tx_bytes`, `tx_ring_full`.
+    pub fn get(&self, name: &str) -> u64 {
+        Self::at(&self.0, &[name])
+    }
+    /// `answers.<kind>`.
+    pub fn answer(&self, kind: &str) -> u64 {
+        Self::at(&self.0, &["answers", kind])
+    }
+    /// `drops.<reason>`.
+    pub fn drop(&self, reason: &str) -> u64 {
+        Self::at(&self.0, &["drops", reason])
+    }
+    /// `drops_by_class.<class>`.
+    pub fn drop_class(&self, class: &str) -> u64 {
+        Self::at(&self.0, &["drops_by_class", class])
+    }
+    /// The XDP program's counter `xdp.<name>`.
+    pub fn xdp(&self, name: &str) -> u64 {
+        Self::at(&self.0, &["xdp", name])
+    }
+    /// The sockets' XDP_STATISTICS field `xsk.<name>`, summed over queues.
+    pub fn xsk(&self, name: &str) -> u64 {
+        Self::at(&self.0, &["xsk", name])
+    }
+    /// A counter of queue `q` (by position in the `queues` list).
+    pub fn queue(&self, q: usize, name: &str) -> u64 {
+        let queue = self.0["queues"]
+            .get(q)
+            .unwrap_or_else(|| panic!("no queue {q} in {}", self.0));
+        Self::at(queue, &[name])
+    }
+    /// Every `name: count` of the map `key` (`answers`, `drops`, `xdp`, ...).
+    pub fn map(&self, key: &str) -> BTreeMap<String, u64> {
+        self.0[key]
+            .as_object()
+            .unwrap_or_else(|| panic!("no map {key:?} in {}", self.0))
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(u64::MAX)))
+            .collect()
+    }
+    pub fn answers_total(&self) -> u64 {
+        self.map("answers").values().sum()
+    }
+    pub fn drops_total(&self) -> u64 {
+        self.map("drops").values().sum()
+    }
+}
+
+/// Every counter that moved between two samples, as `name -> delta` (maps flattened to
+/// `map.name`; gauges and timings left out).
+pub fn moved(before: &Totals, after: &Totals) -> BTreeMap<String, i128> {
+    let mut out = BTreeMap::new();
+    for key in ["answers", "drops", "drops_by_class", "xdp"] {
+        let (b, a) = (before.map(key), after.map(key));
+        for (name, v) in &a {
+            let d = i128::from(*v) - i128::from(b.get(name).copied().unwrap_or(0));
+            if d != 0 {
+                out.insert(format!("{key}.{name}"), d);
+            }
+        }
+    }
+    for key in ["rx_packets", "tx_packets", "tx_ring_full"] {
+        let d = i128::from(after.get(key)) - i128::from(before.get(key));
+        if d != 0 {
+            out.insert(key.to_string(), d);
+        }
+    }
+    out
+}
+
+/// Checks the totals against sources that are counted apart from each other:
+/// * per class, what the XDP program redirected (`xdp.redirected_<class>`, counted in BPF as it
+///   classifies) against what user space did with frames it classified the same way from their
+///   bytes (`answers` of that class + `drops_by_class.<class>`); frames the kernel's socket lost
+///   (`xsk.rx_dropped`, `xsk.rx_ring_full`, counted by the kernel) and replies recycled for a
+///   full TX ring are the only allowed difference, and they must account for it exactly in sum;
+/// * `redirected = rx_packets + rx_dropped + rx_ring_full` (BPF, user space, kernel);
+/// * the kernel saw no invalid descriptor on any ring (`rx_invalid_descs`, `tx_invalid_descs`)
+///   and the program never aborted;
+/// * user space classified every dropped frame as one the XDP program redirects.
+///
+/// With `lossless`, no frame may be lost or recycled at all (a test that sends slowly).
+pub fn assert_accounting(t: &Totals, lossless: bool) {
+    let xsk_lost = t.xsk("rx_dropped") + t.xsk("rx_ring_full");
+    let ring_full = t.get("tx_ring_full");
+    let mut gap = 0u64;
+    let mut report = Vec::new();
+    for (class, kinds) in CLASSES {
+        let redirected = t.xdp(&format!("redirected_{class}"));
+        let answered: u64 = kinds.iter().map(|k| t.answer(k)).sum();
+        let dropped = t.drop_class(class);
+        report.push(format!(
+            "{class}: redirected {redirected}, answered {answered} + dropped {dropped}"
+        ));
+        assert!(
+            redirected >= answered + dropped,
+            "user space handled more {class} frames ({answered} answered + {dropped} dropped) than the XDP program redirected ({redirected})"
+        );
+        gap += redirected - answered - dropped;
+        if lossless {
+            assert_eq!(
+                redirected,
+                answered + dropped,
+                "{class}: XDP redirected {redirected} frames, user space answered {answered} and dropped {dropped}"
+            );
+        }
+    }
+    eprintln!("accounting: {}", report.join("; "));
     assert_eq!(
-        rx,
-        answers + drops + ring_full,
-        "rx packets {rx} != answers {answers} + drops {drops} + tx ring full {ring_full}"
+        t.drop_class("other"),
+        0,
+        "user space dropped frames of no class the XDP program redirects"
     );
-    let redirected = totals_field(out, "xdp program", "redirected");
-    let xsk_dropped = totals_field(out, "xsk statistics", "rx_dropped");
-    let xsk_full = totals_field(out, "xsk statistics", "rx_ring_full");
+    assert_eq!(
+        gap,
+        xsk_lost + ring_full,
+        "redirected frames missing from user space's answers and drops: {gap}, but the sockets lost {xsk_lost} and {ring_full} replies met a full TX ring"
+    );
+    let (redirected, rx) = (t.xdp("redirected"), t.get("rx_packets"));
     assert_eq!(
         redirected,
-        rx + xsk_dropped + xsk_full,
-        "XDP redirected {redirected} frames but user space received {rx} and the sockets dropped {xsk_dropped} and refused {xsk_full}"
+        rx + xsk_lost,
+        "XDP redirected {redirected} frames but user space received {rx} and the sockets dropped or refused {xsk_lost}"
     );
+    for field in ["rx_invalid_descs", "tx_invalid_descs"] {
+        assert_eq!(
+            t.xsk(field),
+            0,
+            "the kernel saw invalid descriptors ({field})"
+        );
+    }
+    assert_eq!(t.xdp("aborted"), 0, "the XDP program aborted");
+    if lossless {
+        assert_eq!(xsk_lost + ring_full, 0, "frames lost in a lossless test");
+    }
 }
 
 /// Resident set size of process `pid` in KiB (`VmRSS` of /proc/PID/status).

@@ -67,21 +67,16 @@ fn json_prometheus_and_status_agree_with_the_traffic() {
         return;
     }
     let lab = lab("counters", 1);
-    let mut args = default_args();
-    if let Some(i) = args.iter().position(|a| a == "--interval") {
-        args[i + 1] = "0.5".into();
-    }
-    args.extend(["--json", "--prometheus"].map(String::from));
+    let mut args = with_arg(default_args(), "--interval", "0.5");
+    args.push("--prometheus".into());
     let r = start(&lab, &args);
 
     let count = PINGS.to_string();
-    assert!(
-        gen_ok(
-            &lab,
-            &["ping", "-c", &count, "-i", "0.2", "-W", "2", "198.18.0.2"]
-        ),
-        "ping failed"
+    let out = gen_output(
+        &lab,
+        &["ping", "-c", &count, "-i", "0.2", "-W", "2", "198.18.0.2"],
     );
+    assert_eq!(ping_received(&out), PINGS, "not every ping was answered");
     let report = lab
         .in_gen(|| {
             udp_echo_check(
@@ -142,9 +137,36 @@ fn json_prometheus_and_status_agree_with_the_traffic() {
         )),
         "{text}"
     );
+    // The XDP program's own count of the echo requests it redirected: one per ping.
     assert!(
-        text.contains("xdp_responder_xdp_program_total{outcome=\"redirected_icmp4\"}"),
+        text.contains(&format!(
+            "xdp_responder_xdp_program_total{{outcome=\"redirected_icmp4\"}} {PINGS}"
+        )),
         "{text}"
+    );
+    // By default the endpoint listens on loopback only: not on the interface's own address,
+    // neither from inside the namespace nor from the generator.
+    let kernel_addr: SocketAddr = "198.18.0.3:9435".parse().expect("addr");
+    let reach = |r: std::io::Result<TcpStream>| r.is_ok();
+    let from_resp = lab
+        .in_resp(move || {
+            reach(TcpStream::connect_timeout(
+                &kernel_addr,
+                Duration::from_secs(2),
+            ))
+        })
+        .expect("namespace");
+    let from_gen = lab
+        .in_gen(move || {
+            reach(TcpStream::connect_timeout(
+                &kernel_addr,
+                Duration::from_secs(2),
+            ))
+        })
+        .expect("namespace");
+    assert!(
+        !from_resp && !from_gen,
+        "the metrics endpoint answers on {kernel_addr} (from the responder namespace: {from_resp}, from the generator: {from_gen})"
     );
 
     let mut r = r;
@@ -194,14 +216,14 @@ fn json_prometheus_and_status_agree_with_the_traffic() {
         totals["answers"]["udp4"].as_u64(),
         Some(UDP_SIZES.len() as u64)
     );
-    let answered = PINGS + UDP_SIZES.len() as u64 + totals["answers"]["arp"].as_u64().unwrap_or(0);
-    assert_eq!(totals["tx_packets"].as_u64(), Some(answered), "{totals}");
-    let redirected = totals["xdp"]["redirected"].as_u64().unwrap_or(0);
-    assert_eq!(
-        redirected,
-        totals["rx_packets"].as_u64().unwrap_or(u64::MAX),
-        "every redirected frame reached user space"
-    );
+    // Byte counters against the bytes sent: echo requests of 98 bytes (14 + 20 + 8 + 56),
+    // datagrams of 42 + payload bytes, ARP requests of 42; every answer is as long.
+    let t = Totals((*totals).clone());
+    let want_bytes =
+        PINGS * 98 + UDP_SIZES.iter().map(|s| 42 + *s as u64).sum::<u64>() + 42 * t.answer("arp");
+    assert_eq!(t.get("rx_bytes"), want_bytes, "rx bytes");
+    assert_eq!(t.get("tx_bytes"), want_bytes, "tx bytes");
+    assert_accounting(&t, true);
     assert!(
         totals["handler_ns"]["samples"].as_u64().unwrap_or(0) > 0,
         "no handler timing samples"

@@ -14,7 +14,9 @@ use crate::{
     live_identity::LiveIdentity,
     loader::Loader,
     sample::{bpf_named, Figures, QueueFigures, Sample},
-    stats::{answer_names, drop_names, human_bps, human_pps, nonzero, QueueStats, Snapshot},
+    stats::{
+        answer_names, class_names, drop_names, human_bps, human_pps, nonzero, QueueStats, Snapshot,
+    },
     worker::WorkerExit,
     xsk::sys,
 };
@@ -267,6 +269,11 @@ impl Report {
             nonzero(answer_names(), &t.answers)
         );
         let _ = writeln!(out, "  drops          {}", nonzero(drop_names(), &t.drops));
+        let _ = writeln!(
+            out,
+            "  drops by class {}",
+            nonzero(class_names(), &t.drop_classes)
+        );
         let _ = writeln!(out, "  tx ring full   {}", t.tx_ring_full);
         let _ = writeln!(out, "  xdp program    {}", nonzero_map(&sample.xdp));
         let _ = writeln!(out, "  xsk statistics {}", nonzero_map(&sample.total.xsk));

@@ -8,7 +8,7 @@ use xdp_common::Counter;
 
 use crate::{
     latency::LatencySummary,
-    stats::{answer_names, drop_names, Snapshot},
+    stats::{answer_names, class_names, drop_names, Snapshot},
 };
 
 /// Counts and rates of one queue, or of all queues together.
@@ -24,6 +24,8 @@ pub struct Figures {
     pub tx_bps: f64,
     pub answers: BTreeMap<&'static str, u64>,
     pub drops: BTreeMap<&'static str, u64>,
+    /// Dropped frames by what they asked for (`arp`, `icmp4`, ... as `xdp.redirected_<class>`).
+    pub drops_by_class: BTreeMap<&'static str, u64>,
     pub tx_ring_full: u64,
     pub tx_wakeups: u64,
     pub tx_wakeups_per_s: f64,
@@ -64,6 +66,7 @@ impl Figures {
             tx_bps: 8.0 * rate(now.tx_bytes, prev.tx_bytes),
             answers: named(answer_names(), &now.answers),
             drops: named(drop_names(), &now.drops),
+            drops_by_class: named(class_names(), &now.drop_classes),
             tx_ring_full: now.tx_ring_full,
             tx_wakeups: now.tx_wakeups,
             tx_wakeups_per_s: rate(now.tx_wakeups, prev.tx_wakeups),

@@ -15,6 +15,8 @@ pub struct QueueStats {
     pub tx_bytes: AtomicU64,
     pub answers: [AtomicU64; Answer::COUNT],
     pub drops: [AtomicU64; DropReason::COUNT],
+    /// Dropped frames by what they asked for ([`request_class`]).
+    pub drop_classes: [AtomicU64; RequestClass::COUNT],
     /// Replies dropped because the TX ring had no room.
     pub tx_ring_full: AtomicU64,
     /// sendto() calls made to kick TX (need_wakeup set, or copy mode).
@@ -46,6 +48,7 @@ pub struct BatchCounts {
     pub tx_bytes: u64,
     pub answers: [u64; Answer::COUNT],
     pub drops: [u64; DropReason::COUNT],
+    pub drop_classes: [u64; RequestClass::COUNT],
     pub tx_ring_full: u64,
 }
 
@@ -66,6 +69,9 @@ impl QueueStats {
         for (a, v) in self.drops.iter().zip(b.drops) {
             add(a, v);
         }
+        for (a, v) in self.drop_classes.iter().zip(b.drop_classes) {
+            add(a, v);
+        }
         add(&self.tx_ring_full, b.tx_ring_full);
     }
 
@@ -78,6 +84,7 @@ impl QueueStats {
             tx_bytes: l(&self.tx_bytes),
             answers: self.answers.each_ref().map(l),
             drops: self.drops.each_ref().map(l),
+            drop_classes: self.drop_classes.each_ref().map(l),
             tx_ring_full: l(&self.tx_ring_full),
             tx_wakeups: l(&self.tx_wakeups),
             tx_kick_again: l(&self.tx_kick_again),
@@ -106,6 +113,7 @@ pub struct Snapshot {
     pub tx_bytes: u64,
     pub answers: [u64; Answer::COUNT],
     pub drops: [u64; DropReason::COUNT],
+    pub drop_classes: [u64; RequestClass::COUNT],
     pub tx_ring_full: u64,
     pub tx_wakeups: u64,
     pub tx_kick_again: u64,
@@ -131,6 +139,9 @@ impl Snapshot {
             *a += b;
         }
         for (a, b) in self.drops.iter_mut().zip(o.drops) {
+            *a += b;
+        }
+        for (a, b) in self.drop_classes.iter_mut().zip(o.drop_classes) {
             *a += b;
         }
         self.tx_ring_full += o.tx_ring_full;
@@ -209,6 +220,71 @@ pub fn drop_names() -> [&'static str; DropReason::COUNT] {
     DropReason::ALL.map(DropReason::name)
 }
 
+/// What a frame that reached user space asked for, in the classes the XDP program counts
+/// when it redirects (`redirected_<class>`), read from the frame's own bytes. Dropped frames
+/// are counted by class so that each `redirected_<class>` can be checked against what user
+/// space did with that class (answers + drops): two classifications made apart from each other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub enum RequestClass {
+    Arp = 0,
+    Icmp4 = 1,
+    Icmp6 = 2,
+    Ndp = 3,
+    Udp = 4,
+    /// None of the above: the XDP program never redirects such a frame.
+    Other = 5,
+}
+
+impl RequestClass {
+    pub const COUNT: usize = 6;
+    pub const ALL: [RequestClass; Self::COUNT] = [
+        RequestClass::Arp,
+        RequestClass::Icmp4,
+        RequestClass::Icmp6,
+        RequestClass::Ndp,
+        RequestClass::Udp,
+        RequestClass::Other,
+    ];
+    /// The suffix of the XDP program's `redirected_<class>` counter.
+    pub const fn name(self) -> &'static str {
+        match self {
+            RequestClass::Arp => "arp",
+            RequestClass::Icmp4 => "icmp4",
+            RequestClass::Icmp6 => "icmp6",
+            RequestClass::Ndp => "ndp",
+            RequestClass::Udp => "udp",
+            RequestClass::Other => "other",
+        }
+    }
+}
+
+/// The class of `frame` by EtherType, IP protocol / next header and ICMPv6 type (an NS is
+/// `ndp`, any other ICMPv6 message `icmp6`; the XDP program passes extension headers on, so
+/// the ICMPv6 header is right after the fixed IPv6 header).
+pub fn request_class(frame: &[u8]) -> RequestClass {
+    let at = |i: usize| frame.get(i).copied();
+    match (at(12), at(13)) {
+        (Some(0x08), Some(0x06)) => RequestClass::Arp,
+        (Some(0x08), Some(0x00)) => match at(23) {
+            Some(1) => RequestClass::Icmp4,
+            Some(17) => RequestClass::Udp,
+            _ => RequestClass::Other,
+        },
+        (Some(0x86), Some(0xdd)) => match (at(20), at(54)) {
+            (Some(58), Some(135)) => RequestClass::Ndp,
+            (Some(58), _) => RequestClass::Icmp6,
+            (Some(17), _) => RequestClass::Udp,
+            _ => RequestClass::Other,
+        },
+        _ => RequestClass::Other,
+    }
+}
+
+pub fn class_names() -> [&'static str; RequestClass::COUNT] {
+    RequestClass::ALL.map(RequestClass::name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,5 +316,32 @@ mod tests {
         assert_eq!(total.answers_total(), 8);
         assert_eq!(total.drops_total(), 4);
         assert_eq!(nonzero(drop_names(), &total.drops), "bad_checksum=4");
+    }
+
+    #[test]
+    fn request_classes() {
+        let mut f = [0u8; 60];
+        assert_eq!(request_class(&f), RequestClass::Other);
+        assert_eq!(request_class(&f[..10]), RequestClass::Other);
+        f[12..14].copy_from_slice(&[0x08, 0x06]);
+        assert_eq!(request_class(&f), RequestClass::Arp);
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        f[23] = 1;
+        assert_eq!(request_class(&f), RequestClass::Icmp4);
+        f[23] = 17;
+        assert_eq!(request_class(&f), RequestClass::Udp);
+        f[23] = 6;
+        assert_eq!(request_class(&f), RequestClass::Other);
+        f[12..14].copy_from_slice(&[0x86, 0xdd]);
+        f[20] = 58;
+        f[54] = 135;
+        assert_eq!(request_class(&f), RequestClass::Ndp);
+        f[54] = 128;
+        assert_eq!(request_class(&f), RequestClass::Icmp6);
+        assert_eq!(request_class(&f[..40]), RequestClass::Icmp6);
+        f[20] = 17;
+        assert_eq!(request_class(&f), RequestClass::Udp);
+        f[20] = 0;
+        assert_eq!(request_class(&f), RequestClass::Other);
     }
 }

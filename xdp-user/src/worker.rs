@@ -27,7 +27,7 @@ use anyhow::Result;
 use crate::{
     handlers::{self, ratelimit, Answer, DropReason, Identity, Verdict},
     live_identity::LiveIdentity,
-    stats::{BatchCounts, QueueStats},
+    stats::{request_class, BatchCounts, QueueStats, RequestClass},
     xsk::{
         frames::{audit, Audit, FramePool, Moves},
         ring::{Desc, Kick, Rings},
@@ -270,6 +270,7 @@ impl<R: Rings> Worker<R> {
                 // An address outside the UMEM cannot come from a kernel that validated our
                 // fill entries; count it and keep nothing.
                 counts.drops[DropReason::Malformed as usize] += 1;
+                counts.drop_classes[RequestClass::Other as usize] += 1;
                 self.in_hand -= 1;
                 self.moves.recycled += 1;
                 continue;
@@ -304,6 +305,10 @@ impl<R: Rings> Worker<R> {
                 }
                 Err(reason) => {
                     counts.drops[reason as usize] += 1;
+                    // The frame still holds the request (a drop leaves it untouched; a
+                    // rate-limited echo holds its reply, of the same class).
+                    let frame = buf.get(..rx_len).unwrap_or(buf);
+                    counts.drop_classes[request_class(frame) as usize] += 1;
                     self.pool.put(d.addr);
                     self.in_hand -= 1;
                     self.moves.recycled += 1;

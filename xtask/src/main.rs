@@ -68,7 +68,13 @@ enum Task {
         responder: Option<PathBuf>,
     },
     /// What CI runs: setup, build (all targets), clippy -D warnings, tests (one thread).
-    Test,
+    /// Needs root for the privileged tests; refuses to run without it unless
+    /// `--skip-privileged` is given.
+    Test {
+        /// When not root, skip the privileged tests (counted as skipped) instead of refusing.
+        #[arg(long)]
+        skip_privileged: bool,
+    },
     /// Benchmark the responder against kernel UDP echo servers and the in-kernel XDP_TX bound
     /// (release build, own lab; writes results/latest.md and .svg). Needs root; ~6 minutes.
     Bench(tasks::bench::BenchArgs),
@@ -135,7 +141,7 @@ fn run(cli: Cli) -> Result<()> {
             prefix,
             responder,
         }),
-        Task::Test => tasks::ci::test(),
+        Task::Test { skip_privileged } => tasks::ci::test(skip_privileged),
         Task::Bench(args) => tasks::bench::bench(&args),
         Task::Ladder(args) => tasks::ladder::ladder(&args),
     }
@@ -270,7 +276,18 @@ mod tests {
 
     #[test]
     fn simple_tasks() {
-        assert!(matches!(parse(&["test"]).expect("parse").task, Task::Test));
+        assert!(matches!(
+            parse(&["test"]).expect("parse").task,
+            Task::Test {
+                skip_privileged: false
+            }
+        ));
+        assert!(matches!(
+            parse(&["test", "--skip-privileged"]).expect("parse").task,
+            Task::Test {
+                skip_privileged: true
+            }
+        ));
         assert!(matches!(
             parse(&["build", "--release"]).expect("parse").task,
             Task::Build { release: true }

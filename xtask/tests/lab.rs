@@ -1,7 +1,9 @@
 //! Privileged test of the lab itself (no responder needed): build a lab, check links,
 //! addresses and offloads, run a kernel UDP echo server on the responder side's
 //! kernel-served address and check it with `udp_echo_check` from the client namespace,
-//! then drop the lab and check nothing is left. Skips (passes) when not root.
+//! then drop the lab and check nothing is left. Needs root: without it the test fails,
+//! unless `XDP_SKIP_PRIVILEGED` is set (`cargo xtask test --skip-privileged`); then it
+//! records the skip in `XDP_SKIP_LOG`, which `cargo xtask test` counts as skipped.
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::mpsc;
@@ -10,6 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use xtask::lab::{self, Lab, LabSpec};
 use xtask::netns::{in_netns, netns_exists};
+use xtask::tasks::ci;
 use xtask::{cmd, privilege, udp_echo_check};
 
 /// `xtasktest`, or `xtasktest{tag}` with `XDP_TEST_TAG` set (runs from several checkouts).
@@ -18,6 +21,37 @@ fn prefix() -> String {
         "xtasktest{}",
         std::env::var("XDP_TEST_TAG").unwrap_or_default()
     )
+}
+
+/// True when the test can run; false after recording a skip; panics when not root and no
+/// skip was asked for (the same rule as `integration_tests::privileged`).
+fn privileged() -> bool {
+    if privilege::is_root() {
+        return true;
+    }
+    let asked =
+        std::env::var_os(ci::SKIP_PRIVILEGED_ENV).is_some_and(|v| !v.is_empty() && v != "0");
+    assert!(
+        asked,
+        "this test needs root (it creates network namespaces): run `sudo cargo xtask test`, or \
+         skip it explicitly with `cargo xtask test --skip-privileged` ({}=1 for plain cargo test)",
+        ci::SKIP_PRIVILEGED_ENV
+    );
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("lab test")
+        .to_string();
+    eprintln!("SKIPPED {test}: needs root");
+    if let Some(path) = std::env::var_os(ci::SKIP_LOG_ENV) {
+        use std::io::Write as _;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| writeln!(f, "{test}: needs root"))
+            .expect("record the skip");
+    }
+    false
 }
 
 fn kernel_echo_server(
@@ -55,8 +89,7 @@ fn kernel_echo_server(
 
 #[test]
 fn lab_up_check_and_down() -> Result<()> {
-    if !privilege::is_root() {
-        eprintln!("skipping: needs root");
+    if !privileged() {
         return Ok(());
     }
     let lab = Lab::up(LabSpec::new(prefix(), 2))?;

@@ -2,6 +2,12 @@
 //! setup, `cargo fmt --check` (workspace and fuzz crate), build (all targets), clippy
 //! (`-D warnings`), tests (one thread: the privileged
 //! integration tests share kernel state).
+//!
+//! The privileged tests need root. Without root the run refuses to start, unless
+//! `--skip-privileged` is given: then those tests skip (through `XDP_SKIP_PRIVILEGED`), each
+//! records itself in a skip log (`XDP_SKIP_LOG`), and the closing line counts them as
+//! skipped, not passed. Tests that skip for a machine reason (no huge pages) are counted the
+//! same way.
 
 use std::process::Command;
 use std::time::Instant;
@@ -40,11 +46,32 @@ pub const CARGO_STEPS: &[(&str, &[&str], bool)] = &[
     ),
 ];
 
+/// Environment variable that makes the privileged tests skip (and record the skip).
+pub const SKIP_PRIVILEGED_ENV: &str = "XDP_SKIP_PRIVILEGED";
+/// Environment variable naming the file tests append their skips to, one `test: reason` line each.
+pub const SKIP_LOG_ENV: &str = "XDP_SKIP_LOG";
+
+/// Why `cargo xtask test` refuses to run, or `None` when it may.
+pub fn refusal(is_root: bool, skip_privileged: bool) -> Option<String> {
+    (!is_root && !skip_privileged).then(|| {
+        "cargo xtask test needs root: the privileged integration tests create network namespaces, \
+         veth pairs and XDP programs. Run it as root (e.g. `sudo -E cargo xtask test`), or pass \
+         --skip-privileged to run everything else and report those tests as skipped"
+            .to_string()
+    })
+}
+
 /// Run the CI pipeline. Errors if any step failed.
-pub fn test() -> Result<()> {
-    if !privilege::is_root() {
-        println!("test: note: not root; privileged integration tests will fail or skip");
+pub fn test(skip_privileged: bool) -> Result<()> {
+    if let Some(why) = refusal(privilege::is_root(), skip_privileged) {
+        bail!(why);
     }
+    if skip_privileged && !privilege::is_root() {
+        println!("test: not root: the privileged tests skip and are counted as skipped");
+    }
+    let skip_log =
+        crate::paths::target_dir().join(format!("xtask-test-skips-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&skip_log);
     let mut outcomes = Vec::new();
     let mut tally = Tally::default();
     let start = Instant::now();
@@ -69,7 +96,20 @@ pub fn test() -> Result<()> {
         c.env("RUST_BACKTRACE", "1");
         let start = Instant::now();
         let result = if name == "test" {
-            run_tallied(&mut c, &mut tally)
+            c.env(SKIP_LOG_ENV, &skip_log);
+            if skip_privileged {
+                c.env(SKIP_PRIVILEGED_ENV, "1");
+            } else {
+                c.env_remove(SKIP_PRIVILEGED_ENV);
+            }
+            let r = run_tallied(&mut c, &mut tally);
+            let skips = std::fs::read_to_string(&skip_log).unwrap_or_default();
+            let _ = std::fs::remove_file(&skip_log);
+            tally.add_skips(&skips);
+            for line in skips.lines() {
+                println!("test: skipped {line}");
+            }
+            r
         } else {
             cmd::run(&mut c)
         };
@@ -99,10 +139,7 @@ pub fn test() -> Result<()> {
     }
     println!("\n{}", summary::render("test", &outcomes));
     // The closing line, in the plain `N passed, N failed` form CI readers understand.
-    println!(
-        "tests: {} passed, {} failed, {} skipped",
-        tally.passed, tally.failed, tally.ignored
-    );
+    println!("{}", tally.closing_line());
     if !summary::all_passed(&outcomes) {
         bail!("CI failed");
     }
@@ -142,15 +179,37 @@ pub fn fuzz_command(seconds: u64) -> Command {
     c
 }
 
-/// Test counts summed over every `test result:` line of a `cargo test` run.
+/// Test counts summed over every `test result:` line of a `cargo test` run, with the tests
+/// that skipped at run time (the skip log) moved from passed to skipped.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Tally {
     pub passed: u64,
     pub failed: u64,
     pub ignored: u64,
+    /// Tests that returned early and recorded a skip (libtest counted them as passed).
+    pub skipped: u64,
 }
 
 impl Tally {
+    /// Counts the skip log's lines (`test: reason`, one per skipped test) as skipped instead
+    /// of passed.
+    pub fn add_skips(&mut self, log: &str) {
+        let n = log.lines().filter(|l| !l.trim().is_empty()).count() as u64;
+        self.skipped += n;
+        self.passed = self.passed.saturating_sub(n);
+    }
+
+    /// The closing line, in the plain `N passed, N failed, N skipped` form (ignored tests
+    /// are skipped too).
+    pub fn closing_line(&self) -> String {
+        format!(
+            "tests: {} passed, {} failed, {} skipped",
+            self.passed,
+            self.failed,
+            self.ignored + self.skipped
+        )
+    }
+
     /// Adds the counts of a libtest closing line
     /// (`test result: ok. 5 passed; 0 failed; 1 ignored; ...`); other lines are ignored.
     pub fn add_line(&mut self, line: &str) {
@@ -218,9 +277,31 @@ mod tests {
             Tally {
                 passed: 103,
                 failed: 1,
-                ignored: 1
+                ignored: 1,
+                skipped: 0,
             }
         );
+    }
+
+    #[test]
+    fn runtime_skips_are_not_passes() {
+        let mut t = Tally::default();
+        t.add_line("test result: ok. 7 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out");
+        t.add_skips("lab_up_check_and_down: needs root\nsoak: needs root\n\n");
+        assert_eq!((t.passed, t.skipped), (5, 2));
+        assert_eq!(t.closing_line(), "tests: 5 passed, 0 failed, 3 skipped");
+    }
+
+    #[test]
+    fn refuses_without_root_unless_asked_to_skip() {
+        let why = refusal(false, false).expect("refused");
+        assert!(
+            why.contains("needs root") && why.contains("--skip-privileged"),
+            "{why}"
+        );
+        assert_eq!(refusal(false, true), None);
+        assert_eq!(refusal(true, false), None);
+        assert_eq!(refusal(true, true), None);
     }
 
     #[test]
