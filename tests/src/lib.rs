@@ -456,6 +456,12 @@ pub fn moved(before: &Totals, after: &Totals) -> BTreeMap<String, i128> {
     out
 }
 
+/// Address-resolution frames the generator's kernel may send on its own (neighbour refresh)
+/// that can arrive while the responder shuts down: the XDP program still redirects them, but
+/// the workers have stopped reading. At most this many per class are allowed to be missing
+/// from user space's counts in a lossless test; echo and UDP frames come only from the tests.
+pub const CHATTER_IN_FLIGHT: u64 = 2;
+
 /// Checks the totals against sources that are counted apart from each other:
 /// * per class, what the XDP program redirected (`xdp.redirected_<class>`, counted in BPF as it
 ///   classifies) against what user space did with frames it classified the same way from their
@@ -467,11 +473,13 @@ pub fn moved(before: &Totals, after: &Totals) -> BTreeMap<String, i128> {
 ///   and the program never aborted;
 /// * user space classified every dropped frame as one the XDP program redirects.
 ///
-/// With `lossless`, no frame may be lost or recycled at all (a test that sends slowly).
+/// With `lossless` (a test that sends slowly), nothing may be lost or recycled, and the
+/// classes must match exactly, except for at most [`CHATTER_IN_FLIGHT`] ARP or NDP frames
+/// per class that arrived during shutdown.
 pub fn assert_accounting(t: &Totals, lossless: bool) {
     let xsk_lost = t.xsk("rx_dropped") + t.xsk("rx_ring_full");
     let ring_full = t.get("tx_ring_full");
-    let mut gap = 0u64;
+    let (mut gap, mut in_flight) = (0u64, 0u64);
     let mut report = Vec::new();
     for (class, kinds) in CLASSES {
         let redirected = t.xdp(&format!("redirected_{class}"));
@@ -484,13 +492,20 @@ pub fn assert_accounting(t: &Totals, lossless: bool) {
             redirected >= answered + dropped,
             "user space handled more {class} frames ({answered} answered + {dropped} dropped) than the XDP program redirected ({redirected})"
         );
-        gap += redirected - answered - dropped;
+        let missing = redirected - answered - dropped;
         if lossless {
-            assert_eq!(
-                redirected,
-                answered + dropped,
+            let allowed = if matches!(class, "arp" | "ndp") {
+                CHATTER_IN_FLIGHT
+            } else {
+                0
+            };
+            assert!(
+                missing <= allowed,
                 "{class}: XDP redirected {redirected} frames, user space answered {answered} and dropped {dropped}"
             );
+            in_flight += missing;
+        } else {
+            gap += missing;
         }
     }
     eprintln!("accounting: {}", report.join("; "));
@@ -499,16 +514,24 @@ pub fn assert_accounting(t: &Totals, lossless: bool) {
         0,
         "user space dropped frames of no class the XDP program redirects"
     );
-    assert_eq!(
-        gap,
-        xsk_lost + ring_full,
-        "redirected frames missing from user space's answers and drops: {gap}, but the sockets lost {xsk_lost} and {ring_full} replies met a full TX ring"
-    );
+    if lossless {
+        assert_eq!(
+            xsk_lost + ring_full,
+            0,
+            "frames lost in a lossless test: the sockets lost {xsk_lost}, {ring_full} replies met a full TX ring"
+        );
+    } else {
+        assert_eq!(
+            gap,
+            xsk_lost + ring_full,
+            "redirected frames missing from user space's answers and drops: {gap}, but the sockets lost {xsk_lost} and {ring_full} replies met a full TX ring"
+        );
+    }
     let (redirected, rx) = (t.xdp("redirected"), t.get("rx_packets"));
     assert_eq!(
         redirected,
-        rx + xsk_lost,
-        "XDP redirected {redirected} frames but user space received {rx} and the sockets dropped or refused {xsk_lost}"
+        rx + xsk_lost + in_flight,
+        "XDP redirected {redirected} frames but user space received {rx} and the sockets dropped or refused {xsk_lost} ({in_flight} ARP/NDP frames in flight at exit)"
     );
     for field in ["rx_invalid_descs", "tx_invalid_descs"] {
         assert_eq!(
@@ -518,9 +541,6 @@ pub fn assert_accounting(t: &Totals, lossless: bool) {
         );
     }
     assert_eq!(t.xdp("aborted"), 0, "the XDP program aborted");
-    if lossless {
-        assert_eq!(xsk_lost + ring_full, 0, "frames lost in a lossless test");
-    }
 }
 
 /// Resident set size of process `pid` in KiB (`VmRSS` of /proc/PID/status).
