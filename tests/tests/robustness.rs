@@ -573,6 +573,11 @@ fn bad_frames() -> Vec<Case> {
             echo6(RESP_MAC, lo6, XDP_V6, 64),
             Drop("bad_source"),
         ),
+        case(
+            "ICMPv6 echo from our own 2001:2::2",
+            echo6(RESP_MAC, XDP_V6, XDP_V6, 64),
+            Drop("bad_source"),
+        ),
         // Destinations that are not ours to answer.
         case(
             "echo to 255.255.255.255",

@@ -170,7 +170,8 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
 
 /// Address checks for a request answered to its sender (echo, UDP): the destination is one of
 /// our unicast addresses (multicast → `BadDestination`, other → `NotOurs`) and the source is
-/// not `::` (`BadSource`; only DAD may use it).
+/// neither `::` (only DAD may use it) nor one of our own addresses (Linux would answer such a
+/// request over loopback, never on the wire) → `BadSource`.
 pub fn check_unicast_exchange(ip: &Ipv6Header, id: &Identity) -> Result<(), DropReason> {
     let dst = ip.dst();
     if is_multicast(&dst) {
@@ -179,7 +180,8 @@ pub fn check_unicast_exchange(ip: &Ipv6Header, id: &Identity) -> Result<(), Drop
     if !id.owns_v6(&dst) {
         return Err(DropReason::NotOurs);
     }
-    if is_unspecified(&ip.src()) {
+    let src = ip.src();
+    if is_unspecified(&src) || id.owns_v6(&src) {
         return Err(DropReason::BadSource);
     }
     Ok(())

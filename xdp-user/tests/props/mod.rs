@@ -103,6 +103,20 @@ fn usable_v4_source(a: &[u8]) -> bool {
     !(a[0] == 0 || a[0] == 127 || is_group_v4(a))
 }
 
+/// An IPv6 source an echo may be sent back to: not `::`, `::1`, v4-mapped (`::ffff:0:0/96`,
+/// which Linux refuses on the wire), multicast, or one of our own addresses (a reflection to
+/// ourselves).
+fn usable_v6_source(a: &[u8], id: &Identity) -> bool {
+    let mut lo = [0u8; 16];
+    lo[15] = 1;
+    let mapped = a[..10] == [0; 10] && a[10..12] == [0xff, 0xff];
+    a != [0; 16]
+        && a != lo
+        && !mapped
+        && a[0] != 0xff
+        && !id.owns_v6(&<[u8; 16]>::try_from(a).unwrap_or_default())
+}
+
 fn pseudo_v4(src: &[u8], dst: &[u8], proto: u8, len: usize) -> Vec<u8> {
     let mut p = Vec::with_capacity(12);
     p.extend_from_slice(src);
@@ -547,6 +561,10 @@ fn check_v6(req: &[u8], rep: &[u8], kind: Answer, id: &Identity) -> Result<(), S
             );
             ensure!(qsrc != [0; 16], "answered the unspecified source");
             ensure!(
+                usable_v6_source(qsrc, id),
+                "answered an unusable IPv6 source {qsrc:02x?} (loopback, v4-mapped, multicast or our own)"
+            );
+            ensure!(
                 id.owns_v6(&<[u8; 16]>::try_from(qdst).unwrap_or_default()),
                 "answered for an address not ours"
             );
@@ -876,29 +894,42 @@ pub fn seeds() -> Vec<Vec<u8>> {
     v
 }
 
+/// The seeds, built once per process (the fuzzer calls the driver millions of times).
+pub fn seeds_cached() -> &'static [Vec<u8>] {
+    static SEEDS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    SEEDS.get_or_init(seeds)
+}
+
+/// Sparse damage to a valid request: each `(at, x)` pair XORs `x` into byte `at` (modulo the
+/// frame length, so most land in the headers of these short frames); the rest of the frame
+/// stays as it was, so with checksum repair most damaged frames still reach a handler.
+pub fn sparse_damage(frame: &mut [u8], pairs: &[u8]) {
+    if frame.is_empty() {
+        return;
+    }
+    for p in pairs.chunks_exact(2) {
+        let at = usize::from(p[0]) % frame.len();
+        frame[at] ^= p[1];
+    }
+}
+
 /// The fuzz driver: turns arbitrary bytes into one `check` call.
 ///
 /// `data[0]` holds flags: bit 0 repairs the checksums after building the frame (so input
-/// reaches past them), bit 1 starts from a valid seed request chosen by `data[1]` and XORs
-/// the rest of the input over it (zero bytes keep the seed), bit 2 gives the handler a full
-/// UMEM frame of room instead of the frame's own length, bit 3 claims more bytes than were
-/// received, bit 4 cuts the frame to `data[2]` bytes (with bit 1). Without bit 1 the frame is
-/// `data[1..]` as it is.
+/// reaches past them), bit 1 starts from a valid seed request chosen by `data[1]` and applies
+/// the rest of the input as sparse damage (pairs of offset and XOR value, see
+/// [`sparse_damage`]), bit 2 gives the handler a full UMEM frame of room instead of the
+/// frame's own length, bit 3 claims more bytes than were received, bit 4 cuts the frame to
+/// `data[2]` bytes (with bit 1). Without bit 1 the frame is `data[1..]` as it is.
 pub fn fuzz_one(data: &[u8]) -> Result<Verdict, String> {
     let Some((&flags, rest)) = data.split_first() else {
         return check(&[], 0, 0, &identity());
     };
     let mut frame = if flags & 2 != 0 {
-        let seeds = seeds();
+        let seeds = seeds_cached();
         let pick = rest.first().copied().unwrap_or(0);
         let mut f = seeds[usize::from(pick) % seeds.len()].clone();
-        let xor = rest.get(1..).unwrap_or(&[]);
-        if f.len() < xor.len() {
-            f.resize(xor.len(), 0);
-        }
-        for (b, x) in f.iter_mut().zip(xor) {
-            *b ^= x;
-        }
+        sparse_damage(&mut f, rest.get(1..).unwrap_or(&[]));
         if flags & 16 != 0 {
             f.truncate(usize::from(rest.get(1).copied().unwrap_or(0)));
         }

@@ -156,7 +156,13 @@ pub fn fuzz_seconds() -> u64 {
 
 /// `cargo fuzz run handle` on nightly for `seconds`, from the workspace root (the fuzz crate
 /// is `fuzz/`). No sanitizer: the handlers are safe Rust, and the target checks properties.
+/// It starts from the committed seed corpus (`fuzz/corpus/handle`, a request of every kind)
+/// and writes the inputs it finds to `target/fuzz-corpus/handle`, leaving the tree clean.
 pub fn fuzz_command(seconds: u64) -> Command {
+    let work = crate::paths::target_dir()
+        .join("fuzz-corpus")
+        .join("handle");
+    let _ = std::fs::create_dir_all(&work);
     let mut c = Command::new("rustup");
     c.current_dir(crate::paths::workspace_root())
         .env_remove("RUSTUP_TOOLCHAIN")
@@ -171,9 +177,10 @@ pub fn fuzz_command(seconds: u64) -> Command {
             "handle",
             "--sanitizer",
             "none",
-            "--",
-            "-print_final_stats=1",
         ])
+        .arg(&work)
+        .arg(crate::paths::workspace_root().join("fuzz/corpus/handle"))
+        .args(["--", "-print_final_stats=1"])
         .arg(format!("-max_total_time={seconds}"));
     setup::apply_build_env(&mut c);
     c
@@ -313,6 +320,10 @@ mod tests {
             .collect();
         assert!(args.iter().any(|a| a == "-max_total_time=30"), "{args:?}");
         assert!(args.windows(2).any(|w| w == ["fuzz", "run"]), "{args:?}");
+        assert!(
+            args.iter().any(|a| a.ends_with("fuzz/corpus/handle")),
+            "the committed corpus is not used: {args:?}"
+        );
     }
 
     #[test]
