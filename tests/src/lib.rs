@@ -456,6 +456,26 @@ pub fn moved(before: &Totals, after: &Totals) -> BTreeMap<String, i128> {
     out
 }
 
+/// The value of `name=value` on the human totals line that starts with `label`, 0 when the
+/// line does not show it (it shows only non-zero counters). Prefer [`Totals`], which fails on
+/// a missing counter instead of reading 0.
+pub fn totals_field(lines: &[String], label: &str, name: &str) -> u64 {
+    let line = lines
+        .iter()
+        .find(|l| l.trim_start().starts_with(label))
+        .unwrap_or_else(|| {
+            panic!(
+                "no line starting with {label:?} in responder output:\n{}",
+                lines.join("\n")
+            )
+        });
+    line.split_whitespace()
+        .filter_map(|w| w.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.parse().expect("counter value"))
+        .unwrap_or(0)
+}
+
 /// Address-resolution frames the generator's kernel may send on its own (neighbour refresh)
 /// that can arrive while the responder shuts down: the XDP program still redirects them, but
 /// the workers have stopped reading. At most this many per class are allowed to be missing
