@@ -355,12 +355,13 @@ fn packet_run(
 ) -> Result<Measured> {
     let warmup = 1.0;
     let run = GenRun {
+        load: plan::Load::Udp,
         rate: None,
         window,
         warmup,
         sample_every: 16,
     };
-    let argv = plan::gen_command(&bins.gen, sc.target(), &run, 0, Some(server));
+    let argv = plan::gen_command(&bins.gen, sc, &run, 0, Some(server));
     let mut gen = Responder::spawn(lab.exec_gen(&argv), "[gen] ")?;
     let mut counter = start_counter(
         bins,
