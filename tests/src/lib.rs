@@ -565,12 +565,7 @@ pub fn assert_accounting(t: &Totals, lossless: bool) {
 
 /// Resident set size of process `pid` in KiB (`VmRSS` of /proc/PID/status).
 pub fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
+    xdp_host::cpu::rss_kib(pid).ok()
 }
 
 /// Raw Ethernet frames in and out of one interface, through AF_PACKET sockets.

@@ -9,7 +9,7 @@ use anyhow::Result;
 use crate::abi::progs;
 use crate::netdev::NetDev;
 use crate::programs::{Globals, Programs};
-use crate::signals;
+use xdp_host::signals;
 
 /// Options of `xdp-gen bounce`.
 #[derive(clap::Args, Clone, Debug)]

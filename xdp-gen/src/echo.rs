@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::{gen::pin_to_cpu, signals};
+use crate::gen::pin_to_cpu;
+use xdp_host::signals;
 
 /// Which kernel path to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -11,14 +11,15 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::abi::{phase, progs, EXPECT_ECHO, EXPECT_MACSWAP};
-use crate::cpu::{self, SysTimes};
 use crate::frame::{FlowSpec, Proto};
-use crate::netdev::{parse_mac, NetDev};
+use crate::netdev::NetDev;
 use crate::pacing::Rate;
 use crate::programs::{GenState, Globals, Programs};
 use crate::report::GenResult;
-use crate::signals;
 use crate::testrun::{self, LiveFrames};
+use xdp_host::cpu::{self, SysTimes};
+use xdp_host::mac::parse_mac;
+use xdp_host::signals;
 
 /// Which requests to send.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

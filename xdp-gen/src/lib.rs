@@ -8,7 +8,7 @@
 //! * [`echo`]: kernel UDP echo servers (`recvfrom`/`sendto`, `recvmmsg`/`sendmmsg`).
 //! * [`bounce`]: attaches the in-kernel bound, an XDP program that turns requests around with
 //!   `XDP_TX`.
-//! * [`cpu`]: CPU time and memory of processes and of the machine, from `/proc`.
+//! * CPU time and memory of processes and of the machine come from `xdp_host::cpu`.
 //!
 //! The XDP programs live in `xdp-ebpf/src/bin/gen/`; [`abi`] (`xdp_common::generator`) is the
 //! contract both sides compile, frame formats and checksums are [`xdp_wire`]'s.
@@ -16,7 +16,6 @@
 pub use xdp_common::generator as abi;
 
 pub mod bounce;
-pub mod cpu;
 pub mod echo;
 pub mod frame;
 pub mod gen;
@@ -25,6 +24,5 @@ pub mod netdev;
 pub mod pacing;
 pub mod programs;
 pub mod report;
-pub mod signals;
 pub mod stats;
 pub mod testrun;

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::cpu::SysTimes;
 use crate::stats::{PhaseCounts, SinkTotals};
+use xdp_host::cpu::SysTimes;
 
 /// Prefix of the machine-readable line.
 pub const RESULT_PREFIX: &str = "RESULT";

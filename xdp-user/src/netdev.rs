@@ -36,7 +36,7 @@ impl NetDev {
         };
         let ifindex = read("ifindex")?.parse().context("parsing ifindex")?;
         let mtu = read("mtu")?.parse().context("parsing mtu")?;
-        let mac = parse_mac(&read("address")?).with_context(|| {
+        let mac = xdp_host::mac::parse_mac(&read("address")?).with_context(|| {
             format!("{name} has no Ethernet MAC address: AF_XDP answers need one")
         })?;
         let rx_queues = fs::read_dir(dir.join("queues"))
@@ -72,43 +72,9 @@ fn list_interfaces() -> Vec<String> {
     names
 }
 
-/// Parses `aa:bb:cc:dd:ee:ff`.
-pub fn parse_mac(s: &str) -> Result<[u8; 6]> {
-    let mut mac = [0u8; 6];
-    let mut parts = s.split(':');
-    for b in mac.iter_mut() {
-        let p = parts
-            .next()
-            .with_context(|| format!("bad MAC address {s:?}"))?;
-        *b = u8::from_str_radix(p, 16).with_context(|| format!("bad MAC address {s:?}"))?;
-    }
-    if parts.next().is_some() {
-        bail!("bad MAC address {s:?}");
-    }
-    Ok(mac)
-}
-
-/// Formats a MAC as `aa:bb:cc:dd:ee:ff`.
-pub fn format_mac(mac: &[u8; 6]) -> String {
-    mac.iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mac_round_trip_and_rejects() {
-        let m = parse_mac("02:00:00:00:0a:FF").unwrap();
-        assert_eq!(m, [2, 0, 0, 0, 0x0a, 0xff]);
-        assert_eq!(format_mac(&m), "02:00:00:00:0a:ff");
-        assert!(parse_mac("02:00:00:00:0a").is_err());
-        assert!(parse_mac("02:00:00:00:0a:ff:01").is_err());
-        assert!(parse_mac("zz:00:00:00:0a:ff").is_err());
-    }
 
     #[test]
     fn missing_interface_names_the_problem() {

@@ -21,7 +21,7 @@ use crate::{
     live_identity::LiveIdentity,
     loader::{Attached, Loader, XdpModeChoice},
     metrics,
-    netdev::{format_mac, NetDev},
+    netdev::NetDev,
     report::{self, Out, Report, Sources},
     stats::QueueStats,
     worker::{self, WorkerOptions},
@@ -130,27 +130,6 @@ impl Protocol {
     }
 }
 
-/// Set by SIGINT/SIGTERM.
-static STOP_SIGNAL: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP_SIGNAL.store(true, Ordering::SeqCst);
-}
-
-fn install_signal_handlers() -> Result<()> {
-    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
-    let action = SigAction::new(
-        SigHandler::Handler(on_signal),
-        SaFlags::SA_RESTART,
-        SigSet::empty(),
-    );
-    for sig in [Signal::SIGINT, Signal::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe { sigaction(sig, &action) }.context("installing signal handler")?;
-    }
-    Ok(())
-}
-
 /// Parses `--echo-rate RATE[/BURST[/TOTAL]]`.
 fn parse_echo_rate(s: &str) -> Result<crate::handlers::ratelimit::Limits, String> {
     let n: Vec<u32> = s
@@ -251,7 +230,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
     let queues = parse_queues(&args.queues, dev.rx_queues)?;
     let listener = control::bind(&dev.name)?;
-    install_signal_handlers()?;
+    xdp_host::signals::install()?;
     raise_memlock_limit();
 
     let out = Out { json: args.json };
@@ -323,7 +302,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     out.human(&format!(
         "ready: iface={} mac={} driver={} xdp={} queues={:?} addrs={} udp_ports={:?}",
         dev.name,
-        format_mac(&dev.mac),
+        xdp_host::mac::format_mac(&dev.mac),
         dev.driver,
         report.modes(),
         queues,
@@ -342,7 +321,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     let mut next_line = interval.map(|i| started + i);
     let stop_reason = loop {
         thread::sleep(Duration::from_millis(50));
-        if STOP_SIGNAL.load(Ordering::SeqCst) {
+        if xdp_host::signals::stopped() {
             break "signal";
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {

@@ -16,7 +16,7 @@ pub mod paths;
 pub mod privilege;
 pub mod responder;
 pub mod setup;
-pub mod signals;
+pub use xdp_host::signals;
 pub mod tasks;
 
 pub use echo::{udp_echo_check, EchoReport};

@@ -31,6 +31,7 @@ use super::cargo;
 use crate::lab::{self, Lab, LabSpec};
 use crate::responder::Responder;
 use crate::{cmd, paths, privilege, setup, signals};
+use xdp_host::cpu::SysTimes;
 
 /// Namespace prefix of the benchmark lab (distinct from the other tasks' labs).
 pub const BENCH_PREFIX: &str = "bench";
@@ -358,7 +359,7 @@ fn measure(
                 frames: UMEM_FRAMES,
                 frame_size: UMEM_FRAME_SIZE,
                 queues: 1,
-                rss_kib: rss_kib(server.pid()).unwrap_or(0),
+                rss_kib: xdp_host::cpu::rss_kib(server.pid()).unwrap_or(0),
             });
         }
         stop_server(&mut server, &sc);
@@ -514,48 +515,11 @@ fn one_run(
 
 /// Share of all CPUs busy over `period`, in percent (from `/proc/stat`).
 pub(crate) fn busy_pct(period: Duration) -> Result<f64> {
-    fn read() -> Result<(u64, u64)> {
-        let text = std::fs::read_to_string("/proc/stat").context("reading /proc/stat")?;
-        parse_cpu_line(&text)
-    }
-    let (busy0, total0) = read()?;
+    let before = SysTimes::now()?;
     std::thread::sleep(period);
-    let (busy1, total1) = read()?;
-    let total = total1.saturating_sub(total0).max(1);
-    Ok(100.0 * busy1.saturating_sub(busy0) as f64 / total as f64)
-}
-
-/// (busy, total) ticks of the `cpu` line of `/proc/stat` (idle and iowait are not busy).
-fn parse_cpu_line(text: &str) -> Result<(u64, u64)> {
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("cpu "))
-        .context("/proc/stat has no cpu line")?;
-    let v: Vec<u64> = line
-        .split_whitespace()
-        .skip(1)
-        .take(8)
-        .map(|f| f.parse().unwrap_or(0))
-        .collect();
-    if v.len() < 8 {
-        bail!("/proc/stat: short cpu line");
-    }
-    let total: u64 = v.iter().sum();
-    Ok((total - v[3] - v[4], total))
-}
-
-/// `VmRSS` of `pid` in KiB.
-fn rss_kib(pid: u32) -> Result<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .context("no VmRSS")?;
-    Ok(line
-        .split_whitespace()
-        .nth(1)
-        .context("no value")?
-        .parse()?)
+    let d = SysTimes::now()?.since(&before);
+    let total = (d.busy() + d.idle + d.iowait).max(1);
+    Ok(100.0 * d.busy() as f64 / total as f64)
 }
 
 fn environment(args: &BenchArgs) -> Env {
@@ -653,12 +617,5 @@ mod tests {
                 .window,
             0.5
         );
-    }
-
-    #[test]
-    fn cpu_line() {
-        let (busy, total) = parse_cpu_line("cpu  10 0 20 300 4 5 6 7 0 0\n").expect("parse");
-        assert_eq!((busy, total), (48, 352));
-        assert!(parse_cpu_line("intr 1").is_err());
     }
 }

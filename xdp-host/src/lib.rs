@@ -1,0 +1,9 @@
+//! Host-side helpers that the responder, the generator, `cargo xtask` and the integration tests
+//! all need, written once:
+//! * [`cpu`]: CPU time (per process and for the machine) and resident memory from `/proc`;
+//! * [`mac`]: parsing and formatting Ethernet addresses;
+//! * [`signals`]: the SIGINT/SIGTERM flag that long-running commands poll (signal-hook).
+
+pub mod cpu;
+pub mod mac;
+pub mod signals;
