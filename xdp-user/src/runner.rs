@@ -98,7 +98,7 @@ pub struct RunArgs {
     /// bursts of BURST (default RATE), and at most TOTAL per second per queue (default: no
     /// total). Off by default, as in Linux. ARP and NDP are never limited.
     #[arg(long, value_name = "RATE[/BURST[/TOTAL]]", value_parser = parse_echo_rate)]
-    pub echo_rate: Option<crate::handlers::ratelimit::Limits>,
+    pub echo_rate: Option<crate::ratelimit::Limits>,
     /// Print one JSON object per interval (and the totals) on stdout; human text goes to
     /// stderr. Field names are documented in the README.
     #[arg(long)]
@@ -131,7 +131,7 @@ impl Protocol {
 }
 
 /// Parses `--echo-rate RATE[/BURST[/TOTAL]]`.
-fn parse_echo_rate(s: &str) -> Result<crate::handlers::ratelimit::Limits, String> {
+fn parse_echo_rate(s: &str) -> Result<crate::ratelimit::Limits, String> {
     let n: Vec<u32> = s
         .split('/')
         .map(|p| {
@@ -141,13 +141,11 @@ fn parse_echo_rate(s: &str) -> Result<crate::handlers::ratelimit::Limits, String
         })
         .collect::<Result<_, _>>()?;
     match n.as_slice() {
-        [rate, rest @ ..] if *rate > 0 && rest.len() <= 2 => {
-            Ok(crate::handlers::ratelimit::Limits {
-                per_source: *rate,
-                burst: rest.first().copied().unwrap_or(*rate).max(1),
-                total: rest.get(1).copied().unwrap_or(0),
-            })
-        }
+        [rate, rest @ ..] if *rate > 0 && rest.len() <= 2 => Ok(crate::ratelimit::Limits {
+            per_source: *rate,
+            burst: rest.first().copied().unwrap_or(*rate).max(1),
+            total: rest.get(1).copied().unwrap_or(0),
+        }),
         _ => Err("use RATE[/BURST[/TOTAL]] with RATE > 0, e.g. 10/20/1000".into()),
     }
 }

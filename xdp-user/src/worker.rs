@@ -25,8 +25,9 @@ use std::{
 use anyhow::Result;
 
 use crate::{
-    handlers::{self, ratelimit, Answer, DropReason, Identity, Verdict},
+    handlers::{self, Answer, DropReason, Identity, Verdict},
     live_identity::LiveIdentity,
+    ratelimit,
     stats::{request_class, BatchCounts, QueueStats, RequestClass},
     xsk::{
         frames::{audit, Audit, FramePool, Moves},

@@ -23,6 +23,8 @@ pub mod field {
 /// Length of an Ethernet/IPv4 ARP packet.
 pub const LEN: usize = field::TPA.end;
 pub const HTYPE_ETHERNET: u16 = 1;
+/// IEEE 802 networks (RFC 1390); Linux accepts it on Ethernet devices as well.
+pub const HTYPE_IEEE802: u16 = 6;
 /// The protocol type is an EtherType.
 pub const PTYPE_IPV4: u16 = crate::ethernet::ethertype::IPV4;
 pub const HLEN_ETHERNET: u8 = 6;
@@ -94,6 +96,10 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
         put_u16(b, field::PTYPE, PTYPE_IPV4);
         put_u8(b, field::HLEN, HLEN_ETHERNET);
         put_u8(b, field::PLEN, PLEN_IPV4);
+    }
+    #[inline(always)]
+    pub fn set_htype(&mut self, htype: u16) {
+        put_u16(self.buffer.as_mut(), field::HTYPE, htype);
     }
     #[inline(always)]
     pub fn set_op(&mut self, op: u16) {

@@ -1,6 +1,6 @@
 //! IPv4 (RFC 791), options included.
 
-use crate::{checksum, get, get_u16, get_u8, put, put_u16, put_u8, view, Error};
+use crate::{checksum, get, get_u16, get_u8, put, put_u16, put_u8, view, Error, Field};
 
 /// Field ranges of the IPv4 header.
 pub mod field {
@@ -256,13 +256,31 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     pub fn set_dst(&mut self, ip: [u8; 4]) {
         put(self.buffer.as_mut(), field::DST.start, ip);
     }
+    /// Replaces the 16-bit header word at `f` (not the checksum) and updates the header
+    /// checksum incrementally (RFC 1624).
+    #[inline(always)]
+    fn set_word_updating_checksum(&mut self, f: Field, new: u16) {
+        let old = get_u16(self.buffer.as_ref(), f.clone());
+        put_u16(self.buffer.as_mut(), f, new);
+        self.set_checksum(checksum::update(self.checksum(), old, new));
+    }
     /// Sets the TTL and updates the header checksum incrementally (RFC 1624).
     #[inline(always)]
     pub fn set_ttl_updating_checksum(&mut self, ttl: u8) {
-        let old = self.ttl_protocol_word();
-        self.set_ttl(ttl);
-        let new = self.ttl_protocol_word();
-        self.set_checksum(checksum::update(self.checksum(), old, new));
+        let new = u16::from_be_bytes([ttl, self.protocol()]);
+        self.set_word_updating_checksum(field::TTL_PROTOCOL, new);
+    }
+    /// Sets the DSCP/ECN byte and updates the header checksum incrementally.
+    #[inline(always)]
+    pub fn set_dscp_ecn_updating_checksum(&mut self, v: u8) {
+        let b = self.buffer.as_ref();
+        let new = u16::from_be_bytes([get_u8(b, field::VER_IHL), v]);
+        self.set_word_updating_checksum(field::VER_IHL..field::DSCP_ECN + 1, new);
+    }
+    /// Sets the flags/fragment word and updates the header checksum incrementally.
+    #[inline(always)]
+    pub fn set_flags_frag_updating_checksum(&mut self, v: u16) {
+        self.set_word_updating_checksum(field::FLAGS_FRAG, v);
     }
     /// Writes the header checksum over IHL*4 bytes.
     #[inline]
@@ -527,6 +545,16 @@ mod tests {
         for ttl in [0u8, 1, 63, 64, 255] {
             p.set_ttl_updating_checksum(ttl);
             assert!(p.verify_checksum(), "ttl {ttl}");
+            assert_eq!(p.ttl(), ttl);
+        }
+        for v in [0u8, 0xb8, 0xff] {
+            p.set_dscp_ecn_updating_checksum(v);
+            p.set_flags_frag_updating_checksum(u16::from(v) << 8);
+            assert!(p.verify_checksum(), "{v:#x}");
+            assert_eq!(
+                (p.dscp_ecn(), p.flags_frag(), p.header_len()),
+                (v, u16::from(v) << 8, 24)
+            );
         }
     }
 

@@ -17,6 +17,8 @@ pub mod field {
 
 /// Length of the fixed IPv6 header.
 pub const HEADER_LEN: usize = field::PAYLOAD.start;
+/// The 20 bits of the flow label.
+pub const FLOW_LABEL_MASK: u32 = 0x000f_ffff;
 
 /// Next-header values: the extension headers (RFC 8200 §4, RFC 4302/4303) and the upper layers
 /// we look at (the numbers are IP protocol numbers, shared with IPv4).
@@ -105,7 +107,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
     #[inline(always)]
     pub fn flow_label(&self) -> u32 {
-        u32::from_be_bytes(get(self.buffer.as_ref(), field::VER_TC_FLOW.start)) & 0x000f_ffff
+        u32::from_be_bytes(get(self.buffer.as_ref(), field::VER_TC_FLOW.start)) & FLOW_LABEL_MASK
     }
     #[inline(always)]
     pub fn payload_len(&self) -> u16 {
@@ -154,7 +156,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// Sets version 6, the traffic class and the flow label (its low 20 bits).
     #[inline(always)]
     pub fn set_version_class_flow(&mut self, traffic_class: u8, flow_label: u32) {
-        let w = (6u32 << 28) | (u32::from(traffic_class) << 20) | (flow_label & 0x000f_ffff);
+        let w = (6u32 << 28) | (u32::from(traffic_class) << 20) | (flow_label & FLOW_LABEL_MASK);
         put(
             self.buffer.as_mut(),
             field::VER_TC_FLOW.start,

@@ -16,73 +16,14 @@
 //! **Reply length: 28 bytes of ARP, 42-byte frame**, whatever padding the request carried; the
 //! NIC pads it to the 60-byte minimum as it does for the Linux stack's own ARP replies.
 
-use super::ethernet::{is_valid_unicast, LinkDst, NetReply};
 use super::ipv4::is_usable_unicast;
 use super::{Answer, DropReason, Identity};
+use super::{LinkDst, NetReply};
 use xdp_common::proto;
+use xdp_wire::ethernet::is_valid_unicast;
 
-/// Length of an Ethernet/IPv4 ARP packet.
-pub const LEN: usize = 28;
-pub const HTYPE_ETHERNET: u16 = 1;
-/// IEEE 802 networks: Linux accepts it on Ethernet devices as well (RFC 2625, RFC 1390).
-pub const HTYPE_IEEE802: u16 = 6;
-pub const PTYPE_IPV4: u16 = 0x0800;
-pub const OP_REQUEST: u16 = 1;
-pub const OP_REPLY: u16 = 2;
-
-/// Typed view of an Ethernet/IPv4 ARP packet.
-pub struct ArpPacket<'a>(&'a mut [u8; LEN]);
-
-impl<'a> ArpPacket<'a> {
-    pub fn new(bytes: &'a mut [u8; LEN]) -> Self {
-        Self(bytes)
-    }
-    pub fn htype(&self) -> u16 {
-        u16::from_be_bytes([self.0[0], self.0[1]])
-    }
-    pub fn ptype(&self) -> u16 {
-        u16::from_be_bytes([self.0[2], self.0[3]])
-    }
-    pub fn hlen(&self) -> u8 {
-        self.0[4]
-    }
-    pub fn plen(&self) -> u8 {
-        self.0[5]
-    }
-    pub fn op(&self) -> u16 {
-        u16::from_be_bytes([self.0[6], self.0[7]])
-    }
-    pub fn sha(&self) -> [u8; 6] {
-        let p = &*self.0;
-        [p[8], p[9], p[10], p[11], p[12], p[13]]
-    }
-    pub fn spa(&self) -> [u8; 4] {
-        let p = &*self.0;
-        [p[14], p[15], p[16], p[17]]
-    }
-    pub fn tpa(&self) -> [u8; 4] {
-        let p = &*self.0;
-        [p[24], p[25], p[26], p[27]]
-    }
-    pub fn set_htype(&mut self, htype: u16) {
-        self.0[0..2].copy_from_slice(&htype.to_be_bytes());
-    }
-    pub fn set_op(&mut self, op: u16) {
-        self.0[6..8].copy_from_slice(&op.to_be_bytes());
-    }
-    pub fn set_sha(&mut self, mac: [u8; 6]) {
-        self.0[8..14].copy_from_slice(&mac);
-    }
-    pub fn set_spa(&mut self, ip: [u8; 4]) {
-        self.0[14..18].copy_from_slice(&ip);
-    }
-    pub fn set_tha(&mut self, mac: [u8; 6]) {
-        self.0[18..24].copy_from_slice(&mac);
-    }
-    pub fn set_tpa(&mut self, ip: [u8; 4]) {
-        self.0[24..28].copy_from_slice(&ip);
-    }
-}
+use xdp_wire::arp::{HLEN_ETHERNET, PLEN_IPV4};
+pub use xdp_wire::arp::{HTYPE_ETHERNET, HTYPE_IEEE802, LEN, OP_REPLY, OP_REQUEST, PTYPE_IPV4};
 
 /// Handles the ARP packet at the start of `pkt` (`received` bytes of it came off the wire).
 pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply, DropReason> {
@@ -92,16 +33,13 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
     if received < LEN {
         return Err(DropReason::Truncated);
     }
-    let bytes: &mut [u8; LEN] = pkt
-        .get_mut(..LEN)
-        .and_then(|b| b.try_into().ok())
-        .ok_or(DropReason::Truncated)?;
-    let mut arp = ArpPacket::new(bytes);
+    let bytes = pkt.get_mut(..LEN).ok_or(DropReason::Truncated)?;
+    let mut arp = xdp_wire::arp::Packet::new_checked(bytes).map_err(|_| DropReason::Truncated)?;
 
     if !matches!(arp.htype(), HTYPE_ETHERNET | HTYPE_IEEE802)
         || arp.ptype() != PTYPE_IPV4
-        || arp.hlen() != 6
-        || arp.plen() != 4
+        || arp.hlen() != HLEN_ETHERNET
+        || arp.plen() != PLEN_IPV4
     {
         return Err(DropReason::Malformed);
     }

@@ -5,11 +5,8 @@
 //! reply changes only the type byte, so the checksum is updated incrementally (RFC 1624) and
 //! the data is never touched or copied.
 
-use super::checksum;
 use super::DropReason;
-
-/// Length of the echo header (type, code, checksum, identifier, sequence).
-pub const HEADER_LEN: usize = 8;
+use xdp_wire::icmp;
 
 /// Type numbers of one ICMP version's echo messages.
 #[derive(Clone, Copy, Debug)]
@@ -25,22 +22,13 @@ pub struct EchoTypes {
 /// least 8 bytes (`Truncated`), checksum (`BadChecksum`), type `request` with code 0
 /// (`Unsupported`).
 pub fn answer(msg: &mut [u8], pseudo: u16, types: EchoTypes) -> Result<(), DropReason> {
-    if msg.len() < HEADER_LEN {
-        return Err(DropReason::Truncated);
-    }
-    if !checksum::verifies(checksum::add(pseudo, checksum::sum(msg))) {
+    let mut m = icmp::Packet::new_checked(msg).map_err(|_| DropReason::Truncated)?;
+    if !m.verify_checksum(pseudo) {
         return Err(DropReason::BadChecksum);
     }
-    let hdr = msg
-        .first_chunk_mut::<HEADER_LEN>()
-        .ok_or(DropReason::Truncated)?;
-    if hdr[0] != types.request || hdr[1] != 0 {
+    if m.msg_type() != types.request || m.code() != 0 {
         return Err(DropReason::Unsupported);
     }
-    let old = u16::from_be_bytes([hdr[0], hdr[1]]);
-    hdr[0] = types.reply;
-    let new = u16::from_be_bytes([hdr[0], hdr[1]]);
-    let c = checksum::update(u16::from_be_bytes([hdr[2], hdr[3]]), old, new);
-    hdr[2..4].copy_from_slice(&c.to_be_bytes());
+    m.set_type_updating_checksum(types.reply);
     Ok(())
 }

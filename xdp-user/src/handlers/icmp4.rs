@@ -9,8 +9,7 @@ use super::echo::{self, EchoTypes};
 use super::{Answer, DropReason, Identity};
 use xdp_common::proto;
 
-pub const TYPE_ECHO_REPLY: u8 = 0;
-pub const TYPE_ECHO_REQUEST: u8 = 8;
+pub use xdp_wire::icmp::v4::{ECHO_REPLY as TYPE_ECHO_REPLY, ECHO_REQUEST as TYPE_ECHO_REQUEST};
 
 const TYPES: EchoTypes = EchoTypes {
     request: TYPE_ECHO_REQUEST,

@@ -1,61 +1,26 @@
-//! ICMPv6 (RFC 4443): echo requests to our addresses get echo replies; Neighbor
-//! Solicitations go to [`super::ndp`]; every other type is `Unsupported`.
-//!
-//! Echo: the destination must be one of our unicast addresses (multicast → `BadDestination`,
-//! e.g. a ping to ff02::1, which Linux would answer but we leave to the kernel), the source
-//! not `::`; then length, checksum (with the pseudo-header) and code 0 are checked by
+//! ICMPv6 echo (RFC 4443): the IPv6 layer ([`super::ipv6`]) has dispatched by type and checked
+//! the addresses; length, checksum (with the pseudo-header) and code 0 are checked by
 //! [`super::echo`]. The reply is type 129 with the checksum updated incrementally; its IPv6
 //! header keeps the request's traffic class and gets its own flow label (see [`super::ipv6`]).
 
 use super::echo::{self, EchoTypes};
-use super::ethernet::NetReply;
-use super::ipv6::{self, Ipv6Header, NEXT_ICMPV6};
-use super::{ndp, Answer, DropReason, Identity};
+use super::{DropReason, Identity};
 use xdp_common::proto;
 
-pub const TYPE_ECHO_REQUEST: u8 = 128;
-pub const TYPE_ECHO_REPLY: u8 = 129;
+pub use xdp_wire::icmp::v6::{ECHO_REPLY as TYPE_ECHO_REPLY, ECHO_REQUEST as TYPE_ECHO_REQUEST};
 
 const TYPES: EchoTypes = EchoTypes {
     request: TYPE_ECHO_REQUEST,
     reply: TYPE_ECHO_REPLY,
 };
 
-/// Handles the ICMPv6 message of `plen` bytes at the start of `room` (which continues past
-/// the received bytes into free buffer space).
-pub fn handle(
-    ip: &mut Ipv6Header,
-    room: &mut [u8],
-    plen: u16,
-    id: &Identity,
-) -> Result<NetReply, DropReason> {
-    let msg_type = *room
-        .get(..usize::from(plen))
-        .and_then(<[u8]>::first)
-        .ok_or(DropReason::Truncated)?;
-    match msg_type {
-        TYPE_ECHO_REQUEST => {
-            ipv6::check_unicast_exchange(ip, id)?;
-            if !id.enabled(proto::ICMP6_ECHO) {
-                return Err(DropReason::NotOurs);
-            }
-            let msg = room
-                .get_mut(..usize::from(plen))
-                .ok_or(DropReason::Truncated)?;
-            echo::answer(msg, ip.pseudo_sum(NEXT_ICMPV6, plen), TYPES)?;
-            // `icmpv6_echo_reply`: the request's traffic class, an automatic flow label.
-            let class = ip.traffic_class();
-            Ok(ipv6::reply_to_sender(
-                ip,
-                plen,
-                Answer::Icmp6Echo,
-                class,
-                [TYPE_ECHO_REPLY, 0, 0, 0],
-            ))
-        }
-        ndp::TYPE_NEIGHBOR_SOLICITATION => ndp::handle(ip, room, plen, id),
-        _ => Err(DropReason::Unsupported),
+/// Turns the echo request `msg` (exactly the IPv6 payload) into its reply, `pseudo` being the
+/// pseudo-header sum; `NotOurs` when ICMPv6 echo is switched off.
+pub fn answer_echo(msg: &mut [u8], pseudo: u16, id: &Identity) -> Result<(), DropReason> {
+    if !id.enabled(proto::ICMP6_ECHO) {
+        return Err(DropReason::NotOurs);
     }
+    echo::answer(msg, pseudo, TYPES)
 }
 
 #[cfg(test)]

@@ -24,18 +24,13 @@
 //!
 //! **Its length is the request's total length**, so request padding is never echoed.
 
-use super::checksum;
-use super::ethernet::{LinkDst, NetReply};
-use super::{icmp4, udp, Answer, DropReason, Identity};
+use super::{icmp4, udp, Answer, DropReason, Identity, LinkDst, NetReply};
+use xdp_wire::checksum;
+pub use xdp_wire::ipv4::is_group;
+use xdp_wire::ipv4::{self, protocol, FLAG_DF, MAX_HEADER_LEN, MIN_HEADER_LEN};
 
-/// Length of an IPv4 header without options.
-pub const MIN_HEADER_LEN: usize = 20;
-pub const PROTO_ICMP: u8 = 1;
-pub const PROTO_UDP: u8 = 17;
 /// TTL of every reply (Linux's default `ip_default_ttl`).
 pub const REPLY_TTL: u8 = 64;
-/// The Don't Fragment flag in the flags / fragment offset word.
-pub const FLAG_DF: u16 = 0x4000;
 
 /// Whether `ip` can be the source of a packet we answer: not in 0.0.0.0/8 ("this network"),
 /// 127.0.0.0/8 (loopback), 224.0.0.0/4 (multicast) or 255.255.255.255 — the sources Linux's
@@ -44,29 +39,9 @@ pub fn is_usable_unicast(ip: [u8; 4]) -> bool {
     !(ip[0] == 0 || ip[0] == 127 || is_group(ip))
 }
 
-/// Multicast (224.0.0.0/4) or limited broadcast.
-pub fn is_group(ip: [u8; 4]) -> bool {
-    ip[0] & 0xf0 == 0xe0 || ip == [255; 4]
-}
-
-/// IPv4 option types the checks look at (RFC 791, RFC 1108, RFC 2113).
+/// IPv4 option types (`xdp_wire::ipv4::option`) and the timestamp flags the checks look at.
 pub mod option {
-    /// End of option list: the rest of the header is padding.
-    pub const END: u8 = 0;
-    /// No operation: a single byte.
-    pub const NOP: u8 = 1;
-    /// Record route.
-    pub const RR: u8 = 7;
-    /// Timestamp.
-    pub const TIMESTAMP: u8 = 68;
-    /// Loose source and record route.
-    pub const LSRR: u8 = 131;
-    /// Commercial IP security option (CIPSO).
-    pub const CIPSO: u8 = 134;
-    /// Strict source and record route.
-    pub const SSRR: u8 = 137;
-    /// Router alert.
-    pub const RA: u8 = 148;
+    pub use xdp_wire::ipv4::option::{CIPSO, END, LSRR, NOP, RA, RR, SSRR, TIMESTAMP};
     /// Timestamp flag "prespecified addresses" (the low nibble of the fourth byte).
     pub const TS_PRESPEC: u8 = 3;
     /// Timestamp flag "address and timestamp".
@@ -165,7 +140,7 @@ pub fn check_options(opts: &[u8]) -> Result<(), DropReason> {
 }
 
 /// The most option bytes an IPv4 header holds.
-pub const MAX_OPTIONS_LEN: usize = 40;
+pub const MAX_OPTIONS_LEN: usize = MAX_HEADER_LEN - MIN_HEADER_LEN;
 
 /// The options of an ICMP echo reply to a request with `opts` (already accepted by
 /// [`check_options`]), sent from `our`, as Linux's `ip_options_compile` (on receipt),
@@ -250,92 +225,14 @@ pub fn echo_options(opts: &[u8], our: [u8; 4]) -> Result<[u8; MAX_OPTIONS_LEN], 
     Ok(out)
 }
 
-/// Typed view of the fixed 20 bytes of an IPv4 header.
-pub struct Ipv4Header<'a>(&'a mut [u8; MIN_HEADER_LEN]);
-
-impl<'a> Ipv4Header<'a> {
-    pub fn new(bytes: &'a mut [u8; MIN_HEADER_LEN]) -> Self {
-        Self(bytes)
-    }
-    pub fn version(&self) -> u8 {
-        self.0[0] >> 4
-    }
-    /// Header length in bytes (`IHL * 4`).
-    pub fn header_len(&self) -> usize {
-        usize::from(self.0[0] & 0x0f) * 4
-    }
-    pub fn total_len(&self) -> usize {
-        usize::from(u16::from_be_bytes([self.0[2], self.0[3]]))
-    }
-    pub fn more_fragments(&self) -> bool {
-        self.0[6] & 0x20 != 0
-    }
-    pub fn frag_offset(&self) -> u16 {
-        u16::from_be_bytes([self.0[6] & 0x1f, self.0[7]])
-    }
-    pub fn protocol(&self) -> u8 {
-        self.0[9]
-    }
-    pub fn checksum(&self) -> u16 {
-        u16::from_be_bytes([self.0[10], self.0[11]])
-    }
-    pub fn src(&self) -> [u8; 4] {
-        let h = &*self.0;
-        [h[12], h[13], h[14], h[15]]
-    }
-    pub fn dst(&self) -> [u8; 4] {
-        let h = &*self.0;
-        [h[16], h[17], h[18], h[19]]
-    }
-    /// Replaces the 16-bit word at byte `at` (even, below 20, not the checksum itself) and
-    /// updates the header checksum incrementally (RFC 1624).
-    fn set_word(&mut self, at: usize, new: u16) {
-        let Some(w) = self.0.get_mut(at..at + 2) else {
-            return;
-        };
-        let old = u16::from_be_bytes([
-            w.first().copied().unwrap_or(0),
-            w.last().copied().unwrap_or(0),
-        ]);
-        w.copy_from_slice(&new.to_be_bytes());
-        self.set_checksum(checksum::update(self.checksum(), old, new));
-    }
-    /// Sets the TOS byte (DSCP and ECN), checksum updated.
-    pub fn set_tos(&mut self, tos: u8) {
-        self.set_word(0, u16::from_be_bytes([self.0[0], tos]));
-    }
-    /// Sets the Don't Fragment flag (with MF and offset 0, as in every reply), checksum updated.
-    pub fn set_dont_fragment(&mut self, df: bool) {
-        self.set_word(6, if df { FLAG_DF } else { 0 });
-    }
-    /// Sets the TTL, checksum updated.
-    pub fn set_ttl(&mut self, ttl: u8) {
-        self.set_word(8, u16::from_be_bytes([ttl, self.0[9]]));
-    }
-    /// The folded sum of the 20 bytes, as they are.
-    pub fn sum(&self) -> u16 {
-        checksum::sum(&self.0[..])
-    }
-    pub fn set_checksum(&mut self, c: u16) {
-        self.0[10..12].copy_from_slice(&c.to_be_bytes());
-    }
-    pub fn set_src(&mut self, ip: [u8; 4]) {
-        self.0[12..16].copy_from_slice(&ip);
-    }
-    pub fn set_dst(&mut self, ip: [u8; 4]) {
-        self.0[16..20].copy_from_slice(&ip);
-    }
-}
-
 /// Handles the IPv4 packet at the start of `pkt` (`received` bytes of it came off the wire).
 pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply, DropReason> {
     let pkt = pkt.get_mut(..received).ok_or(DropReason::Truncated)?;
     let (hl, total) = {
-        let fixed: &mut [u8; MIN_HEADER_LEN] = pkt
-            .get_mut(..MIN_HEADER_LEN)
-            .and_then(|b| b.try_into().ok())
+        let fixed = pkt
+            .first_chunk_mut::<MIN_HEADER_LEN>()
             .ok_or(DropReason::Truncated)?;
-        let ip = Ipv4Header::new(fixed);
+        let ip = ipv4::Packet::new_unchecked(&fixed[..]);
         if ip.version() != 4 {
             return Err(DropReason::Malformed);
         }
@@ -356,7 +253,7 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
     let (fixed, options) = header
         .split_first_chunk_mut::<MIN_HEADER_LEN>()
         .ok_or(DropReason::Truncated)?;
-    let mut ip = Ipv4Header::new(fixed);
+    let mut ip = ipv4::Packet::new_unchecked(&mut fixed[..]);
     if ip.more_fragments() || ip.frag_offset() != 0 {
         return Err(DropReason::Fragment);
     }
@@ -372,15 +269,15 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
     }
     check_options(options)?;
     // Worked out before anything is written: a drop leaves the frame as it was.
-    let reply_options = if ip.protocol() == PROTO_ICMP && !options.is_empty() {
+    let reply_options = if ip.protocol() == protocol::ICMP && !options.is_empty() {
         Some(echo_options(options, dst)?)
     } else {
         None
     };
 
     let kind = match ip.protocol() {
-        PROTO_ICMP => icmp4::handle(l4, id)?,
-        PROTO_UDP => {
+        protocol::ICMP => icmp4::handle(l4, id)?,
+        protocol::UDP => {
             // A Linux socket's reply carries no IP options. Dropping them means sending from
             // a later offset of the frame, which the TX path cannot do yet: not answered.
             if !options.is_empty() {
@@ -388,7 +285,7 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
             }
             // `l4.len() <= total <= u16::MAX`, so the length always fits the pseudo-header.
             let len = u16::try_from(l4.len()).map_err(|_| DropReason::Truncated)?;
-            let pseudo = checksum::pseudo_v4(src, dst, PROTO_UDP, len);
+            let pseudo = checksum::pseudo_v4(src, dst, protocol::UDP, len);
             udp::handle(l4, pseudo, udp::ZeroChecksum::MeansNone, id)?;
             Answer::Udp4
         }
@@ -399,23 +296,23 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
     // updated incrementally.
     ip.set_src(dst);
     ip.set_dst(src);
-    ip.set_ttl(REPLY_TTL);
+    ip.set_ttl_updating_checksum(REPLY_TTL);
     if kind == Answer::Udp4 {
         // As an unconnected Linux UDP socket sends: TOS 0 (the socket's, so no ECN mark
         // reflected) and DF set (path MTU discovery `IP_PMTUDISC_WANT`, the default).
-        ip.set_tos(0);
-        ip.set_dont_fragment(true);
+        ip.set_dscp_ecn_updating_checksum(0);
+        ip.set_flags_frag_updating_checksum(FLAG_DF);
     } else {
         // As `icmp_reply`: the request's TOS byte as it is (ECN bits included), DF clear (the
         // ICMP socket does no path MTU discovery).
-        ip.set_dont_fragment(false);
+        ip.set_flags_frag_updating_checksum(0);
     }
     if let Some(new) = reply_options {
         if let Some(new) = new.get(..options.len()) {
             options.copy_from_slice(new);
         }
         ip.set_checksum(0);
-        let sum = checksum::add(ip.sum(), checksum::sum(options));
+        let sum = checksum::add(checksum::sum(ip.as_bytes()), checksum::sum(options));
         ip.set_checksum(checksum::finish(sum));
     }
     // The ID stays the request's. Linux draws it from the hashed per-destination counters

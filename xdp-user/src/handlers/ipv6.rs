@@ -17,18 +17,16 @@
 //! a fixed key, so a flow always gets the same label and tests can predict it.
 //! Neighbor Advertisements are addressed by [`super::ndp`] itself.
 
-use super::checksum;
-use super::ethernet::{LinkDst, NetReply};
-use super::{icmp6, udp, Answer, DropReason, Identity};
+use super::{icmp6, ndp, udp, Answer, DropReason, Identity, LinkDst, NetReply};
+use xdp_wire::ipv6::{
+    self, is_loopback, is_multicast, is_unspecified, is_v4_mapped, next_header, HEADER_LEN,
+};
 
-/// Length of the fixed IPv6 header.
-pub const HEADER_LEN: usize = 40;
-pub const NEXT_UDP: u8 = 17;
-pub const NEXT_ICMPV6: u8 = 58;
+/// The fixed IPv6 header, as the handlers see it.
+pub type Ipv6Header<'a> = ipv6::Packet<&'a mut [u8]>;
 /// Hop limit of echo and UDP replies (Linux's default `hop_limit`).
 pub const REPLY_HOP_LIMIT: u8 = 64;
-/// The 20 bits of the flow label.
-pub const FLOW_LABEL_MASK: u32 = 0x000f_ffff;
+pub use xdp_wire::ipv6::FLOW_LABEL_MASK;
 
 /// The flow label of a reply from `src` to `dst`: FNV-1a (32 bits) over the source and
 /// destination addresses, the next header and the four `ports` bytes (UDP source and
@@ -49,83 +47,6 @@ pub fn flow_label(src: &[u8; 16], dst: &[u8; 16], next_header: u8, ports: [u8; 4
     (h ^ (h >> 20)) & FLOW_LABEL_MASK
 }
 
-pub fn is_multicast(a: &[u8; 16]) -> bool {
-    a[0] == 0xff
-}
-
-pub fn is_unspecified(a: &[u8; 16]) -> bool {
-    *a == [0; 16]
-}
-
-fn is_loopback(a: &[u8; 16]) -> bool {
-    let mut lo = [0u8; 16];
-    lo[15] = 1;
-    *a == lo
-}
-
-fn is_v4_mapped(a: &[u8; 16]) -> bool {
-    a[..10] == [0; 10] && a[10..12] == [0xff, 0xff]
-}
-
-/// Typed view of the fixed IPv6 header.
-pub struct Ipv6Header<'a>(&'a mut [u8; HEADER_LEN]);
-
-impl<'a> Ipv6Header<'a> {
-    pub fn new(bytes: &'a mut [u8; HEADER_LEN]) -> Self {
-        Self(bytes)
-    }
-    pub fn version(&self) -> u8 {
-        self.0[0] >> 4
-    }
-    pub fn payload_len(&self) -> u16 {
-        u16::from_be_bytes([self.0[4], self.0[5]])
-    }
-    pub fn next_header(&self) -> u8 {
-        self.0[6]
-    }
-    pub fn hop_limit(&self) -> u8 {
-        self.0[7]
-    }
-    pub fn src(&self) -> [u8; 16] {
-        let mut a = [0u8; 16];
-        a.copy_from_slice(&self.0[8..24]);
-        a
-    }
-    pub fn dst(&self) -> [u8; 16] {
-        let mut a = [0u8; 16];
-        a.copy_from_slice(&self.0[24..40]);
-        a
-    }
-    /// Sets version 6, traffic class 0 and flow label 0.
-    pub fn reset_version_class_flow(&mut self) {
-        self.set_version_class_flow(0, 0);
-    }
-    pub fn traffic_class(&self) -> u8 {
-        (self.0[0] << 4) | (self.0[1] >> 4)
-    }
-    /// Sets version 6, the traffic class and the low 20 bits of `flow` as the flow label.
-    pub fn set_version_class_flow(&mut self, class: u8, flow: u32) {
-        let word = (6u32 << 28) | (u32::from(class) << 20) | (flow & FLOW_LABEL_MASK);
-        self.0[0..4].copy_from_slice(&word.to_be_bytes());
-    }
-    pub fn set_payload_len(&mut self, len: u16) {
-        self.0[4..6].copy_from_slice(&len.to_be_bytes());
-    }
-    pub fn set_hop_limit(&mut self, hops: u8) {
-        self.0[7] = hops;
-    }
-    pub fn set_src(&mut self, a: &[u8; 16]) {
-        self.0[8..24].copy_from_slice(a);
-    }
-    pub fn set_dst(&mut self, a: &[u8; 16]) {
-        self.0[24..40].copy_from_slice(a);
-    }
-    /// Pseudo-header sum for an upper-layer message of `len` bytes with this header's addresses.
-    pub fn pseudo_sum(&self, next_header: u8, len: u16) -> u16 {
-        checksum::pseudo_v6(&self.src(), &self.dst(), next_header, u32::from(len))
-    }
-}
-
 /// Handles the IPv6 packet at the start of `pkt`. `received` bytes came off the wire; the
 /// rest of `pkt` is free room a reply may grow into (only NDP does).
 pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply, DropReason> {
@@ -135,7 +56,7 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
     let (hdr, room) = pkt
         .split_first_chunk_mut::<HEADER_LEN>()
         .ok_or(DropReason::Truncated)?;
-    let mut ip = Ipv6Header::new(hdr);
+    let mut ip = Ipv6Header::new_unchecked(&mut hdr[..]);
     if ip.version() != 6 {
         return Err(DropReason::Malformed);
     }
@@ -148,13 +69,13 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
         return Err(DropReason::BadSource);
     }
     match ip.next_header() {
-        NEXT_ICMPV6 => icmp6::handle(&mut ip, room, plen, id),
-        NEXT_UDP => {
+        next_header::ICMPV6 => icmpv6(&mut ip, room, plen, id),
+        next_header::UDP => {
             check_unicast_exchange(&ip, id)?;
             let dgram = room
                 .get_mut(..usize::from(plen))
                 .ok_or(DropReason::Truncated)?;
-            let pseudo = ip.pseudo_sum(NEXT_UDP, plen);
+            let pseudo = ip.pseudo_sum(next_header::UDP, plen);
             udp::handle(dgram, pseudo, udp::ZeroChecksum::Invalid, id)?;
             // After the swap: the reply's source and destination ports.
             let ports = dgram
@@ -164,6 +85,45 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
             Ok(reply_to_sender(&mut ip, plen, Answer::Udp6, 0, ports))
         }
         // Hop-by-hop, routing, fragment, destination options, ESP/AH, TCP, ...
+        _ => Err(DropReason::Unsupported),
+    }
+}
+
+/// ICMPv6 (RFC 4443): echo requests to our addresses get echo replies ([`icmp6`]); Neighbor
+/// Solicitations go to [`ndp`]; every other type is `Unsupported`. The message is `plen` bytes
+/// at the start of `room` (which continues past the received bytes into free buffer space).
+///
+/// Echo: the destination must be one of our unicast addresses (multicast → `BadDestination`,
+/// e.g. a ping to ff02::1, which Linux would answer but we leave to the kernel), the source
+/// not `::`. The reply keeps the request's traffic class and gets its own flow label.
+fn icmpv6(
+    ip: &mut Ipv6Header,
+    room: &mut [u8],
+    plen: u16,
+    id: &Identity,
+) -> Result<NetReply, DropReason> {
+    let msg_type = *room
+        .get(..usize::from(plen))
+        .and_then(<[u8]>::first)
+        .ok_or(DropReason::Truncated)?;
+    match msg_type {
+        icmp6::TYPE_ECHO_REQUEST => {
+            check_unicast_exchange(ip, id)?;
+            let msg = room
+                .get_mut(..usize::from(plen))
+                .ok_or(DropReason::Truncated)?;
+            icmp6::answer_echo(msg, ip.pseudo_sum(next_header::ICMPV6, plen), id)?;
+            // `icmpv6_echo_reply`: the request's traffic class, an automatic flow label.
+            let class = ip.traffic_class();
+            Ok(reply_to_sender(
+                ip,
+                plen,
+                Answer::Icmp6Echo,
+                class,
+                [icmp6::TYPE_ECHO_REPLY, 0, 0, 0],
+            ))
+        }
+        ndp::TYPE_NEIGHBOR_SOLICITATION => ndp::handle(ip, room, plen, id),
         _ => Err(DropReason::Unsupported),
     }
 }

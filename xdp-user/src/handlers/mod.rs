@@ -5,14 +5,19 @@
 //! either "the reply is the first N bytes of this same buffer" or "drop, because R".
 //! No handler allocates, copies payload, or does I/O; all are testable without root.
 //!
-//! One module per job, each a typed view over the bytes (in the manner of smoltcp's `wire`)
-//! plus a pure function that validates and rewrites header bytes in place:
+//! The formats, views and checksums are [`xdp_wire`]'s; each module here is the policy of one
+//! protocol: what to accept (as Linux does) and how the reply's fields are set. The modules
+//! form a tree, rooted here:
 //!
-//! * `ethernet` validates the link header, dispatches by EtherType and addresses the reply;
-//! * `arp`; `ipv4` (header checks shared by ICMP and UDP) with `icmp4`;
-//!   `ipv6` with `icmp6` (echo) and `ndp` (NS → NA); `udp` for both IP versions;
-//!   `echo` holds the echo turn-around both ICMP versions share;
-//! * `checksum`: RFC 1071 sums, RFC 1624 incremental updates, pseudo-headers.
+//! * this module: the reply and verdict types, and [`handle`], which validates the link
+//!   header (Linux's link-layer address checks, see `link_tests`), dispatches by
+//!   EtherType and addresses the reply;
+//! * `arp`; `ipv4` (header checks shared by ICMP and UDP) → `icmp4`, `udp`;
+//!   `ipv6` (header checks, ICMPv6 type dispatch) → `icmp6` (echo), `ndp` (NS → NA), `udp`;
+//!   `echo` holds the echo turn-around both ICMP versions share.
+//!
+//! Who we answer for is [`crate::identity::Identity`]; the stateful echo rate limit is
+//! [`crate::ratelimit`], applied by the worker after the handler.
 //!
 //! Reply sizes: ARP replies are always 42 bytes; IP replies are exactly `14 + the request's IP
 //! length` (total length for IPv4, 40 + payload length for IPv6), so Ethernet padding on the
@@ -35,23 +40,22 @@
 )]
 
 mod arp;
-mod checksum;
 mod echo;
-mod ethernet;
 mod icmp4;
 mod icmp6;
-mod identity;
 mod ipv4;
 mod ipv6;
+#[cfg(test)]
+mod link_tests;
 mod ndp;
-pub mod ratelimit;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod testutil;
 mod udp;
 
-pub use identity::Identity;
+pub use crate::identity::Identity;
+use xdp_wire::ethernet::{self, ethertype, is_group, is_valid_unicast};
 
 /// What to do with a frame after its handler ran.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,8 +171,79 @@ impl DropReason {
 /// A reply never exceeds `buf.len()`. If `len > buf.len()` (a caller bug) only the bytes
 /// present are considered.
 pub fn handle(buf: &mut [u8], len: usize, id: &Identity) -> Verdict {
-    match ethernet::handle(buf, len, id) {
+    match dispatch(buf, len, id) {
         Ok((len, kind)) => Verdict::Reply { len, kind },
         Err(reason) => Verdict::Drop(reason),
     }
+}
+
+/// Where the reply goes on the link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkDst {
+    /// Back to the source MAC of the request (IP answers).
+    Requester,
+    /// To this MAC: the ARP sender hardware address, the NS source link-layer address, or
+    /// all-nodes for an NA answering Duplicate Address Detection.
+    Mac([u8; 6]),
+}
+
+/// What a network-layer handler produced: the reply is the first `len` bytes after the
+/// Ethernet header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NetReply {
+    pub len: usize,
+    pub kind: Answer,
+    pub dst: LinkDst,
+}
+
+/// The network-layer handlers see the frame after the 14-byte header and return a
+/// [`NetReply`]; this module then writes the reply's MAC addresses (destination = the
+/// requester's source MAC unless the handler names another, source = our MAC) and adds the
+/// header length. VLAN-tagged frames (802.1Q, 802.1ad, the old 0x9100 QinQ tag) are not
+/// answered: the XDP program passes them to the kernel, and replying untagged would be wrong.
+///
+/// Link-layer address checks, as Linux applies them before any protocol sees a frame:
+/// * the destination MAC must be ours or a group address: a unicast frame for another host
+///   (seen in promiscuous mode, on a mirror port or a veth) is `NotOurs`, as Linux drops
+///   `PACKET_OTHERHOST` frames in `ip_rcv` / `ipv6_rcv` / `arp_rcv`;
+/// * the source MAC must be a valid unicast address, where the reply can go: a group address
+///   or 00:00:00:00:00:00 is `BadSource` (we never reflect a reply to a group).
+///
+/// `buf` is the whole frame buffer, the first `len` bytes were received. Returns the reply
+/// length (Ethernet header included) and kind.
+fn dispatch(buf: &mut [u8], len: usize, id: &Identity) -> Result<(usize, Answer), DropReason> {
+    // `len` can only exceed the buffer through a caller bug; trust the bytes we have.
+    let received = len.min(buf.len());
+    let (hdr, rest) = buf
+        .split_at_mut_checked(ethernet::HEADER_LEN)
+        .ok_or(DropReason::Truncated)?;
+    let net_received = received
+        .checked_sub(ethernet::HEADER_LEN)
+        .ok_or(DropReason::Truncated)?;
+    let mut eth = ethernet::Frame::new_unchecked(hdr);
+
+    let requester = eth.src();
+    if !is_valid_unicast(&requester) {
+        return Err(DropReason::BadSource);
+    }
+    // A unicast frame for another host's MAC: Linux drops it (PACKET_OTHERHOST), so do we.
+    let dst = eth.dst();
+    if !is_group(&dst) && dst != id.mac {
+        return Err(DropReason::NotOurs);
+    }
+    let reply = match eth.ethertype() {
+        ethertype::ARP => arp::handle(rest, net_received, id)?,
+        ethertype::IPV4 => ipv4::handle(rest, net_received, id)?,
+        ethertype::IPV6 => ipv6::handle(rest, net_received, id)?,
+        // A reply would have to carry the tag; the XDP program leaves tagged traffic to the kernel.
+        t if ethertype::is_vlan_tag(t) => return Err(DropReason::Unsupported),
+        // Everything else (LLDP, 802.3 length fields, ...) is not ours to answer either.
+        _ => return Err(DropReason::Unsupported),
+    };
+    eth.set_dst(match reply.dst {
+        LinkDst::Requester => requester,
+        LinkDst::Mac(mac) => mac,
+    });
+    eth.set_src(id.mac);
+    Ok((ethernet::HEADER_LEN + reply.len, reply.kind))
 }

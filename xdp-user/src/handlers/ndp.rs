@@ -34,60 +34,30 @@
 //! Only the answer to a DAD solicitation without options is longer than the request (78 bytes
 //! in, 86 out): if the frame buffer cannot hold it, `TooBig`.
 
-use super::checksum;
-use super::ethernet::{is_valid_unicast, LinkDst, NetReply};
-use super::ipv6::{is_multicast, is_unspecified, Ipv6Header, HEADER_LEN, NEXT_ICMPV6};
-use super::{Answer, DropReason, Identity};
+use super::{Answer, DropReason, Identity, LinkDst, NetReply};
 use xdp_common::proto;
+use xdp_wire::checksum;
+use xdp_wire::ethernet::is_valid_unicast;
+use xdp_wire::ipv6::{self, is_multicast, is_unspecified, next_header};
+use xdp_wire::ndp::{self, option, NaRepr, FLAG_OVERRIDE, FLAG_SOLICITED};
 
-pub const TYPE_NEIGHBOR_SOLICITATION: u8 = 135;
-pub const TYPE_NEIGHBOR_ADVERTISEMENT: u8 = 136;
-/// NDP messages must arrive, and are sent, with this hop limit.
-pub const HOP_LIMIT: u8 = 255;
-/// NS header: type, code, checksum, reserved, target address.
-pub const NS_LEN: usize = 24;
-/// NA header: type, code, checksum, flags + reserved, target address.
-pub const NA_HEADER_LEN: usize = 24;
-/// An NA with one 8-byte Target Link-Layer Address option.
-pub const NA_LEN: usize = NA_HEADER_LEN + 8;
-pub const OPT_SOURCE_LLADDR: u8 = 1;
-pub const OPT_TARGET_LLADDR: u8 = 2;
-pub const NA_FLAG_SOLICITED: u8 = 0x40;
-pub const NA_FLAG_OVERRIDE: u8 = 0x20;
-/// ff02::1, all nodes on the link.
-pub const ALL_NODES: [u8; 16] = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01];
+pub use xdp_wire::icmp::v6::NEIGHBOR_SOLICITATION as TYPE_NEIGHBOR_SOLICITATION;
+pub use xdp_wire::ipv6::{solicited_node, ALL_NODES};
+pub use xdp_wire::ndp::HOP_LIMIT;
 /// Ethernet address of ff02::1 (RFC 2464 §7).
-pub const ALL_NODES_MAC: [u8; 6] = [0x33, 0x33, 0, 0, 0, 0x01];
-
-/// Solicited-node multicast group of `a`: ff02::1:ff00:0/104 + the low 24 bits of `a`.
-pub fn solicited_node(a: &[u8; 16]) -> [u8; 16] {
-    [
-        0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, a[13], a[14], a[15],
-    ]
-}
+pub const ALL_NODES_MAC: [u8; 6] = ipv6::multicast_mac(&ALL_NODES);
 
 /// Walks the options after the NS header (`ndisc_parse_options`). Returns the MAC of the first
 /// Source Link-Layer Address option, if any; `Malformed` for an option of length 0, one
 /// running past the message, or a source link-layer address option that is not 8 bytes.
-fn scan_options(mut opts: &[u8]) -> Result<Option<[u8; 6]>, DropReason> {
+fn scan_options(opts: ndp::Options<'_>) -> Result<Option<[u8; 6]>, DropReason> {
     let mut sllao = None;
-    while !opts.is_empty() {
-        let [kind, units, ..] = *opts else {
-            return Err(DropReason::Malformed);
-        };
-        let len = usize::from(units) * 8;
-        if len == 0 {
-            return Err(DropReason::Malformed);
-        }
-        let (opt, rest) = opts.split_at_checked(len).ok_or(DropReason::Malformed)?;
-        if kind == OPT_SOURCE_LLADDR {
-            let mac: [u8; 6] = match opt {
-                [_, 1, m0, m1, m2, m3, m4, m5] => [*m0, *m1, *m2, *m3, *m4, *m5],
-                _ => return Err(DropReason::Malformed),
-            };
+    for opt in opts {
+        let opt = opt.map_err(|_| DropReason::Malformed)?;
+        if opt.kind == option::SOURCE_LLADDR {
+            let mac = opt.lladdr().ok_or(DropReason::Malformed)?;
             sllao.get_or_insert(mac);
         }
-        opts = rest;
     }
     Ok(sllao)
 }
@@ -95,7 +65,7 @@ fn scan_options(mut opts: &[u8]) -> Result<Option<[u8; 6]>, DropReason> {
 /// Handles the Neighbor Solicitation of `plen` bytes at the start of `room`; `room` runs on to
 /// the end of the frame buffer and receives the advertisement.
 pub fn handle(
-    ip: &mut Ipv6Header,
+    ip: &mut ipv6::Packet<&mut [u8]>,
     room: &mut [u8],
     plen: u16,
     id: &Identity,
@@ -107,20 +77,17 @@ pub fn handle(
         return Err(DropReason::Unsupported);
     }
     let msg = room.get(..usize::from(plen)).ok_or(DropReason::Truncated)?;
-    let (ns, options) = msg
-        .split_first_chunk::<NS_LEN>()
-        .ok_or(DropReason::Truncated)?;
-    if ns[1] != 0 {
+    let ns = ndp::Packet::new_checked(msg).map_err(|_| DropReason::Truncated)?;
+    if ns.icmp().code() != 0 {
         return Err(DropReason::Malformed);
     }
-    if !checksum::verifies(checksum::add(
-        ip.pseudo_sum(NEXT_ICMPV6, plen),
-        checksum::sum(msg),
-    )) {
+    if !ns
+        .icmp()
+        .verify_checksum(ip.pseudo_sum(next_header::ICMPV6, plen))
+    {
         return Err(DropReason::BadChecksum);
     }
-    let mut target = [0u8; 16];
-    target.copy_from_slice(&ns[8..24]);
+    let target = ns.target();
     if is_multicast(&target) {
         return Err(DropReason::Malformed);
     }
@@ -133,7 +100,7 @@ pub fn handle(
     if !(id.owns_v6(&dst) || our_group) {
         return Err(DropReason::BadDestination);
     }
-    let sllao = scan_options(options)?;
+    let sllao = scan_options(ns.options())?;
     let dad = is_unspecified(&src);
     // DAD goes to a solicited-node group (of ours, by the check above).
     if dad && !(multicast && dst != ALL_NODES) {
@@ -152,47 +119,33 @@ pub fn handle(
 
     // (destination, link destination, flags, with a target link-layer address option)
     let (reply_dst, link_dst, flags, tllao) = if dad {
-        (
-            ALL_NODES,
-            LinkDst::Mac(ALL_NODES_MAC),
-            NA_FLAG_OVERRIDE,
-            true,
-        )
+        (ALL_NODES, LinkDst::Mac(ALL_NODES_MAC), FLAG_OVERRIDE, true)
     } else {
         let link = sllao.map_or(LinkDst::Requester, LinkDst::Mac);
         if multicast {
-            (src, link, NA_FLAG_SOLICITED | NA_FLAG_OVERRIDE, true)
+            (src, link, FLAG_SOLICITED | FLAG_OVERRIDE, true)
         } else {
-            (src, link, NA_FLAG_SOLICITED, false)
+            (src, link, FLAG_SOLICITED, false)
         }
     };
-    let na_len = if tllao { NA_LEN } else { NA_HEADER_LEN };
-    let na = room.get_mut(..na_len).ok_or(DropReason::TooBig)?;
-    // Type, code, checksum (filled in below), R|S|O flags + reserved, target[, TLLAO].
-    let (hdr, opt) = na
-        .split_first_chunk_mut::<NA_HEADER_LEN>()
-        .ok_or(DropReason::TooBig)?;
-    hdr[..8].copy_from_slice(&[TYPE_NEIGHBOR_ADVERTISEMENT, 0, 0, 0, flags, 0, 0, 0]);
-    hdr[8..24].copy_from_slice(&target);
-    if let Some(opt) = opt.first_chunk_mut::<8>() {
-        opt[..2].copy_from_slice(&[OPT_TARGET_LLADDR, 1]);
-        opt[2..].copy_from_slice(&id.mac);
-    }
+    let na = NaRepr {
+        flags,
+        target,
+        target_lladdr: tllao.then_some(id.mac),
+    };
+    let na_len = na.msg_len();
+    let pseudo = checksum::pseudo_v6(&target, &reply_dst, next_header::ICMPV6, na_len as u32);
+    // Nothing is written unless the advertisement fits.
+    na.emit(&mut ndp::Packet::new_unchecked(room), pseudo)
+        .map_err(|_| DropReason::TooBig)?;
 
-    ip.reset_version_class_flow();
+    ip.set_version_class_flow(0, 0);
     ip.set_payload_len(na_len as u16);
     ip.set_hop_limit(HOP_LIMIT);
     ip.set_src(&target);
     ip.set_dst(&reply_dst);
-    let c = checksum::finish(checksum::add(
-        ip.pseudo_sum(NEXT_ICMPV6, na_len as u16),
-        checksum::sum(na),
-    ));
-    if let Some(sum) = na.get_mut(2..4) {
-        sum.copy_from_slice(&c.to_be_bytes());
-    }
     Ok(NetReply {
-        len: HEADER_LEN + na_len,
+        len: ipv6::HEADER_LEN + na_len,
         kind: Answer::Ndp,
         dst: link_dst,
     })

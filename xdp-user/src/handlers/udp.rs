@@ -14,12 +14,9 @@
 //! layer only reorders the words of a commutative sum, so a valid checksum stays valid and an
 //! absent one (0, IPv4) stays absent. The payload is never touched.
 
-use super::checksum;
 use super::{DropReason, Identity};
 use xdp_common::proto;
-
-/// Length of the UDP header.
-pub const HEADER_LEN: usize = 8;
+use xdp_wire::checksum;
 
 /// Source ports of the small services that answer any datagram: echo (7), daytime (13),
 /// quote of the day (17), chargen (19) and time (37). Echoing to one of them makes the two
@@ -42,35 +39,9 @@ pub enum ZeroChecksum {
     Invalid,
 }
 
-/// Typed view of a UDP header.
-pub struct UdpHeader<'a>(&'a mut [u8; HEADER_LEN]);
-
-impl<'a> UdpHeader<'a> {
-    /// The header at the start of `dgram`, or `Truncated` if there are not 8 bytes.
-    pub fn of(dgram: &'a mut [u8]) -> Result<Self, DropReason> {
-        dgram
-            .first_chunk_mut::<HEADER_LEN>()
-            .map(Self)
-            .ok_or(DropReason::Truncated)
-    }
-    pub fn src_port(&self) -> u16 {
-        u16::from_be_bytes([self.0[0], self.0[1]])
-    }
-    pub fn dst_port(&self) -> u16 {
-        u16::from_be_bytes([self.0[2], self.0[3]])
-    }
-    pub fn length(&self) -> usize {
-        usize::from(u16::from_be_bytes([self.0[4], self.0[5]]))
-    }
-    pub fn checksum(&self) -> u16 {
-        u16::from_be_bytes([self.0[6], self.0[7]])
-    }
-    pub fn set_src_port(&mut self, port: u16) {
-        self.0[0..2].copy_from_slice(&port.to_be_bytes());
-    }
-    pub fn set_dst_port(&mut self, port: u16) {
-        self.0[2..4].copy_from_slice(&port.to_be_bytes());
-    }
+/// The UDP header view of the datagram `dgram`, or `Truncated` if it has no 8 bytes.
+fn view(dgram: &mut [u8]) -> Result<xdp_wire::udp::Packet<&mut [u8]>, DropReason> {
+    xdp_wire::udp::Packet::new_checked(dgram).map_err(|_| DropReason::Truncated)
 }
 
 /// Validates the datagram `dgram` (the whole IP payload) and swaps its ports in place.
@@ -86,7 +57,7 @@ pub fn handle(
     }
     let ip_payload_len = dgram.len();
     let (sport, dport, check) = {
-        let udp = UdpHeader::of(dgram)?;
+        let udp = view(dgram)?;
         if udp.length() != ip_payload_len {
             return Err(DropReason::Truncated);
         }
@@ -106,7 +77,7 @@ pub fn handle(
     if !valid {
         return Err(DropReason::BadChecksum);
     }
-    let mut udp = UdpHeader::of(dgram)?;
+    let mut udp = view(dgram)?;
     udp.set_src_port(dport);
     udp.set_dst_port(sport);
     Ok(())

@@ -11,7 +11,7 @@
 //! host's, on ports we do not know) can bounce one spoofed datagram between each other at the
 //! speed of their round trip, far above any per-source rate; once that source's burst is spent
 //! the next reply is refused and the datagram dies. (Datagrams from our own echo ports and the
-//! well-known loop-prone ports are never answered at all: [`super::udp::is_loop_prone_source`].)
+//! well-known loop-prone ports are never answered at all: `handlers::udp::is_loop_prone_source`.)
 //!
 //! Linux does not rate-limit echo replies by default (`icmp_ratemask` leaves type 0 out), so
 //! the limit is off unless configured. Design:
@@ -23,7 +23,8 @@
 //!   granularity still accumulate their fractional credit: at 10/s, requests 50 µs apart get
 //!   about 10 replies per second, not fewer.
 
-use super::Answer;
+use crate::handlers::Answer;
+use xdp_wire::{ethernet, ipv4, ipv6};
 
 /// Credit units per token: credit is counted in token-nanoseconds.
 const UNIT: u64 = 1_000_000_000;
@@ -154,14 +155,18 @@ fn hash(seed: u64, key: &[u8; 16]) -> u64 {
 pub fn reply_peer(reply: &[u8], kind: Answer) -> Option<[u8; 16]> {
     match kind {
         Answer::Icmp4Echo | Answer::Udp4 => {
-            let d: [u8; 4] = reply.get(30..34)?.try_into().ok()?;
+            let at = ethernet::HEADER_LEN + ipv4::field::DST.start;
+            let d: [u8; 4] = reply.get(at..at + 4)?.try_into().ok()?;
             let mut k = [0u8; 16];
             k[10] = 0xff;
             k[11] = 0xff;
             k[12..].copy_from_slice(&d);
             Some(k)
         }
-        Answer::Icmp6Echo | Answer::Udp6 => reply.get(38..54)?.try_into().ok(),
+        Answer::Icmp6Echo | Answer::Udp6 => {
+            let at = ethernet::HEADER_LEN + ipv6::field::DST.start;
+            reply.get(at..at + 16)?.try_into().ok()
+        }
         Answer::Arp | Answer::Ndp => None,
     }
 }
