@@ -7,6 +7,7 @@
 //!   [`identity`] we answer as; [`ratelimit`]: the optional per-source echo limit.
 //! - [`worker`]: one queue's loop; [`runner`]: the `run` command around the workers.
 //! - [`stats`] and [`report`]: counters and what is printed; [`control`]: the local socket.
+pub mod bench;
 pub mod control;
 pub mod errors;
 pub mod handlers;

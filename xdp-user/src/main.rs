@@ -3,7 +3,7 @@
 use std::{net::IpAddr, process::ExitCode};
 
 use clap::{Parser, Subcommand};
-use xdp_user::{control, report, runner};
+use xdp_user::{bench, control, report, runner};
 
 #[derive(Parser)]
 #[command(
@@ -38,6 +38,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure the user-space data path over the in-memory kernel model (no root needed) and
+    /// print RESULT lines; `--out FILE` also writes a markdown table.
+    #[command(name = "bench-datapath", hide = true)]
+    BenchDatapath {
+        /// Requests per run.
+        #[arg(long, default_value_t = 1_000_000)]
+        packets: u64,
+        /// Runs per case (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        repeats: u32,
+        /// Frames per batch.
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+        /// Markdown table to write.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// A line about the machine's load, put into the table's header.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -60,7 +80,18 @@ enum AddrOp {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let mut cli_bench = None;
     let result = match cli.command {
+        Command::BenchDatapath {
+            packets,
+            repeats,
+            batch,
+            out,
+            note,
+        } => {
+            cli_bench = Some((packets, repeats, batch, out, note));
+            Ok(())
+        }
         Command::Run(args) => runner::run(args),
         Command::Addr {
             op: AddrOp::Add { iface, ip },
@@ -75,6 +106,19 @@ fn main() -> ExitCode {
                 println!("{}", report::status_text(&a))
             }
         }),
+    };
+    let result = match (result, cli_bench) {
+        (Ok(()), Some((packets, repeats, batch, out, note))) => {
+            bench::datapath(packets, repeats, batch).and_then(|cases| {
+                print!("{}", bench::result_lines(&cases));
+                match out {
+                    Some(p) => std::fs::write(&p, bench::markdown(&cases, &note))
+                        .map_err(|e| anyhow::anyhow!("writing {}: {e}", p.display())),
+                    None => Ok(()),
+                }
+            })
+        }
+        (r, _) => r,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -137,8 +137,9 @@ impl fmt::Display for Audit {
     }
 }
 
-/// Checks that every frame is in exactly one place. `in_hand` is the number of frames the
-/// worker holds between RX and TX (0 between batches), `ring_size` the rings' size.
+/// Checks that every frame is in exactly one place. Runs between batches: `in_hand`, the
+/// frames the worker counts as held between RX and TX, must be 0. `ring_size` is the rings'
+/// size.
 pub fn audit(
     pool: &FramePool,
     in_hand: u64,
@@ -224,6 +225,10 @@ pub fn audit(
         rs,
         &mut problems,
     );
+    // The audit runs between batches, when no frame may be in hand.
+    if in_hand != 0 {
+        problems.push(format!("{in_hand} frames in hand between batches"));
+    }
     let kernel_rx = in_fill + kernel_held + in_rx;
     let kernel_tx = in_tx + sending + in_comp;
     let free = pool.len() as u64;

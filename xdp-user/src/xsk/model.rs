@@ -137,6 +137,9 @@ pub struct KernelModel {
     pub source_burst: usize,
     /// Keep the bytes of every sent frame in [`KernelModel::sent`].
     pub capture: bool,
+    /// Zero-copy: the driver sends and completes everything on the TX ring whenever the
+    /// worker looks at the completion ring (a NIC that is never the bottleneck).
+    pub auto_driver: bool,
     /// Sent frames (with `capture`): TX address and bytes.
     pub sent: Vec<(u64, Vec<u8>)>,
     /// Frames sent (always counted).
@@ -194,6 +197,7 @@ impl KernelModel {
                 source: None,
                 source_burst: 64,
                 capture: false,
+                auto_driver: false,
                 sent: Vec::new(),
                 sent_count: 0,
                 kicks: 0,
@@ -471,6 +475,10 @@ impl Rings for KernelModel {
         self.tx.outstanding()
     }
     fn complete(&mut self, out: &mut [u64]) -> usize {
+        if self.auto_driver && self.cfg.mode == Mode::ZeroCopy {
+            self.zc_xmit();
+            self.complete_in_flight(usize::MAX);
+        }
         self.comp.consume(out)
     }
     fn fill_needs_wakeup(&self) -> bool {

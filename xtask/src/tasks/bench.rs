@@ -70,6 +70,10 @@ pub struct BenchArgs {
     /// A quick look: one 2-second run per configuration, no sweep (about a minute).
     #[arg(long)]
     pub quick: bool,
+    /// Measure only the user-space data path over the in-memory kernel model (no lab, no
+    /// root): RESULT lines and results/datapath.md.
+    #[arg(long)]
+    pub datapath: bool,
     /// CPU the generator runs on (veth delivers to the receiver's XDP on the sending CPU).
     #[arg(long, default_value_t = 0)]
     pub gen_cpu: usize,
@@ -153,6 +157,9 @@ struct Bins {
 
 /// Runs the benchmark.
 pub fn bench(args: &BenchArgs) -> Result<()> {
+    if args.datapath {
+        return datapath(args);
+    }
     let args = args.effective();
     privilege::require_root("bench")?;
     let stop = signals::install()?;
@@ -210,6 +217,45 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     env.took_s = started.elapsed().as_secs_f64();
     results.env = env;
     write_results(&args.out, &results, &raw)
+}
+
+/// `--datapath`: the responder's `bench-datapath` over the in-memory model, one core.
+fn datapath(args: &BenchArgs) -> Result<()> {
+    println!("bench: building the responder (release)...");
+    cmd::run(&mut cargo(&[
+        "build",
+        "--release",
+        "--package",
+        paths::RESPONDER_PACKAGE,
+        "--bin",
+        paths::RESPONDER_BIN,
+    ]))
+    .context("building the responder failed")?;
+    let bin = paths::target_dir()
+        .join("release")
+        .join(paths::RESPONDER_BIN);
+    let busy = busy_pct(Duration::from_secs(1))?;
+    let note = format!(
+        "One core (pinned to CPU {}), median of {} runs per case; the machine was {busy:.0}% busy before the run.",
+        args.server_cpu,
+        args.repeats
+    );
+    println!("bench: {note}");
+    let out = paths::workspace_root().join(&args.out).join("datapath.md");
+    let mut c = Command::new("taskset");
+    c.arg("-c")
+        .arg(args.server_cpu.to_string())
+        .arg(&bin)
+        .arg("bench-datapath")
+        .arg("--repeats")
+        .arg(args.repeats.to_string())
+        .arg("--out")
+        .arg(&out)
+        .arg("--note")
+        .arg(&note);
+    cmd::run(&mut c).context("bench-datapath failed")?;
+    println!("bench: wrote {}", out.display());
+    Ok(())
 }
 
 /// Builds the responder and the generator (release).

@@ -1,0 +1,220 @@
+//! `xdp-responder bench-datapath`: the user-space path's own cost, measured over the in-memory
+//! kernel model (no root, no NIC): the real [`worker::run`] loop and handlers, one core, for
+//! every kind of request at each size, and the handler alone.
+//!
+//! The model acts as a zero-copy NIC that is never the bottleneck: it transmits and completes
+//! instantly (when the worker reaps completions) and delivers a burst of requests whenever the
+//! RX ring is empty, rewriting the request into the frame (a NIC's DMA). That rewrite is the
+//! model's own per-packet cost: it is measured alone (`model_ns`) and taken out of
+//! `ns_per_packet`; the model's ring moves (a few loads and stores per batch) stay in.
+use std::{
+    fmt::Write as _,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Instant,
+};
+
+use anyhow::{bail, Result};
+
+use crate::{
+    handlers::{self, Answer, Verdict},
+    live_identity::LiveIdentity,
+    requests::{self, short_name, KINDS},
+    stats::QueueStats,
+    worker::{self, WorkerOptions},
+    xsk::model::{KernelModel, Mode, ModelConfig},
+};
+
+/// Frame sizes measured.
+pub const SIZES: [usize; 2] = [64, 1500];
+
+/// One measured case.
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub kind: Answer,
+    pub size: usize,
+    /// Bytes of the request frame (NDP's smallest is 86).
+    pub frame_len: usize,
+    pub ns_per_packet: f64,
+    pub model_ns: f64,
+    pub handler_ns: f64,
+}
+
+impl Case {
+    pub fn mpps(&self) -> f64 {
+        1e3 / self.ns_per_packet.max(1e-3)
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// Wall time per packet of the worker loop over the model, `packets` requests.
+fn run_loop(req: &[u8], packets: u64, batch: usize) -> Result<f64> {
+    let mut m = KernelModel::new(ModelConfig {
+        mode: Mode::ZeroCopy,
+        need_wakeup: false,
+        ..ModelConfig::default()
+    });
+    m.auto_driver = true;
+    m.source_burst = 2 * batch;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (stop2, mut left, frame) = (stop.clone(), packets, req.to_vec());
+    m.set_source(Box::new(move |buf| {
+        if left == 0 {
+            stop2.store(true, Ordering::Relaxed);
+            return None;
+        }
+        left -= 1;
+        let b = buf.get_mut(..frame.len())?;
+        b.copy_from_slice(&frame);
+        Some(frame.len())
+    }));
+    let stats = Arc::new(QueueStats::default());
+    let live = Arc::new(LiveIdentity::new(requests::identity()));
+    let opts = WorkerOptions {
+        batch,
+        busy_poll: true,
+        need_wakeup: false,
+        ..Default::default()
+    };
+    let t = Instant::now();
+    let exit = worker::run(m, 0, stats.clone(), live, stop, opts)?;
+    let ns = t.elapsed().as_nanos() as f64 / packets as f64;
+    let answered: u64 = stats.snapshot().answers.iter().sum();
+    if answered != packets || exit.audit_ok().is_err() {
+        bail!(
+            "the benchmark run answered {answered} of {packets} requests (audit: {:?})",
+            exit.audit.problems
+        );
+    }
+    Ok(ns)
+}
+
+/// Time per packet of rewriting the request into frames spread over a UMEM-sized buffer.
+fn rewrite_ns(req: &[u8], packets: u64) -> f64 {
+    let frames = 4096usize;
+    let mut umem = vec![0u8; frames * 4096];
+    let t = Instant::now();
+    for i in 0..packets as usize {
+        let at = (i % frames) * 4096 + 256;
+        umem[at..at + req.len()].copy_from_slice(req);
+    }
+    std::hint::black_box(&umem);
+    t.elapsed().as_nanos() as f64 / packets as f64
+}
+
+/// Time per packet of the handler alone (request rewritten into one buffer each time, that
+/// rewrite measured the same way and taken out).
+fn handler_ns(req: &[u8], packets: u64) -> Result<f64> {
+    let id = requests::identity();
+    let mut buf = vec![0u8; 3840];
+    let t = Instant::now();
+    for _ in 0..packets {
+        buf[..req.len()].copy_from_slice(req);
+        let v = handlers::handle(std::hint::black_box(&mut buf), req.len(), &id);
+        if !matches!(v, Verdict::Reply { .. }) {
+            bail!("the handler did not answer the benchmark request: {v:?}");
+        }
+    }
+    let total = t.elapsed().as_nanos() as f64 / packets as f64;
+    let t = Instant::now();
+    for _ in 0..packets {
+        buf[..req.len()].copy_from_slice(std::hint::black_box(req));
+        std::hint::black_box(&mut buf);
+    }
+    let copy = t.elapsed().as_nanos() as f64 / packets as f64;
+    Ok((total - copy).max(0.0))
+}
+
+/// Measures every case, `repeats` times each, and returns the medians.
+pub fn datapath(packets: u64, repeats: u32, batch: usize) -> Result<Vec<Case>> {
+    let mut out = Vec::new();
+    for size in SIZES {
+        for kind in KINDS {
+            let req = requests::request(kind, size, 1);
+            let (mut total, mut model, mut handler) = (Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..repeats.max(1) {
+                total.push(run_loop(&req, packets, batch)?);
+                model.push(rewrite_ns(&req, packets));
+                handler.push(handler_ns(&req, packets)?);
+            }
+            let (total, model_ns) = (median(total), median(model));
+            out.push(Case {
+                kind,
+                size,
+                frame_len: req.len(),
+                ns_per_packet: (total - model_ns).max(0.1),
+                model_ns,
+                handler_ns: median(handler),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The RESULT lines.
+pub fn result_lines(cases: &[Case]) -> String {
+    let mut s = String::new();
+    for c in cases {
+        let _ = writeln!(
+            s,
+            "RESULT datapath proto={} size={} mpps={:.2} ns_per_packet={:.1} model_ns={:.1}",
+            short_name(c.kind),
+            c.size,
+            c.mpps(),
+            c.ns_per_packet,
+            c.model_ns
+        );
+    }
+    for c in cases {
+        let _ = writeln!(
+            s,
+            "RESULT handler proto={} size={} ns_per_packet={:.1}",
+            short_name(c.kind),
+            c.size,
+            c.handler_ns
+        );
+    }
+    s
+}
+
+/// A markdown table of the cases.
+pub fn markdown(cases: &[Case], note: &str) -> String {
+    let mut s = String::from("# Data path over the in-memory kernel model\n\n");
+    let _ = writeln!(s, "{note}\n");
+    s.push_str("| kind | size | frame bytes | Mpps | ns/packet | handler ns | model ns |\n");
+    s.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
+    for c in cases {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {:.2} | {:.1} | {:.1} | {:.1} |",
+            short_name(c.kind),
+            c.size,
+            c.frame_len,
+            c.mpps(),
+            c.ns_per_packet,
+            c.handler_ns,
+            c.model_ns
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_run_measures_every_case() {
+        let cases = datapath(2_000, 1, 32).unwrap();
+        assert_eq!(cases.len(), KINDS.len() * SIZES.len());
+        let lines = result_lines(&cases);
+        assert_eq!(lines.matches("RESULT datapath ").count(), 12);
+        assert!(lines.contains("proto=ndp size=1500"));
+    }
+}
