@@ -204,7 +204,7 @@ pub fn check_llvm(toolchain: &str, info: &RustcInfo) -> Result<()> {
     match info.llvm_major {
         Some(m) if m == LLVM_MAJOR => Ok(()),
         found => bail!(
-            "{toolchain}'s rustc uses LLVM {}, but bpf-linker is built against LLVM {LLVM_MAJOR}              ({LLVM_PREFIX}); they must match or the eBPF link fails. Either use the pinned              nightly: `rustup toolchain install {NIGHTLY}-{PINNED_NIGHTLY_DATE} --profile minimal              --component rust-src` (and `rustup toolchain uninstall {toolchain}` if it shadows it              under the name `nightly`); or move both: pick a nightly whose `rustc -vV` shows LLVM N,              `apt-get install llvm-N-dev`, `LLVM_PREFIX=/usr/lib/llvm-N cargo install bpf-linker              --locked --force --no-default-features --features llvm-N`, and update              PINNED_NIGHTLY_DATE, LLVM_MAJOR and LLVM_PREFIX in xtask/src/setup.rs",
+            "{toolchain}'s rustc uses LLVM {}, but bpf-linker is built against LLVM {LLVM_MAJOR} ({LLVM_PREFIX}); they must match or the eBPF link fails. Either use the pinned nightly: `rustup toolchain install {NIGHTLY}-{PINNED_NIGHTLY_DATE} --profile minimal --component rust-src` (and `rustup toolchain uninstall {toolchain}` if it shadows it under the name `nightly`); or move both: pick a nightly whose `rustc -vV` shows LLVM N, `apt-get install llvm-N-dev`, `LLVM_PREFIX=/usr/lib/llvm-N cargo install bpf-linker --locked --force --no-default-features --features llvm-N`, and update PINNED_NIGHTLY_DATE, LLVM_MAJOR and LLVM_PREFIX in xtask/src/setup.rs",
             found.map_or("unknown".to_string(), |m| m.to_string())
         ),
     }
