@@ -23,7 +23,7 @@ use crate::{
     live_identity::LiveIdentity,
     requests::{self, short_name, KINDS},
     stats::QueueStats,
-    worker::{self, WorkerOptions},
+    worker::{self, IdleMode, WorkerOptions},
     xsk::model::{KernelModel, Mode, ModelConfig},
 };
 
@@ -78,7 +78,7 @@ fn run_loop(req: &[u8], packets: u64, batch: usize) -> Result<f64> {
     let live = Arc::new(LiveIdentity::new(requests::identity()));
     let opts = WorkerOptions {
         batch,
-        busy_poll: true,
+        idle: IdleMode::Spin,
         need_wakeup: false,
         ..Default::default()
     };

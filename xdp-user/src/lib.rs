@@ -5,13 +5,14 @@
 //! - [`xsk`]: AF_XDP sockets, UMEM, frame accounting.
 //! - [`handlers`]: pure functions that turn a request frame into its reply in place, for the
 //!   [`identity`] we answer as; [`ratelimit`]: the optional per-source echo limit.
-//! - [`worker`]: one queue's loop; [`runner`]: the `run` command around the workers.
+//! - [`worker`]: one queue's loop ([`idle`]: when it sleeps); [`runner`]: the `run` command around the workers.
 //! - [`stats`] and [`report`]: counters and what is printed; [`control`]: the local socket.
 pub mod bench;
 pub mod control;
 pub mod errors;
 pub mod handlers;
 pub mod identity;
+pub mod idle;
 pub mod latency;
 pub mod live_identity;
 pub mod loader;

@@ -18,13 +18,14 @@ use crate::{
     control,
     errors::{is_root, NEED_ROOT},
     handlers::Identity,
+    idle::IdleConfig,
     live_identity::LiveIdentity,
     loader::{Attached, Loader, XdpModeChoice},
     metrics,
     netdev::NetDev,
     report::{self, Out, Report, Sources},
     stats::QueueStats,
-    worker::{self, WorkerOptions},
+    worker::{self, IdleMode, WorkerOptions},
     xsk::{
         mmap::XskRings,
         socket::{self, BindMode, SocketOptions},
@@ -78,6 +79,15 @@ pub struct RunArgs {
     /// Do not set XDP_USE_NEED_WAKEUP: kick the kernel on every batch.
     #[arg(long)]
     pub no_need_wakeup: bool,
+    /// Spin this long (microseconds) on an empty RX ring before sleeping in poll(2), at start;
+    /// the worker adapts it between 2 µs (or this value, if lower) and --idle-spin-max-us:
+    /// longer when a sleep is followed by traffic at once, shorter during long idle and at
+    /// low load. 0 sleeps as soon as the ring is empty (the adaptation may still grow it).
+    #[arg(long, default_value_t = 50, value_name = "US")]
+    pub idle_spin_us: u64,
+    /// Upper bound of the adaptive spin time, microseconds.
+    #[arg(long, default_value_t = 2000, value_name = "US")]
+    pub idle_spin_max_us: u64,
     /// Spin on the rings and never sleep (one busy core per queue, lowest latency), and ask
     /// the kernel for socket busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL_BUDGET = --batch).
     #[arg(long)]
@@ -391,7 +401,14 @@ fn spawn_workers(
 ) -> Result<()> {
     let worker_opts = WorkerOptions {
         batch: args.batch,
-        busy_poll: args.busy_poll,
+        idle: if args.busy_poll {
+            IdleMode::Spin
+        } else {
+            IdleMode::Adaptive(IdleConfig::new(
+                Duration::from_micros(args.idle_spin_us),
+                Duration::from_micros(args.idle_spin_max_us),
+            ))
+        },
         need_wakeup: sock_opts.need_wakeup,
         echo_limit: args.echo_rate,
         ..Default::default()

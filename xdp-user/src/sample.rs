@@ -33,6 +33,10 @@ pub struct Figures {
     pub fill_wakeups: u64,
     pub fill_ring_empty_per_s: f64,
     pub idle_sleeps: u64,
+    pub idle_woken: u64,
+    /// The idle policy's spin threshold now, microseconds.
+    pub idle_spin_us: f64,
+    pub busy_polls: u64,
     /// The socket's XDP_STATISTICS.
     pub xsk: BTreeMap<&'static str, u64>,
     pub frames_free: u64,
@@ -77,6 +81,9 @@ impl Figures {
                 prev.xdp.rx_fill_ring_empty_descs,
             ),
             idle_sleeps: now.idle_sleeps,
+            idle_woken: now.idle_woken,
+            idle_spin_us: now.idle_spin_ns as f64 / 1000.0,
+            busy_polls: now.busy_polls,
             xsk: now.xdp.fields().into_iter().collect(),
             frames_free: now.frames_free,
             frames_kernel_rx: now.frames_kernel_rx,

@@ -27,6 +27,12 @@ pub struct QueueStats {
     pub fill_wakeups: AtomicU64,
     /// Times the worker went to sleep in poll() for lack of traffic.
     pub idle_sleeps: AtomicU64,
+    /// Of those, sleeps after which frames were waiting at once (the next receive had some).
+    pub idle_woken: AtomicU64,
+    /// The idle policy's spin threshold now, nanoseconds (gauge).
+    pub idle_spin_ns: AtomicU64,
+    /// recvfrom() calls on an empty RX ring in busy-poll mode (each runs the driver's NAPI).
+    pub busy_polls: AtomicU64,
     /// Frames in the free list / kernel RX side / kernel TX side (gauges).
     pub frames_free: AtomicU64,
     pub frames_kernel_rx: AtomicU64,
@@ -90,6 +96,9 @@ impl QueueStats {
             tx_kick_again: l(&self.tx_kick_again),
             fill_wakeups: l(&self.fill_wakeups),
             idle_sleeps: l(&self.idle_sleeps),
+            idle_woken: l(&self.idle_woken),
+            idle_spin_ns: l(&self.idle_spin_ns),
+            busy_polls: l(&self.busy_polls),
             frames_free: l(&self.frames_free),
             frames_kernel_rx: l(&self.frames_kernel_rx),
             frames_kernel_tx: l(&self.frames_kernel_tx),
@@ -119,6 +128,10 @@ pub struct Snapshot {
     pub tx_kick_again: u64,
     pub fill_wakeups: u64,
     pub idle_sleeps: u64,
+    pub idle_woken: u64,
+    /// The idle spin threshold (over several queues: the largest).
+    pub idle_spin_ns: u64,
+    pub busy_polls: u64,
     pub frames_free: u64,
     pub frames_kernel_rx: u64,
     pub frames_kernel_tx: u64,
@@ -149,6 +162,9 @@ impl Snapshot {
         self.tx_kick_again += o.tx_kick_again;
         self.fill_wakeups += o.fill_wakeups;
         self.idle_sleeps += o.idle_sleeps;
+        self.idle_woken += o.idle_woken;
+        self.idle_spin_ns = self.idle_spin_ns.max(o.idle_spin_ns);
+        self.busy_polls += o.busy_polls;
         self.frames_free += o.frames_free;
         self.frames_kernel_rx += o.frames_kernel_rx;
         self.frames_kernel_tx += o.frames_kernel_tx;

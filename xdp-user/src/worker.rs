@@ -11,6 +11,9 @@
 //!   the kick repeats until the TX ring is drained, the kernel stops making progress, or it
 //!   refuses (see [`Worker::kick`]).
 //!
+//! An empty RX ring is the idle stage: spin, then sleep in poll(2) as [`crate::idle`] decides
+//! (or never sleep: [`IdleMode::Spin`], [`IdleMode::BusyPoll`]).
+//!
 //! The worker is generic over [`Rings`], so the same code runs over a real socket
 //! ([`crate::xsk::mmap::XskRings`]) and over the in-memory kernel model
 //! ([`crate::xsk::model::KernelModel`]).
@@ -26,6 +29,7 @@ use anyhow::Result;
 
 use crate::{
     handlers::{self, Answer, DropReason, Identity, Verdict},
+    idle::{Clock, Decision, IdleConfig, IdlePolicy, MonotonicClock},
     live_identity::LiveIdentity,
     ratelimit,
     stats::{request_class, BatchCounts, QueueStats, RequestClass},
@@ -40,10 +44,8 @@ use crate::{
 pub struct WorkerOptions {
     /// Frames taken from the RX ring per batch.
     pub batch: usize,
-    /// Never sleep: spin on the rings (lowest latency, one full core per queue).
-    pub busy_poll: bool,
-    /// Empty polls before sleeping in poll(2) when not busy polling.
-    pub spins_before_sleep: u32,
+    /// What the loop does when the RX ring is empty.
+    pub idle: IdleMode,
     /// Whether the socket was bound with XDP_USE_NEED_WAKEUP.
     pub need_wakeup: bool,
     /// Per-source limit on ICMP, ICMPv6 and UDP echo replies (`--echo-rate`); off when `None`.
@@ -56,13 +58,26 @@ impl Default for WorkerOptions {
     fn default() -> Self {
         WorkerOptions {
             batch: 32,
-            busy_poll: false,
-            spins_before_sleep: 2000,
+            idle: IdleMode::Adaptive(IdleConfig::default()),
             need_wakeup: true,
             echo_limit: None,
             time_handler: true,
         }
     }
+}
+
+/// What a worker does when it finds its RX ring empty.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdleMode {
+    /// Spin, and sleep in poll(2) once the ring has been empty for the adaptive idle time
+    /// ([`crate::idle`]).
+    Adaptive(IdleConfig),
+    /// Never sleep: spin on the rings (one full core per queue).
+    Spin,
+    /// Never sleep; every pass that finds the RX ring empty calls `recvfrom(MSG_DONTWAIT)`,
+    /// which on a socket with busy polling enabled (`SO_PREFER_BUSY_POLL`, `SO_BUSY_POLL`)
+    /// runs the driver's NAPI poll from this thread (what xdpsock `-B` does).
+    BusyPoll,
 }
 
 /// Sleep at most this long in poll(2), so a stop request is seen promptly.
@@ -140,8 +155,8 @@ pub struct Worker<R: Rings> {
     limiter: Option<ratelimit::SourceLimiter>,
     opts: WorkerOptions,
     queue: u32,
-    clock: Instant,
-    idle_spins: u32,
+    clock: Box<dyn Clock>,
+    policy: IdlePolicy,
     batches: u32,
 }
 
@@ -153,7 +168,34 @@ impl<R: Rings> Worker<R> {
         live: Arc<LiveIdentity>,
         opts: WorkerOptions,
     ) -> Self {
+        Self::with_clock(
+            rings,
+            queue,
+            stats,
+            live,
+            opts,
+            Box::new(MonotonicClock::default()),
+        )
+    }
+
+    /// As [`Worker::new`], reading time from `clock` (the idle policy and the echo limit).
+    pub fn with_clock(
+        rings: R,
+        queue: u32,
+        stats: Arc<QueueStats>,
+        live: Arc<LiveIdentity>,
+        opts: WorkerOptions,
+        clock: Box<dyn Clock>,
+    ) -> Self {
         let batch = opts.batch.max(1);
+        let idle_cfg = match opts.idle {
+            IdleMode::Adaptive(c) => c,
+            IdleMode::Spin | IdleMode::BusyPoll => IdleConfig::default(),
+        };
+        let policy = IdlePolicy::new(idle_cfg, clock.now_ns());
+        stats
+            .idle_spin_ns
+            .store(policy.threshold().as_nanos() as u64, Relaxed);
         let umem = rings.umem();
         let (generation, identity) = live.load();
         // One limiter per worker: no sharing between queues. Seeded per process and queue.
@@ -180,8 +222,8 @@ impl<R: Rings> Worker<R> {
             limiter,
             opts: WorkerOptions { batch, ..opts },
             queue,
-            clock: Instant::now(),
-            idle_spins: 0,
+            clock,
+            policy,
             batches: 0,
         }
     }
@@ -203,9 +245,12 @@ impl<R: Rings> Worker<R> {
             self.idle();
             return 0;
         }
-        self.idle_spins = 0;
+        let now = self.clock.now_ns();
+        if self.policy.on_frames(now, n, self.opts.batch) {
+            self.publish_idle();
+        }
         let mut counts = BatchCounts::default();
-        self.handle(n, &mut counts);
+        self.handle(n, now, &mut counts);
         self.transmit(&mut counts);
         self.kick();
         self.stats.publish(&counts);
@@ -253,13 +298,12 @@ impl<R: Rings> Worker<R> {
     }
 
     /// Answers the `n` frames in hand: replies to `self.tx`, drops back to the pool.
-    fn handle(&mut self, n: usize, counts: &mut BatchCounts) {
+    fn handle(&mut self, n: usize, now_ns: u64, counts: &mut BatchCounts) {
         // A new identity is taken between batches, so one batch is answered for one identity.
         if self.live.generation() != self.generation {
             (self.generation, self.identity) = self.live.load();
         }
         let umem = self.rings.umem();
-        let now_ns = self.clock.elapsed().as_nanos() as u64;
         for (i, d) in self.rx[..n].iter().enumerate() {
             let rx_len = d.len as usize;
             counts.rx_packets += 1;
@@ -382,15 +426,41 @@ impl<R: Rings> Worker<R> {
         report
     }
 
+    /// The RX ring was empty: spin, busy-poll the driver, or sleep.
     fn idle(&mut self) {
-        self.idle_spins += 1;
-        if !self.opts.busy_poll && self.idle_spins >= self.opts.spins_before_sleep {
-            self.idle_spins = 0;
-            self.stats.idle_sleeps.fetch_add(1, Relaxed);
-            // A poll error (e.g. the device went away) ends the idle wait; the supervisor
-            // notices a vanished interface and stops us.
-            let _ = self.rings.wait(IDLE_POLL_MS);
+        match self.opts.idle {
+            IdleMode::Spin => {}
+            IdleMode::BusyPoll => {
+                self.stats.busy_polls.fetch_add(1, Relaxed);
+                // As for the fill wake-up: errors show again in the next call.
+                let _ = self.rings.wake_rx();
+            }
+            IdleMode::Adaptive(_) => {
+                let now = self.clock.now_ns();
+                if self.policy.on_empty(now) == Decision::Sleep {
+                    self.stats.idle_sleeps.fetch_add(1, Relaxed);
+                    // A poll error (e.g. the device went away) ends the idle wait; the
+                    // supervisor notices a vanished interface and stops us.
+                    let _ = self.rings.wait(IDLE_POLL_MS);
+                    self.policy.woke(now, self.clock.now_ns());
+                    self.publish_idle();
+                }
+            }
         }
+    }
+
+    /// The idle policy's threshold and wake-ups into the statistics.
+    fn publish_idle(&self) {
+        let c = self.policy.counts();
+        self.stats
+            .idle_spin_ns
+            .store(self.policy.threshold().as_nanos() as u64, Relaxed);
+        self.stats.idle_woken.store(c.woken_by_traffic, Relaxed);
+    }
+
+    /// The idle policy (its threshold and counts).
+    pub fn idle_policy(&self) -> &IdlePolicy {
+        &self.policy
     }
 
     /// The frame audit now.

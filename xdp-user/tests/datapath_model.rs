@@ -10,13 +10,16 @@ use std::{
     },
 };
 
+use std::time::Duration;
+
 use proptest::prelude::*;
 use xdp_user::{
     handlers::{Answer, DropReason},
+    idle::{IdleConfig, ManualClock},
     live_identity::LiveIdentity,
     requests::{self, KINDS},
     stats::QueueStats,
-    worker::{self, Worker, WorkerOptions},
+    worker::{self, IdleMode, Worker, WorkerOptions},
     xsk::{
         model::{Arrival, KernelModel, Mode, ModelConfig, COPY_TX_BUDGET},
         ring::Rings,
@@ -45,7 +48,7 @@ fn zc_cfg(frames: u32, ring: u32) -> ModelConfig {
 fn opts(batch: usize) -> WorkerOptions {
     WorkerOptions {
         batch,
-        busy_poll: true,
+        idle: IdleMode::Spin,
         time_handler: false,
         ..Default::default()
     }
@@ -356,6 +359,149 @@ fn worker_run_over_the_model_answers_everything_then_stops() {
     assert_eq!(exit.moves.sent, 10_000);
     assert_eq!(exit.moves.completed, 10_000);
     assert_eq!(exit.audit.free + exit.audit.kernel_rx, 4096);
+}
+
+/// A copy-mode worker with the adaptive idle policy on a clock the test moves; every sleep
+/// in the model lasts `sleep`.
+fn idle_rig(sleep: Duration) -> (Worker<KernelModel>, Arc<QueueStats>, ManualClock) {
+    let clock = ManualClock::default();
+    let mut m = KernelModel::new(copy_cfg(1024, 256));
+    m.sleep_clock = Some((clock.clone(), sleep));
+    let stats = Arc::new(QueueStats::default());
+    let live = Arc::new(LiveIdentity::new(requests::identity()));
+    let o = WorkerOptions {
+        idle: IdleMode::Adaptive(IdleConfig {
+            start: Duration::from_micros(50),
+            min: Duration::from_micros(2),
+            max: Duration::from_micros(400),
+        }),
+        ..opts(32)
+    };
+    let mut w = Worker::with_clock(m, 0, stats.clone(), live, o, Box::new(clock.clone()));
+    w.complete();
+    w.fill();
+    (w, stats, clock)
+}
+
+fn arrive_n(w: &mut Worker<KernelModel>, n: usize) {
+    for i in 0..n {
+        let f = requests::request(Answer::Udp4, 64, i as u16);
+        assert!(matches!(w.rings.arrive(&f), Arrival::Received(_)));
+    }
+}
+
+const US: Duration = Duration::from_micros(1);
+
+#[test]
+fn the_idle_policy_spins_under_load_sleeps_after_the_idle_time_and_adapts() {
+    let (mut w, stats, clock) = idle_rig(Duration::from_millis(100));
+    // Under load: 4 frames, 30 µs of work, then 10 µs of empty ring (10 passes), 1000 times
+    // (two 20 ms periods): no sleep.
+    for _ in 0..1000 {
+        arrive_n(&mut w, 4);
+        w.step();
+        clock.advance(30 * US);
+        for _ in 0..10 {
+            w.step();
+            clock.advance(US);
+        }
+    }
+    assert_eq!(w.rings.waits, 0, "no sleep while frames keep coming");
+    assert_eq!(stats.snapshot().idle_sleeps, 0);
+    assert_eq!(w.rings.sent_count, 4000);
+    // Traffic stops: the first sleep comes once the ring has been empty for 50 µs, measured
+    // in time (a pass per µs here), not after a count of passes.
+    arrive_n(&mut w, 4);
+    w.step();
+    let mut passes = 0;
+    while w.rings.waits == 0 && passes < 1000 {
+        clock.advance(US);
+        w.step();
+        passes += 1;
+    }
+    assert_eq!(
+        passes, 51,
+        "empty since the first pass after the batch, 50 µs later"
+    );
+    // Long idle (each sleep 100 ms): the worker sleeps again at once, and the threshold
+    // shrinks to its minimum.
+    for _ in 0..10 {
+        w.step();
+    }
+    assert_eq!(w.rings.waits, 11);
+    let s = stats.snapshot();
+    assert_eq!(s.idle_sleeps, 11);
+    assert_eq!(s.idle_spin_ns, 2_000);
+    assert_eq!(s.idle_woken, 0);
+    // A full batch waiting after a sleep: traffic came at once, the threshold grows.
+    arrive_n(&mut w, 64);
+    w.step();
+    let s = stats.snapshot();
+    assert_eq!(s.idle_woken, 1);
+    assert_eq!(s.idle_spin_ns, 4_000);
+    assert_eq!(w.idle_policy().counts().grown, 1);
+    for _ in 0..4 {
+        w.step();
+    }
+    assert_eq!(w.rings.sent_count, 4068);
+    let a = w.audit();
+    assert!(a.ok(), "{:?}", a.problems);
+}
+
+#[test]
+fn a_low_load_makes_the_worker_sleep_between_frames() {
+    // 2 frames every 45 µs (below the 50 µs start threshold), sleeps of 30 µs: after a 20 ms
+    // period spent mostly spinning, the threshold halves and the worker sleeps in the gaps.
+    let (mut w, stats, clock) = idle_rig(30 * US);
+    for _ in 0..2000 {
+        arrive_n(&mut w, 2);
+        w.step();
+        let waits = w.rings.waits;
+        for _ in 0..45 {
+            w.step();
+            if w.rings.waits > waits {
+                break;
+            }
+            clock.advance(US);
+        }
+    }
+    // One more frame: the last sleep ends with traffic too.
+    arrive_n(&mut w, 2);
+    w.step();
+    let s = stats.snapshot();
+    assert_eq!(w.rings.sent_count, 4002);
+    assert!(s.idle_spin_ns <= 25_000, "{}", s.idle_spin_ns);
+    assert!(s.idle_sleeps > 1000, "{}", s.idle_sleeps);
+    assert_eq!(
+        s.idle_woken, s.idle_sleeps,
+        "every sleep ended with a frame waiting"
+    );
+}
+
+#[test]
+fn busy_poll_mode_calls_recvfrom_on_every_empty_pass_and_never_sleeps() {
+    let mut m = KernelModel::new(copy_cfg(256, 64));
+    m.sleep_clock = None;
+    let stats = Arc::new(QueueStats::default());
+    let live = Arc::new(LiveIdentity::new(requests::identity()));
+    let o = WorkerOptions {
+        idle: IdleMode::BusyPoll,
+        ..opts(32)
+    };
+    let mut w = Worker::new(m, 0, stats.clone(), live, o);
+    w.fill();
+    for _ in 0..100 {
+        w.step();
+    }
+    arrive_n(&mut w, 3);
+    w.step();
+    assert_eq!(
+        w.rings.rx_wakeups, 100,
+        "one recvfrom per empty pass, none with frames"
+    );
+    assert_eq!(stats.snapshot().busy_polls, 100);
+    assert_eq!(w.rings.waits, 0);
+    assert_eq!(w.rings.sent_count, 3);
 }
 
 // ---------------------------------------------------------------------------------------

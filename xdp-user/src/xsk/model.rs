@@ -21,7 +21,9 @@
 //! Frames arrive when a test calls [`KernelModel::arrive`], or, with a [`Source`], whenever the
 //! worker finds its RX ring empty (the benchmark's way: the source rewrites a request into the
 //! frame, which is the model's own per-packet cost).
-use std::{collections::VecDeque, io, ptr::NonNull};
+use std::{collections::VecDeque, io, ptr::NonNull, time::Duration};
+
+use crate::idle::ManualClock;
 
 use super::{
     ring::{Consumer, Desc, Kick, Producer, RingIndices, RingMem, Rings, Umem},
@@ -147,6 +149,10 @@ pub struct KernelModel {
     /// TX kicks and RX wake-ups the worker made.
     pub kicks: u64,
     pub rx_wakeups: u64,
+    /// Sleeps (`poll`) the worker made.
+    pub waits: u64,
+    /// Each sleep moves this clock on by this much (the worker's idle policy reads it).
+    pub sleep_clock: Option<(ManualClock, Duration)>,
     /// Descriptors the kernel refused as invalid (frame lost, as the kernel loses it).
     pub invalid: Vec<Desc>,
     // Owners of the memory the ring ends and `umem` point into; dropped last.
@@ -202,6 +208,8 @@ impl KernelModel {
                 sent_count: 0,
                 kicks: 0,
                 rx_wakeups: 0,
+                waits: 0,
+                sleep_clock: None,
                 invalid: Vec::new(),
                 _rings: [af, ar, at, ac],
                 _umem_mem: umem_mem,
@@ -507,7 +515,12 @@ impl Rings for KernelModel {
         Ok(())
     }
     fn wait(&mut self, _timeout_ms: i32) -> io::Result<()> {
-        // Nothing sleeps in the model: a wait is a chance for the driver to run.
+        // Nothing sleeps in the model: a wait is a chance for the driver to run, and time
+        // passes on the sleep clock.
+        self.waits += 1;
+        if let Some((clock, d)) = &self.sleep_clock {
+            clock.advance(*d);
+        }
         self.driver_tx();
         Ok(())
     }

@@ -1,0 +1,412 @@
+//! When a queue worker with an empty RX ring goes to sleep in poll(2): the adaptive idle
+//! policy.
+//!
+//! Spinning on an empty ring costs the core; sleeping costs a poll() call, a context switch and
+//! a cross-CPU wake-up when frames come back, plus the wake-up's latency, during which frames
+//! pile up. So the worker spins while frames keep arriving and sleeps only after the RX ring
+//! has stayed empty for a measured *time*, the spin threshold, which adapts:
+//!
+//! * **grow** (x2, up to `max`): a sleep was followed by traffic at once: frames were waiting
+//!   after a sleep no longer than the threshold itself (spinning twice as long would have
+//!   caught them without the sleep), or a full batch had piled up during it (the load outran
+//!   the wake-up);
+//! * **shrink** (/2, down to `min`): a long idle (a sleep of [`LONG_IDLE`] or more), or, over a
+//!   [`PERIOD`] with traffic (a long idle starts a new one), more than half of the awake time
+//!   spent spinning on an empty ring (a low load, where spinning through every gap would keep
+//!   the core busy for nothing).
+//!
+//! Under load the ring is rarely empty for long, so the threshold only grows and the worker
+//! does not sleep; at a low load it shrinks and the worker sleeps between bursts, so its CPU
+//! use follows the load. The policy reads time only through a [`Clock`], so it is tested with
+//! a clock the test moves.
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering::Relaxed},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+/// A sleep this long (or longer) is a long idle: the threshold shrinks.
+pub const LONG_IDLE: Duration = Duration::from_millis(50);
+/// The spin share is judged over periods of this length (with traffic in them).
+pub const PERIOD: Duration = Duration::from_millis(20);
+
+/// Monotonic nanoseconds since some fixed start.
+pub trait Clock: Send {
+    fn now_ns(&self) -> u64;
+}
+
+/// The real clock (`Instant`, CLOCK_MONOTONIC).
+pub struct MonotonicClock(Instant);
+
+impl Default for MonotonicClock {
+    fn default() -> Self {
+        MonotonicClock(Instant::now())
+    }
+}
+
+impl Clock for MonotonicClock {
+    fn now_ns(&self) -> u64 {
+        self.0.elapsed().as_nanos() as u64
+    }
+}
+
+/// A clock that moves only when told to (tests, the in-memory model); clones share the time.
+#[derive(Clone, Debug, Default)]
+pub struct ManualClock(Arc<AtomicU64>);
+
+impl ManualClock {
+    pub fn advance(&self, d: Duration) {
+        self.0.fetch_add(d.as_nanos() as u64, Relaxed);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ns(&self) -> u64 {
+        self.0.load(Relaxed)
+    }
+}
+
+/// Bounds and start of the spin threshold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdleConfig {
+    /// Threshold at start.
+    pub start: Duration,
+    /// The threshold never shrinks below this.
+    pub min: Duration,
+    /// The threshold never grows above this.
+    pub max: Duration,
+}
+
+impl Default for IdleConfig {
+    fn default() -> Self {
+        IdleConfig {
+            start: Duration::from_micros(50),
+            min: Duration::from_micros(2),
+            max: Duration::from_millis(2),
+        }
+    }
+}
+
+impl IdleConfig {
+    /// `start` clamped into `min..=max` (`min` lowered to `start` when above it).
+    pub fn new(start: Duration, max: Duration) -> Self {
+        let d = IdleConfig::default();
+        let max = max.max(start);
+        IdleConfig {
+            start,
+            min: d.min.min(start),
+            max,
+        }
+    }
+}
+
+/// What to do on an empty RX ring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Spin,
+    Sleep,
+}
+
+/// What the policy did so far (for the statistics).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IdleCounts {
+    /// Sleeps in poll(2).
+    pub sleeps: u64,
+    /// Sleeps after which frames were waiting at once.
+    pub woken_by_traffic: u64,
+    pub grown: u64,
+    pub shrunk: u64,
+}
+
+/// The adaptive spin-then-sleep policy of one worker.
+#[derive(Clone, Debug)]
+pub struct IdlePolicy {
+    cfg: IdleConfig,
+    threshold: u64,
+    /// Start of the current spin on an empty ring (`None` while frames flow).
+    idle_since: Option<u64>,
+    /// This idle stretch already slept once: sleep again at once (no new spin).
+    slept_this_idle: bool,
+    /// Length of the sleep just taken, judged by what the next receive finds.
+    pending: Option<u64>,
+    period_start: u64,
+    spun: u64,
+    slept: u64,
+    counts: IdleCounts,
+}
+
+impl IdlePolicy {
+    pub fn new(cfg: IdleConfig, now: u64) -> Self {
+        IdlePolicy {
+            cfg,
+            threshold: ns(cfg.start),
+            idle_since: None,
+            slept_this_idle: false,
+            pending: None,
+            period_start: now,
+            spun: 0,
+            slept: 0,
+            counts: IdleCounts::default(),
+        }
+    }
+
+    /// The current spin threshold.
+    pub fn threshold(&self) -> Duration {
+        Duration::from_nanos(self.threshold)
+    }
+
+    pub fn counts(&self) -> IdleCounts {
+        self.counts
+    }
+
+    /// The RX ring was empty at `now`: spin on, or sleep.
+    pub fn on_empty(&mut self, now: u64) -> Decision {
+        // A sleep that found no traffic after it: nothing to judge (a long one shrank already).
+        self.pending = None;
+        if self.slept_this_idle {
+            return Decision::Sleep;
+        }
+        let since = *self.idle_since.get_or_insert(now);
+        let spun = now.saturating_sub(since);
+        if spun >= self.threshold {
+            self.spun += spun;
+            self.slept_this_idle = true;
+            Decision::Sleep
+        } else {
+            Decision::Spin
+        }
+    }
+
+    /// A sleep that started at `from` ended at `to`.
+    pub fn woke(&mut self, from: u64, to: u64) {
+        let d = to.saturating_sub(from);
+        self.counts.sleeps += 1;
+        self.slept += d;
+        if d >= ns(LONG_IDLE) {
+            self.shrink();
+            // The spin share is judged over stretches with traffic: start a new period.
+            self.period_start = to;
+            self.spun = 0;
+            self.slept = 0;
+        }
+        self.pending = Some(d);
+    }
+
+    /// `n` frames were received at `now` (batches of `batch`). Returns whether this judged a
+    /// sleep (the counts or the threshold may have changed).
+    pub fn on_frames(&mut self, now: u64, n: usize, batch: usize) -> bool {
+        if let Some(since) = self.idle_since.take() {
+            if !self.slept_this_idle {
+                self.spun += now.saturating_sub(since);
+            }
+        }
+        self.slept_this_idle = false;
+        let judged = self.pending.take().is_some_and(|d| {
+            self.counts.woken_by_traffic += 1;
+            if d <= self.threshold || n >= batch {
+                self.grow();
+            }
+            true
+        });
+        let elapsed = now.saturating_sub(self.period_start);
+        if elapsed >= ns(PERIOD) {
+            let awake = elapsed.saturating_sub(self.slept);
+            if 2 * self.spun > awake {
+                self.shrink();
+            }
+            self.period_start = now;
+            self.spun = 0;
+            self.slept = 0;
+        }
+        judged
+    }
+
+    fn grow(&mut self) {
+        // From 0 (sleep at once), the first step is 1 µs.
+        let t = self
+            .threshold
+            .saturating_mul(2)
+            .max(1_000)
+            .min(ns(self.cfg.max));
+        if t != self.threshold {
+            self.threshold = t;
+            self.counts.grown += 1;
+        }
+    }
+
+    fn shrink(&mut self) {
+        let t = (self.threshold / 2).max(ns(self.cfg.min));
+        if t != self.threshold {
+            self.threshold = t;
+            self.counts.shrunk += 1;
+        }
+    }
+}
+
+fn ns(d: Duration) -> u64 {
+    d.as_nanos() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const US: u64 = 1_000;
+
+    fn policy() -> IdlePolicy {
+        IdlePolicy::new(
+            IdleConfig {
+                start: Duration::from_micros(50),
+                min: Duration::from_micros(2),
+                max: Duration::from_micros(400),
+            },
+            0,
+        )
+    }
+
+    /// Spins from `t` in steps of `step` until the policy says sleep; returns that time.
+    fn spin_until_sleep(p: &mut IdlePolicy, mut t: u64, step: u64) -> u64 {
+        for _ in 0..100_000 {
+            if p.on_empty(t) == Decision::Sleep {
+                return t;
+            }
+            t += step;
+        }
+        panic!("never slept");
+    }
+
+    #[test]
+    fn sleeps_after_the_threshold_in_time_not_in_spins() {
+        let mut p = policy();
+        // Many fast empty polls within 50 µs: no sleep.
+        for i in 0..10_000 {
+            assert_eq!(p.on_empty(i * 4), Decision::Spin);
+        }
+        assert_eq!(p.on_empty(49 * US), Decision::Spin);
+        assert_eq!(p.on_empty(50 * US), Decision::Sleep);
+        // Few slow empty polls: the time counts, not their number.
+        let mut q = policy();
+        assert_eq!(q.on_empty(0), Decision::Spin);
+        assert_eq!(q.on_empty(60 * US), Decision::Sleep);
+    }
+
+    #[test]
+    fn traffic_restarts_the_idle_clock() {
+        let mut p = policy();
+        assert_eq!(p.on_empty(0), Decision::Spin);
+        p.on_frames(40 * US, 1, 32);
+        assert_eq!(p.on_empty(41 * US), Decision::Spin);
+        assert_eq!(p.on_empty(80 * US), Decision::Spin, "39 µs since the frame");
+        assert_eq!(p.on_empty(91 * US), Decision::Sleep);
+    }
+
+    #[test]
+    fn a_sleep_followed_by_traffic_at_once_grows_the_threshold() {
+        let mut p = policy();
+        let t = spin_until_sleep(&mut p, 0, US);
+        p.woke(t, t + 10 * US);
+        p.on_frames(t + 10 * US, 3, 32);
+        assert_eq!(p.threshold(), Duration::from_micros(100));
+        assert_eq!(p.counts().grown, 1);
+        assert_eq!(p.counts().woken_by_traffic, 1);
+        // Again and again: capped at max.
+        let mut t = t + 10 * US;
+        for _ in 0..10 {
+            t = spin_until_sleep(&mut p, t + US, US);
+            p.woke(t, t + US);
+            p.on_frames(t + US, 1, 32);
+        }
+        assert_eq!(p.threshold(), Duration::from_micros(400));
+    }
+
+    #[test]
+    fn a_full_batch_after_a_long_wake_up_grows_the_threshold() {
+        let mut p = policy();
+        let t = spin_until_sleep(&mut p, 0, US);
+        // Slept 300 µs (longer than the threshold), but a full batch waited: grow.
+        p.woke(t, t + 300 * US);
+        p.on_frames(t + 300 * US, 32, 32);
+        assert_eq!(p.threshold(), Duration::from_micros(100));
+        // A sleep longer than the threshold that found only a few frames: no change.
+        let t = spin_until_sleep(&mut p, t + 301 * US, US);
+        p.woke(t, t + 300 * US);
+        p.on_frames(t + 300 * US, 2, 32);
+        assert_eq!(p.threshold(), Duration::from_micros(100));
+    }
+
+    #[test]
+    fn long_idle_shrinks_the_threshold_and_sleeps_again_at_once() {
+        let mut p = policy();
+        let mut t = spin_until_sleep(&mut p, 0, US);
+        for _ in 0..10 {
+            p.woke(t, t + 100_000 * US);
+            t += 100_000 * US;
+            // Woken without traffic: back to sleep without spinning again.
+            assert_eq!(p.on_empty(t), Decision::Sleep);
+        }
+        assert_eq!(p.threshold(), Duration::from_micros(2), "at min");
+        assert_eq!(p.counts().sleeps, 10);
+        assert_eq!(p.counts().woken_by_traffic, 0);
+    }
+
+    #[test]
+    fn a_low_steady_load_shrinks_the_threshold_until_it_sleeps() {
+        // One frame every 10 µs, 2 µs of work each: 80% of the awake time would be spinning.
+        // A sleep ends 15 µs after the frame that ends it arrived (the wake-up's latency).
+        let mut p = policy();
+        let mut t = 0;
+        let mut sleeps_in_last_period = 0;
+        for i in 0..20_000u64 {
+            p.on_frames(t, 1, 32);
+            t += 2 * US;
+            let next = (i + 1) * 10 * US;
+            let before = p.counts().sleeps;
+            while t < next {
+                if p.on_empty(t) == Decision::Sleep {
+                    // Sleeps until the next frame arrives.
+                    p.woke(t, next + 15 * US);
+                    t = next + 15 * US;
+                    break;
+                }
+                t += US / 2;
+            }
+            if i >= 18_000 {
+                sleeps_in_last_period += p.counts().sleeps - before;
+            }
+            t = t.max(next);
+        }
+        assert!(
+            p.threshold() < Duration::from_micros(10),
+            "{:?}",
+            p.threshold()
+        );
+        assert!(sleeps_in_last_period > 500, "{sleeps_in_last_period}");
+    }
+
+    #[test]
+    fn a_high_load_with_short_gaps_never_sleeps() {
+        // Frames every 3 µs, 2.5 µs of work: the ring is empty for 0.5 µs at a time.
+        let mut p = policy();
+        let mut t = 0;
+        for _ in 0..100_000 {
+            p.on_frames(t, 1, 32);
+            t += 2_500;
+            assert_eq!(p.on_empty(t), Decision::Spin);
+            t += 500;
+        }
+        assert_eq!(p.counts().sleeps, 0);
+        assert_eq!(p.threshold(), Duration::from_micros(50));
+    }
+
+    #[test]
+    fn config_keeps_start_within_its_bounds() {
+        let c = IdleConfig::new(Duration::ZERO, Duration::from_micros(100));
+        assert_eq!(c.min, Duration::ZERO);
+        let mut p = IdlePolicy::new(c, 0);
+        assert_eq!(p.on_empty(0), Decision::Sleep, "0 µs: sleep at once");
+        let c = IdleConfig::new(Duration::from_micros(500), Duration::from_micros(100));
+        assert_eq!(c.max, Duration::from_micros(500));
+    }
+}
