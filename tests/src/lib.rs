@@ -718,61 +718,27 @@ pub mod raw {
     }
 }
 
-/// Hand-built frames with correct checksums (nothing is validated: bad frames are the point),
-/// and a recognizer for the responder's answers.
+/// The lab's addresses, request frames built by `xdp-testkit` (correct checksums; nothing is
+/// validated: bad frames are the point), and a recognizer for the responder's answers.
 pub mod frames {
+    pub use xdp_testkit::frame::{
+        arp, echo_body, ethernet, fix_ipv4_header, icmp4, icmp6, ipv6, multicast_mac, ns_frame,
+        solicited_node, udp4, udp6, Ipv4,
+    };
+
     pub const GEN_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
     pub const RESP_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
-    pub const BROADCAST: [u8; 6] = [0xff; 6];
+    pub const BROADCAST: [u8; 6] = xdp_wire::ethernet::BROADCAST;
     pub const GEN_V4: [u8; 4] = [198, 18, 0, 1];
     /// The responder's (XDP-owned) addresses.
     pub const XDP_V4: [u8; 4] = [198, 18, 0, 2];
     pub const KERNEL_V4: [u8; 4] = [198, 18, 0, 3];
     pub const GEN_V6: [u8; 16] = [0x20, 0x01, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
     pub const XDP_V6: [u8; 16] = [0x20, 0x01, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
-    pub const ALL_NODES: [u8; 16] = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    pub const ALL_NODES: [u8; 16] = xdp_wire::ipv6::ALL_NODES;
 
-    /// RFC 1071 one's-complement sum (not complemented) over the concatenation of `parts`.
-    pub fn csum(parts: &[&[u8]]) -> u16 {
-        let bytes: Vec<u8> = parts.iter().flat_map(|p| p.iter().copied()).collect();
-        let mut s: u64 = bytes
-            .chunks(2)
-            .map(|c| u64::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-            .sum();
-        while s > 0xffff {
-            s = (s & 0xffff) + (s >> 16);
-        }
-        s as u16
-    }
-
-    pub fn eth(dst: [u8; 6], src: [u8; 6], ethertype: u16) -> Vec<u8> {
-        let mut f = Vec::with_capacity(1514);
-        f.extend_from_slice(&dst);
-        f.extend_from_slice(&src);
-        f.extend_from_slice(&ethertype.to_be_bytes());
-        f
-    }
-
-    pub fn arp(
-        eth_dst: [u8; 6],
-        eth_src: [u8; 6],
-        op: u16,
-        sha: [u8; 6],
-        spa: [u8; 4],
-        tpa: [u8; 4],
-    ) -> Vec<u8> {
-        let mut f = eth(eth_dst, eth_src, 0x0806);
-        f.extend_from_slice(&[0, 1, 8, 0, 6, 4]);
-        f.extend_from_slice(&op.to_be_bytes());
-        f.extend_from_slice(&sha);
-        f.extend_from_slice(&spa);
-        f.extend_from_slice(&[0; 6]);
-        f.extend_from_slice(&tpa);
-        f
-    }
-
-    /// An IPv4 packet: header with `options` and flags/fragment word `frag`, then `l4` as given;
-    /// the header checksum is computed.
+    /// An IPv4 packet as the lab's tests send it: TTL 64, identification 0xabcd, TOS 0, the
+    /// flags/fragment word `frag` and `options`, then `l4` as given (header checksum computed).
     #[allow(clippy::too_many_arguments)]
     pub fn ipv4(
         eth_dst: [u8; 6],
@@ -784,126 +750,13 @@ pub mod frames {
         options: &[u8],
         l4: &[u8],
     ) -> Vec<u8> {
-        let mut f = eth(eth_dst, eth_src, 0x0800);
-        let hl = 20 + options.len();
-        f.push(0x40 | (hl / 4) as u8);
-        f.push(0);
-        f.extend_from_slice(&((hl + l4.len()) as u16).to_be_bytes());
-        f.extend_from_slice(&[0xab, 0xcd]);
-        f.extend_from_slice(&frag.to_be_bytes());
-        f.extend_from_slice(&[64, proto, 0, 0]);
-        f.extend_from_slice(&src);
-        f.extend_from_slice(&dst);
-        f.extend_from_slice(options);
-        fix_ipv4_header(&mut f);
-        f.extend_from_slice(l4);
-        f
-    }
-
-    /// Recomputes the IPv4 header checksum over the IHL the header claims (as far as present).
-    pub fn fix_ipv4_header(f: &mut [u8]) {
-        let hl = usize::from(f[14] & 0x0f) * 4;
-        let end = (14 + hl).min(f.len());
-        f[24] = 0;
-        f[25] = 0;
-        let c = !csum(&[&f[14..end]]);
-        f[24..26].copy_from_slice(&c.to_be_bytes());
-    }
-
-    /// An ICMP message (type, code, rest), checksum over the message (ICMPv4).
-    pub fn icmp4(ty: u8, code: u8, rest: &[u8]) -> Vec<u8> {
-        let mut m = vec![ty, code, 0, 0];
-        m.extend_from_slice(rest);
-        let c = !csum(&[&m]);
-        m[2..4].copy_from_slice(&c.to_be_bytes());
-        m
-    }
-
-    /// Echo body: identifier, sequence, data.
-    pub fn echo_body(ident: u16, seq: u16, data: &[u8]) -> Vec<u8> {
-        let mut b = ident.to_be_bytes().to_vec();
-        b.extend_from_slice(&seq.to_be_bytes());
-        b.extend_from_slice(data);
-        b
-    }
-
-    /// A UDP datagram with a correct checksum for the IPv4 pseudo-header.
-    pub fn udp4(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, data: &[u8]) -> Vec<u8> {
-        let mut m = udp_header(sport, dport, data);
-        let len = (m.len() as u16).to_be_bytes();
-        let mut c = !csum(&[&src, &dst, &[0, 17], &len, &m]);
-        if c == 0 {
-            c = 0xffff;
-        }
-        m[6..8].copy_from_slice(&c.to_be_bytes());
-        m
-    }
-
-    fn udp_header(sport: u16, dport: u16, data: &[u8]) -> Vec<u8> {
-        let mut m = sport.to_be_bytes().to_vec();
-        m.extend_from_slice(&dport.to_be_bytes());
-        m.extend_from_slice(&((8 + data.len()) as u16).to_be_bytes());
-        m.extend_from_slice(&[0, 0]);
-        m.extend_from_slice(data);
-        m
-    }
-
-    pub fn ipv6(
-        eth_dst: [u8; 6],
-        eth_src: [u8; 6],
-        src: [u8; 16],
-        dst: [u8; 16],
-        next: u8,
-        hop_limit: u8,
-        payload: &[u8],
-    ) -> Vec<u8> {
-        let mut f = eth(eth_dst, eth_src, 0x86dd);
-        f.extend_from_slice(&[0x60, 0, 0, 0]);
-        f.extend_from_slice(&(payload.len() as u16).to_be_bytes());
-        f.extend_from_slice(&[next, hop_limit]);
-        f.extend_from_slice(&src);
-        f.extend_from_slice(&dst);
-        f.extend_from_slice(payload);
-        f
-    }
-
-    fn v6_sum(src: &[u8; 16], dst: &[u8; 16], next: u8, m: &[u8]) -> u16 {
-        csum(&[
-            src,
-            dst,
-            &(m.len() as u32).to_be_bytes(),
-            &[0, 0, 0, next],
-            m,
-        ])
-    }
-
-    /// An ICMPv6 message with its checksum over the pseudo-header of `src` -> `dst`.
-    pub fn icmp6(src: [u8; 16], dst: [u8; 16], ty: u8, code: u8, rest: &[u8]) -> Vec<u8> {
-        let mut m = vec![ty, code, 0, 0];
-        m.extend_from_slice(rest);
-        let c = !v6_sum(&src, &dst, 58, &m);
-        m[2..4].copy_from_slice(&c.to_be_bytes());
-        m
-    }
-
-    pub fn udp6(src: [u8; 16], dst: [u8; 16], sport: u16, dport: u16, data: &[u8]) -> Vec<u8> {
-        let mut m = udp_header(sport, dport, data);
-        let mut c = !v6_sum(&src, &dst, 17, &m);
-        if c == 0 {
-            c = 0xffff;
-        }
-        m[6..8].copy_from_slice(&c.to_be_bytes());
-        m
-    }
-
-    pub fn solicited_node(a: [u8; 16]) -> [u8; 16] {
-        [
-            0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, a[13], a[14], a[15],
-        ]
-    }
-
-    pub fn v6_mcast_mac(a: [u8; 16]) -> [u8; 6] {
-        [0x33, 0x33, a[12], a[13], a[14], a[15]]
+        let ip = Ipv4 {
+            ident: 0xabcd,
+            flags_frag: frag,
+            options: options.to_vec(),
+            ..Ipv4::to(src, dst, proto)
+        };
+        xdp_testkit::frame::ipv4(eth_dst, eth_src, &ip, l4)
     }
 
     fn be16(f: &[u8], at: usize) -> Option<u16> {

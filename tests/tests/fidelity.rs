@@ -17,6 +17,7 @@ use std::{
 };
 
 use integration_tests::{frames::*, raw::PacketSocket, *};
+use xdp_testkit::frame::sllao;
 
 const KERNEL_V6: [u8; 16] = [0x20, 0x01, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3];
 /// A source address nobody owns, for solicitations whose answer must not depend on the
@@ -154,24 +155,7 @@ fn flow(f: &[u8]) -> u32 {
 }
 
 fn ns_to(eth_dst: [u8; 6], src: [u8; 16], dst: [u8; 16], target: [u8; 16], opts: &[u8]) -> Vec<u8> {
-    let mut body = vec![0u8; 4];
-    body.extend_from_slice(&target);
-    body.extend_from_slice(opts);
-    ipv6(
-        eth_dst,
-        GEN_MAC,
-        src,
-        dst,
-        58,
-        255,
-        &icmp6(src, dst, 135, 0, &body),
-    )
-}
-
-fn sllao(mac: [u8; 6]) -> Vec<u8> {
-    let mut o = vec![1, 1];
-    o.extend_from_slice(&mac);
-    o
+    ns_frame(eth_dst, GEN_MAC, src, dst, 255, target, opts)
 }
 
 /// What an NA says, with the target-specific parts left out: Ethernet destination, IPv6
@@ -497,23 +481,23 @@ fn answers_match_the_linux_stacks() {
             ns_to(RESP_MAC, LONE_V6, t.v6, t.v6, &sllao(OTHER_MAC))
         }),
         ("multicast NS with SLLAO", |t: Target| {
-            let g = solicited_node(t.v6);
-            ns_to(v6_mcast_mac(g), LONE_V6, g, t.v6, &sllao(OTHER_MAC))
+            let g = solicited_node(&t.v6);
+            ns_to(multicast_mac(&g), LONE_V6, g, t.v6, &sllao(OTHER_MAC))
         }),
         ("DAD NS", |t: Target| {
-            let g = solicited_node(t.v6);
-            ns_to(v6_mcast_mac(g), [0; 16], g, t.v6, &[])
+            let g = solicited_node(&t.v6);
+            ns_to(multicast_mac(&g), [0; 16], g, t.v6, &[])
         }),
         ("multicast NS without SLLAO", |t: Target| {
-            let g = solicited_node(t.v6);
-            ns_to(v6_mcast_mac(g), LONE_V6, g, t.v6, &[])
+            let g = solicited_node(&t.v6);
+            ns_to(multicast_mac(&g), LONE_V6, g, t.v6, &[])
         }),
         ("NS with a 16-byte SLLAO", |t: Target| {
-            let g = solicited_node(t.v6);
+            let g = solicited_node(&t.v6);
             let mut o = vec![1, 2];
             o.extend_from_slice(&OTHER_MAC);
             o.extend_from_slice(&[0; 8]);
-            ns_to(v6_mcast_mac(g), LONE_V6, g, t.v6, &o)
+            ns_to(multicast_mac(&g), LONE_V6, g, t.v6, &o)
         }),
     ];
     for (what, frame) in &cases {

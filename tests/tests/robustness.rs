@@ -27,6 +27,7 @@ use std::{
 };
 
 use integration_tests::{frames::*, raw::PacketSocket, *};
+use xdp_testkit::rng::XorShift;
 use xtask::echo::udp_echo_check;
 
 const V4: &str = "198.18.0.2";
@@ -128,24 +129,11 @@ fn ns(
     target: [u8; 16],
     options: &[u8],
 ) -> Vec<u8> {
-    let mut body = vec![0u8; 4];
-    body.extend_from_slice(&target);
-    body.extend_from_slice(options);
-    ipv6(
-        eth_dst,
-        GEN_MAC,
-        src,
-        dst,
-        58,
-        hop,
-        &icmp6(src, dst, 135, 0, &body),
-    )
+    ns_frame(eth_dst, GEN_MAC, src, dst, hop, target, options)
 }
 
-fn sllao() -> Vec<u8> {
-    let mut o = vec![1, 1];
-    o.extend_from_slice(&GEN_MAC);
-    o
+fn sllao() -> [u8; 8] {
+    xdp_testkit::frame::sllao(GEN_MAC)
 }
 
 /// `f` with bytes overwritten at `at`, then the IPv4 header checksum recomputed.
@@ -168,7 +156,7 @@ fn bad_frames() -> Vec<Case> {
     use Fate::*;
     let other_mac = [0x02, 0, 0, 0, 0, 0x99];
     let mcast_mac = [0x01, 0x00, 0x5e, 0, 0, 0x01];
-    let g = solicited_node(XDP_V6);
+    let g = solicited_node(&XDP_V6);
     let mut not_ours_v6 = XDP_V6;
     not_ours_v6[15] = 9;
     let mut lo6 = [0u8; 16];
@@ -200,7 +188,7 @@ fn bad_frames() -> Vec<Case> {
         let mut f = icmp_code1;
         f[36] = 0;
         f[37] = 0;
-        let c = !csum(&[&f[34..]]);
+        let c = !xdp_testkit::reference::sum(&[&f[34..]]);
         f[36..38].copy_from_slice(&c.to_be_bytes());
         f
     };
@@ -238,7 +226,7 @@ fn bad_frames() -> Vec<Case> {
         // Runts and truncation at every layer.
         case(
             "14-byte frame (IPv4 EtherType, nothing after)",
-            eth(RESP_MAC, GEN_MAC, 0x0800),
+            ethernet(RESP_MAC, GEN_MAC, 0x0800, &[]),
             XdpMalformed,
         ),
         case(
@@ -612,15 +600,15 @@ fn bad_frames() -> Vec<Case> {
         // Neighbor Discovery.
         case(
             "NS with hop limit 64",
-            ns(v6_mcast_mac(g), GEN_V6, g, 64, XDP_V6, &sllao()),
+            ns(multicast_mac(&g), GEN_V6, g, 64, XDP_V6, &sllao()),
             Drop("unsupported"),
         ),
         case(
             "NS for 2001:2::9 (not ours)",
             ns(
-                v6_mcast_mac(solicited_node(not_ours_v6)),
+                multicast_mac(&solicited_node(&not_ours_v6)),
                 GEN_V6,
-                solicited_node(not_ours_v6),
+                solicited_node(&not_ours_v6),
                 255,
                 not_ours_v6,
                 &sllao(),
@@ -629,13 +617,13 @@ fn bad_frames() -> Vec<Case> {
         ),
         case(
             "DAD NS carrying a source link-layer option",
-            ns(v6_mcast_mac(g), [0; 16], g, 255, XDP_V6, &sllao()),
+            ns(multicast_mac(&g), [0; 16], g, 255, XDP_V6, &sllao()),
             Drop("malformed"),
         ),
         case(
             "NS with a zero-length option",
             ns(
-                v6_mcast_mac(g),
+                multicast_mac(&g),
                 GEN_V6,
                 g,
                 255,
@@ -888,10 +876,10 @@ fn bad_frames_get_no_answer_and_are_counted() {
     let bare_ns = ns(RESP_MAC, GEN_V6, XDP_V6, 255, XDP_V6, &[]);
     assert_eq!(bare_ns.len(), 78);
     assert_eq!(expect_answer(&tx, &rx, "bare NS", &bare_ns).len(), 78);
-    let g = solicited_node(XDP_V6);
-    let dad_ns = ns(v6_mcast_mac(g), [0; 16], g, 255, XDP_V6, &[]);
+    let g = solicited_node(&XDP_V6);
+    let dad_ns = ns(multicast_mac(&g), [0; 16], g, 255, XDP_V6, &[]);
     assert_eq!(expect_answer(&tx, &rx, "bare DAD NS", &dad_ns).len(), 86);
-    let full_ns = ns(v6_mcast_mac(g), GEN_V6, g, 255, XDP_V6, &sllao());
+    let full_ns = ns(multicast_mac(&g), GEN_V6, g, 255, XDP_V6, &sllao());
     assert_eq!(expect_answer(&tx, &rx, "NS with SLLAO", &full_ns).len(), 86);
 
     // The bad frames, one at a time: after each, exactly one counter has moved, by one (the
@@ -1069,19 +1057,6 @@ struct FloodReport {
     raw_sent: u64,
 }
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-}
-
 /// Runs inside the generator namespace: UDP flood threads and one raw-frame thread, until
 /// `secs` pass or their counts run out.
 fn flood(secs: f64) -> FloodReport {
@@ -1135,26 +1110,26 @@ fn flood(secs: f64) -> FloodReport {
     }
     let raw = std::thread::spawn(move || {
         let tx = PacketSocket::open(lab::GEN_IFACE, false).expect("raw flood socket");
-        let g = solicited_node(XDP_V6);
+        let g = solicited_node(&XDP_V6);
         let templates = [
             good_echo4(),
             good_udp4(40020, b"raw flood"),
             arp(BROADCAST, GEN_MAC, 1, GEN_MAC, GEN_V4, XDP_V4),
             echo6(RESP_MAC, GEN_V6, XDP_V6, 64),
             udp6_frame(40021, b"raw flood v6"),
-            ns(v6_mcast_mac(g), GEN_V6, g, 255, XDP_V6, &sllao()),
+            ns(multicast_mac(&g), GEN_V6, g, 255, XDP_V6, &sllao()),
         ];
         let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
         let mut sent = 0u64;
         while sent < RAW_MAX && Instant::now() < deadline {
-            let mut f = templates[(rng.next() % templates.len() as u64) as usize].clone();
+            let mut f = templates[(rng.next_u64() % templates.len() as u64) as usize].clone();
             // Up to three byte flips in the headers, sometimes a cut, sometimes left whole.
-            for _ in 0..rng.next() % 4 {
-                let at = (rng.next() % f.len().min(80) as u64) as usize;
-                f[at] ^= 1 << (rng.next() % 8);
+            for _ in 0..rng.next_u64() % 4 {
+                let at = (rng.next_u64() % f.len().min(80) as u64) as usize;
+                f[at] ^= 1 << (rng.next_u64() % 8);
             }
-            if rng.next().is_multiple_of(8) {
-                let keep = 14 + (rng.next() % (f.len() as u64 - 13)) as usize;
+            if rng.next_u64().is_multiple_of(8) {
+                let keep = 14 + (rng.next_u64() % (f.len() as u64 - 13)) as usize;
                 f.truncate(keep);
             }
             // Never spoof the responder's own MAC as a source: the veth would not care, but
@@ -1414,10 +1389,10 @@ fn echo_rate_limit_holds_back_fast_pingers() {
         lab.in_gen(|| PacketSocket::open(lab::GEN_IFACE, false))
             .expect("namespace")
             .expect("send socket"),
-        solicited_node(XDP_V6),
+        solicited_node(&XDP_V6),
     );
     let arp_req = arp(BROADCAST, GEN_MAC, 1, GEN_MAC, GEN_V4, XDP_V4);
-    let ns_req = ns(v6_mcast_mac(g), GEN_V6, g, 255, XDP_V6, &sllao());
+    let ns_req = ns(multicast_mac(&g), GEN_V6, g, 255, XDP_V6, &sllao());
     for _ in 0..30 {
         tx.send(&arp_req).expect("send ARP");
         tx.send(&ns_req).expect("send NS");

@@ -30,12 +30,25 @@ pub fn arp(
     spa: [u8; 4],
     tpa: [u8; 4],
 ) -> Vec<u8> {
+    arp_with_tha(eth_dst, eth_src, op, sha, spa, [0; 6], tpa)
+}
+
+/// An Ethernet/IPv4 ARP packet with every address chosen, target hardware address included.
+pub fn arp_with_tha(
+    eth_dst: [u8; 6],
+    eth_src: [u8; 6],
+    op: u16,
+    sha: [u8; 6],
+    spa: [u8; 4],
+    tha: [u8; 6],
+    tpa: [u8; 4],
+) -> Vec<u8> {
     let mut a = [0u8; arp::LEN];
     arp::Repr {
         op,
         sha,
         spa,
-        tha: [0; 6],
+        tha,
         tpa,
     }
     .emit(&mut arp::Packet::new_unchecked(&mut a[..]));
@@ -94,6 +107,23 @@ pub fn ipv4(eth_dst: [u8; 6], eth_src: [u8; 6], ip: &Ipv4, l4: &[u8]) -> Vec<u8>
     ethernet(eth_dst, eth_src, ethertype::IPV4, &p)
 }
 
+/// An IPv4 packet with [`Ipv4::to`]'s header fields and `options`, then `l4` as given.
+pub fn ipv4_to(
+    eth_dst: [u8; 6],
+    eth_src: [u8; 6],
+    src: [u8; 4],
+    dst: [u8; 4],
+    protocol: u8,
+    options: &[u8],
+    l4: &[u8],
+) -> Vec<u8> {
+    let ip = Ipv4 {
+        options: options.to_vec(),
+        ..Ipv4::to(src, dst, protocol)
+    };
+    ipv4(eth_dst, eth_src, &ip, l4)
+}
+
 /// An IPv6 packet in an Ethernet frame (traffic class and flow label 0), payload `l4`.
 pub fn ipv6(
     eth_dst: [u8; 6],
@@ -130,6 +160,11 @@ pub fn icmp(msg_type: u8, code: u8, rest: &[u8], pseudo: u16) -> Vec<u8> {
     m
 }
 
+/// An ICMPv4 message (type, code, then `rest`), checksum over the message.
+pub fn icmp4(msg_type: u8, code: u8, rest: &[u8]) -> Vec<u8> {
+    icmp(msg_type, code, rest, 0)
+}
+
 /// An echo message (request or reply by `msg_type`, code 0) with its checksum over the message
 /// plus `pseudo` (0 for ICMPv4).
 pub fn echo(msg_type: u8, ident: u16, seq: u16, data: &[u8], pseudo: u16) -> Vec<u8> {
@@ -156,6 +191,50 @@ pub fn udp(src_port: u16, dst_port: u16, data: &[u8], pseudo: Option<u16>) -> Ve
     m
 }
 
+/// The body of an echo message after type, code and checksum: identifier, sequence, `data`.
+pub fn echo_body(ident: u16, seq: u16, data: &[u8]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(4 + data.len());
+    b.extend_from_slice(&ident.to_be_bytes());
+    b.extend_from_slice(&seq.to_be_bytes());
+    b.extend_from_slice(data);
+    b
+}
+
+/// An ICMPv6 message from `src` to `dst` (type, code, then `rest`), checksum over the
+/// message and its pseudo-header.
+pub fn icmp6(src: [u8; 16], dst: [u8; 16], msg_type: u8, code: u8, rest: &[u8]) -> Vec<u8> {
+    // Type, code and checksum, then `rest`.
+    let len = 4 + rest.len();
+    icmp(
+        msg_type,
+        code,
+        rest,
+        pseudo_v6(src, dst, protocol::ICMPV6, len),
+    )
+}
+
+/// A UDP datagram from `src` to `dst` over IPv4, checksum computed (never 0 on the wire).
+pub fn udp4(src: [u8; 4], dst: [u8; 4], src_port: u16, dst_port: u16, data: &[u8]) -> Vec<u8> {
+    let len = udp::HEADER_LEN + data.len();
+    udp(
+        src_port,
+        dst_port,
+        data,
+        Some(pseudo_v4(src, dst, protocol::UDP, len)),
+    )
+}
+
+/// A UDP datagram from `src` to `dst` over IPv6, checksum computed (never 0 on the wire).
+pub fn udp6(src: [u8; 16], dst: [u8; 16], src_port: u16, dst_port: u16, data: &[u8]) -> Vec<u8> {
+    let len = udp::HEADER_LEN + data.len();
+    udp(
+        src_port,
+        dst_port,
+        data,
+        Some(pseudo_v6(src, dst, protocol::UDP, len)),
+    )
+}
+
 /// A Neighbor Solicitation for `target` with raw `options`, checksum over `pseudo`.
 pub fn ns(target: [u8; 16], options: &[u8], pseudo: u16) -> Vec<u8> {
     let mut m = vec![0u8; ndp::HEADER_LEN + options.len()];
@@ -163,6 +242,22 @@ pub fn ns(target: [u8; 16], options: &[u8], pseudo: u16) -> Vec<u8> {
     v.options_mut().copy_from_slice(options);
     ndp::NsRepr { target }.emit(&mut v, pseudo);
     m
+}
+
+/// A whole Neighbor Solicitation frame: Ethernet, IPv6 from `src` to `dst` with `hop_limit`,
+/// the solicitation for `target` with raw `options`, checksum computed.
+pub fn ns_frame(
+    eth_dst: [u8; 6],
+    eth_src: [u8; 6],
+    src: [u8; 16],
+    dst: [u8; 16],
+    hop_limit: u8,
+    target: [u8; 16],
+    options: &[u8],
+) -> Vec<u8> {
+    let len = ndp::HEADER_LEN + options.len();
+    let m = ns(target, options, pseudo_v6(src, dst, protocol::ICMPV6, len));
+    ipv6(eth_dst, eth_src, src, dst, protocol::ICMPV6, hop_limit, &m)
 }
 
 /// The source link-layer address option for `mac`.

@@ -7,9 +7,11 @@
 //! * [`reference`]: a textbook RFC 1071 sum, deliberately *not* `xdp_wire::checksum`, so that
 //!   checks of a reply do not trust the code that produced it. Byte-exact expectations are built
 //!   with etherparse by the tests themselves.
+//! * [`rng`]: a deterministic xorshift generator for mutations and schedules.
 //!
 //! Builders never validate: a bad frame is often the point of a test. They panic only on
 //! arguments no frame can hold (a UDP payload over 64 KiB, IPv4 options not a multiple of 4).
 
 pub mod frame;
 pub mod reference;
+pub mod rng;

@@ -1,9 +1,10 @@
 //! Valid requests of every kind the responder answers, for the in-memory data-path tests and
 //! the `bench-datapath` measurement: a peer at 198.18.0.1 / 2001:2::1 asks us at 198.18.0.2 /
-//! 2001:2::2. Built with etherparse (independent of the handlers' own header code).
+//! 2001:2::2. Built with `xdp-testkit`'s builders (the wire layer's `emit` functions).
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use etherparse::PacketBuilder;
+use xdp_testkit::frame;
+use xdp_wire::{arp, ethernet, icmp, ipv4::protocol};
 
 use crate::handlers::{Answer, Identity};
 
@@ -73,52 +74,68 @@ pub fn request(kind: Answer, size: usize, seq: u16) -> Vec<u8> {
             .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seq as u8))
             .collect()
     };
-    let mut f = Vec::with_capacity(size);
-    let eth = || PacketBuilder::ethernet2(PEER_MAC, OUR_MAC);
-    let written = match kind {
-        Answer::Udp4 => eth()
-            .ipv4(PEER_V4, OUR_V4, 64)
-            .udp(PEER_PORT.wrapping_add(seq % 1000), UDP_PORT)
-            .write(&mut f, &payload(42)),
-        Answer::Udp6 => eth()
-            .ipv6(PEER_V6, OUR_V6, 64)
-            .udp(PEER_PORT.wrapping_add(seq % 1000), UDP_PORT)
-            .write(&mut f, &payload(62)),
-        Answer::Icmp4Echo => eth()
-            .ipv4(PEER_V4, OUR_V4, 64)
-            .icmpv4_echo_request(0x1234, seq)
-            .write(&mut f, &payload(42)),
-        Answer::Icmp6Echo => eth()
-            .ipv6(PEER_V6, OUR_V6, 64)
-            .icmpv6_echo_request(0x1234, seq)
-            .write(&mut f, &payload(62)),
-        Answer::Arp => {
-            f.extend_from_slice(&[0xff; 6]);
-            f.extend_from_slice(&PEER_MAC);
-            f.extend_from_slice(&[0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1]);
-            f.extend_from_slice(&PEER_MAC);
-            f.extend_from_slice(&PEER_V4);
-            f.extend_from_slice(&[0; 6]);
-            f.extend_from_slice(&OUR_V4);
-            Ok(())
+    let sport = PEER_PORT.wrapping_add(seq % 1000);
+    let ip4 = frame::Ipv4::to(PEER_V4, OUR_V4, protocol::ICMP);
+    let mut f = match kind {
+        Answer::Udp4 => frame::ipv4(
+            OUR_MAC,
+            PEER_MAC,
+            &frame::Ipv4 {
+                protocol: protocol::UDP,
+                ..ip4
+            },
+            &frame::udp4(PEER_V4, OUR_V4, sport, UDP_PORT, &payload(42)),
+        ),
+        Answer::Udp6 => frame::ipv6(
+            OUR_MAC,
+            PEER_MAC,
+            PEER_V6,
+            OUR_V6,
+            protocol::UDP,
+            64,
+            &frame::udp6(PEER_V6, OUR_V6, sport, UDP_PORT, &payload(62)),
+        ),
+        Answer::Icmp4Echo => frame::ipv4(
+            OUR_MAC,
+            PEER_MAC,
+            &ip4,
+            &frame::echo(icmp::v4::ECHO_REQUEST, 0x1234, seq, &payload(42), 0),
+        ),
+        Answer::Icmp6Echo => {
+            let data = payload(62);
+            let len = icmp::HEADER_LEN + data.len();
+            let pseudo = frame::pseudo_v6(PEER_V6, OUR_V6, protocol::ICMPV6, len);
+            frame::ipv6(
+                OUR_MAC,
+                PEER_MAC,
+                PEER_V6,
+                OUR_V6,
+                protocol::ICMPV6,
+                64,
+                &frame::echo(icmp::v6::ECHO_REQUEST, 0x1234, seq, &data, pseudo),
+            )
         }
+        Answer::Arp => frame::arp(
+            ethernet::BROADCAST,
+            PEER_MAC,
+            arp::OP_REQUEST,
+            PEER_MAC,
+            PEER_V4,
+            OUR_V4,
+        ),
         Answer::Ndp => {
-            let mut group = [0u8; 16];
-            group[..2].copy_from_slice(&[0xff, 0x02]);
-            group[11] = 1;
-            group[12] = 0xff;
-            group[13..].copy_from_slice(&OUR_V6[13..]);
-            let mac = [0x33, 0x33, group[12], group[13], group[14], group[15]];
-            let mut body = OUR_V6.to_vec();
-            body.extend_from_slice(&[1, 1]);
-            body.extend_from_slice(&PEER_MAC);
-            PacketBuilder::ethernet2(PEER_MAC, mac)
-                .ipv6(PEER_V6, group, 255)
-                .icmpv6_raw(135, 0, [0; 4])
-                .write(&mut f, &body)
+            let group = frame::solicited_node(&OUR_V6);
+            frame::ns_frame(
+                frame::multicast_mac(&group),
+                PEER_MAC,
+                PEER_V6,
+                group,
+                255,
+                OUR_V6,
+                &frame::sllao(PEER_MAC),
+            )
         }
     };
-    debug_assert!(written.is_ok(), "request frames are built from valid parts");
     f.resize(size, 0);
     f
 }

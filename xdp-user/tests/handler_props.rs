@@ -42,7 +42,7 @@ fn dst_mac() -> impl Strategy<Value = [u8; 6]> {
         6 => Just(OUR_MAC),
         2 => Just(BROADCAST_MAC),
         1 => Just(ALL_NODES_MAC),
-        1 => Just(v6_mcast_mac(solicited_node(OUR_V6[0]))),
+        1 => Just(multicast_mac(&solicited_node(&OUR_V6[0]))),
         1 => Just(OTHER_MAC),
         1 => any::<[u8; 6]>(),
     ]
@@ -95,8 +95,8 @@ fn v6_dst() -> impl Strategy<Value = [u8; 16]> {
     prop_oneof![
         6 => Just(OUR_V6[0]),
         2 => Just(OUR_V6[1]),
-        3 => Just(solicited_node(OUR_V6[0])),
-        1 => Just(solicited_node(OUR_V6[1])),
+        3 => Just(solicited_node(&OUR_V6[0])),
+        1 => Just(solicited_node(&OUR_V6[1])),
         1 => Just(OTHER_V6),
         1 => Just(ALL_NODES),
         1 => any::<[u8; 16]>(),
@@ -152,19 +152,19 @@ fn request() -> BoxedStrategy<Vec<u8>> {
             .prop_map(|((d, s), op, sha, spa, tpa)| arp(d, s, op, sha, spa, tpa)).boxed(),
         // ICMPv4 echo (and other types).
         ((dst_mac(), src_mac()), v4_src(), v4_dst(), v4_options(), prop_oneof![6 => Just(8u8), 1 => Just(0u8), 1 => any::<u8>()], any::<(u16, u16)>(), data.clone())
-            .prop_map(|((d, s), src, dst, opts, ty, (i, q), p)| ipv4(d, s, src, dst, 1, &opts, &echo_msg(ty, i, q, &p))).boxed(),
+            .prop_map(|((d, s), src, dst, opts, ty, (i, q), p)| ipv4_to(d, s, src, dst, 1, &opts, &echo(ty, i, q, &p, 0))).boxed(),
         // UDP over IPv4.
         ((dst_mac(), src_mac()), v4_src(), v4_dst(), v4_options(), port(), our_port(), data.clone())
-            .prop_map(|((d, s), src, dst, opts, sp, dp, p)| ipv4(d, s, src, dst, 17, &opts, &udp_msg(sp, dp, &p))).boxed(),
+            .prop_map(|((d, s), src, dst, opts, sp, dp, p)| ipv4_to(d, s, src, dst, 17, &opts, &udp(sp, dp, &p, None))).boxed(),
         // ICMPv6 echo (and other types).
         ((dst_mac(), src_mac()), v6_src(), v6_dst(), prop_oneof![6 => Just(128u8), 1 => Just(129u8), 1 => any::<u8>()], any::<(u16, u16)>(), data.clone(), any::<u8>())
-            .prop_map(|((d, s), src, dst, ty, (i, q), p, hl)| ipv6(d, s, src, dst, 58, hl, &echo_msg(ty, i, q, &p))).boxed(),
+            .prop_map(|((d, s), src, dst, ty, (i, q), p, hl)| ipv6(d, s, src, dst, 58, hl, &echo(ty, i, q, &p, 0))).boxed(),
         // UDP over IPv6.
         ((dst_mac(), src_mac()), v6_src(), v6_dst(), port(), our_port(), data)
-            .prop_map(|((d, s), src, dst, sp, dp, p)| ipv6(d, s, src, dst, 17, 64, &udp_msg(sp, dp, &p))).boxed(),
+            .prop_map(|((d, s), src, dst, sp, dp, p)| ipv6(d, s, src, dst, 17, 64, &udp(sp, dp, &p, None))).boxed(),
         // Neighbor Solicitations.
         ((dst_mac(), src_mac()), v6_src(), v6_dst(), prop_oneof![4 => Just(255u8), 1 => any::<u8>()], prop_oneof![4 => Just(OUR_V6[0]), 2 => Just(OUR_V6[1]), 1 => Just(ALL_NODES), 1 => any::<[u8; 16]>()], ns_options())
-            .prop_map(|((d, s), src, dst, hl, target, opts)| ipv6(d, s, src, dst, 58, hl, &ns_msg(target, &opts))).boxed(),
+            .prop_map(|((d, s), src, dst, hl, target, opts)| ipv6(d, s, src, dst, 58, hl, &ns(target, &opts, 0))).boxed(),
     ]
     .boxed()
 }
@@ -263,14 +263,14 @@ proptest! {
         which in 0usize..2,
     ) {
         prop_assume!(sport != 9000);
-        let g = solicited_node(OUR_V6[which]);
+        let g = solicited_node(&OUR_V6[which]);
         let cases = [
             (arp(BROADCAST_MAC, mac, 1, mac, v4, OUR_V4[which]), Answer::Arp),
-            (ipv4(OUR_MAC, mac, v4, OUR_V4[which], 1, &[], &echo_msg(8, 1, 1, &data)), Answer::Icmp4Echo),
-            (ipv4(OUR_MAC, mac, v4, OUR_V4[which], 17, &[], &udp_msg(sport, PORTS[which], &data)), Answer::Udp4),
-            (ipv6(OUR_MAC, mac, v6, OUR_V6[which], 58, 64, &echo_msg(128, 1, 1, &data)), Answer::Icmp6Echo),
-            (ipv6(OUR_MAC, mac, v6, OUR_V6[which], 17, 64, &udp_msg(sport, PORTS[which], &data)), Answer::Udp6),
-            (ipv6(v6_mcast_mac(g), mac, v6, g, 58, 255, &ns_msg(OUR_V6[which], &[1, 1, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]])), Answer::Ndp),
+            (ipv4_to(OUR_MAC, mac, v4, OUR_V4[which], 1, &[], &echo(8, 1, 1, &data, 0)), Answer::Icmp4Echo),
+            (ipv4_to(OUR_MAC, mac, v4, OUR_V4[which], 17, &[], &udp(sport, PORTS[which], &data, None)), Answer::Udp4),
+            (ipv6(OUR_MAC, mac, v6, OUR_V6[which], 58, 64, &echo(128, 1, 1, &data, 0)), Answer::Icmp6Echo),
+            (ipv6(OUR_MAC, mac, v6, OUR_V6[which], 17, 64, &udp(sport, PORTS[which], &data, None)), Answer::Udp6),
+            (ipv6(multicast_mac(&g), mac, v6, g, 58, 255, &ns(OUR_V6[which], &[1, 1, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]], 0)), Answer::Ndp),
         ];
         for (mut f, want) in cases {
             fix_checksums(&mut f);
@@ -289,13 +289,8 @@ proptest! {
 /// passes the properties.
 #[test]
 fn sparse_mutations_reach_every_handler() {
-    let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng
-    };
+    let mut rng = xdp_testkit::rng::XorShift(0x9e37_79b9_7f4a_7c15);
+    let mut next = move || rng.next_u64();
     let rounds = 400;
     let mut tried = [0u32; 6];
     let mut answered = [0u32; 6];
@@ -370,15 +365,15 @@ fn fuzz_seeds_are_answered() {
 /// within the buffer, and nothing else ever grows.
 #[test]
 fn only_the_bare_solicitation_grows() {
-    let g = solicited_node(OUR_V6[1]);
+    let g = solicited_node(&OUR_V6[1]);
     let mut ns = ipv6(
-        v6_mcast_mac(g),
+        multicast_mac(&g),
         PEER_MAC,
         [0; 16],
         g,
         58,
         255,
-        &ns_msg(OUR_V6[1], &[]),
+        &ns(OUR_V6[1], &[], 0),
     );
     fix_checksums(&mut ns);
     assert_eq!(ns.len(), NS_MIN_FRAME);

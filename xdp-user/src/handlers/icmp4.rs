@@ -146,7 +146,7 @@ mod tests {
         // Echo request with a non-zero code.
         let mut f = icmp4_request(b"code");
         f[35] = 1;
-        fix_icmp4_checksum(&mut f);
+        fix_checksums(&mut f);
         assert_eq!(run(&f), Verdict::Drop(DropReason::Unsupported));
     }
 
@@ -155,7 +155,7 @@ mod tests {
         for icmp_len in 0..8u16 {
             let mut f = icmp4_request(&[]);
             f[16..18].copy_from_slice(&(20 + icmp_len).to_be_bytes());
-            fix_ipv4_checksum(&mut f);
+            fix_ipv4_header(&mut f);
             assert_eq!(
                 run(&f),
                 Verdict::Drop(DropReason::Truncated),

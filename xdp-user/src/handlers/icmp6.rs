@@ -120,7 +120,7 @@ mod tests {
         let mut f = icmp6_request(b"nopseudo");
         f[56] = 0;
         f[57] = 0;
-        let c = !ref_sum(&[&f[54..]]);
+        let c = !reference::sum(&[&f[54..]]);
         f[56..58].copy_from_slice(&c.to_be_bytes());
         assert_eq!(drop_reason(&f), DropReason::BadChecksum);
     }
@@ -136,7 +136,7 @@ mod tests {
             DropReason::BadDestination
         );
         assert_eq!(
-            drop_reason(&icmp6_echo(PEER_V6, solicited_node(OUR_V6), b"x")),
+            drop_reason(&icmp6_echo(PEER_V6, solicited_node(&OUR_V6), b"x")),
             DropReason::BadDestination
         );
     }
@@ -153,15 +153,15 @@ mod tests {
     fn other_types_and_codes_are_unsupported() {
         let mut f = icmp6_request(b"x");
         f[54] = 129; // an echo reply
-        fix_v6_l4_checksum(&mut f);
+        fix_checksums(&mut f);
         assert_eq!(drop_reason(&f), DropReason::Unsupported);
         let mut f = icmp6_request(b"x");
         f[54] = 133; // router solicitation
-        fix_v6_l4_checksum(&mut f);
+        fix_checksums(&mut f);
         assert_eq!(drop_reason(&f), DropReason::Unsupported);
         let mut f = icmp6_request(b"x");
         f[55] = 1; // echo request, code 1
-        fix_v6_l4_checksum(&mut f);
+        fix_checksums(&mut f);
         assert_eq!(drop_reason(&f), DropReason::Unsupported);
     }
 

@@ -346,7 +346,7 @@ mod tests {
         req[15] = 0xb8;
         req[18..20].copy_from_slice(&0x5a5au16.to_be_bytes());
         req[22] = 3;
-        fix_ipv4_checksum(&mut req);
+        fix_ipv4_header(&mut req);
         let r = reply(&req, Answer::Icmp4Echo);
         let h = etherparse::Ipv4HeaderSlice::from_slice(&r[14..]).unwrap();
         assert_eq!(h.version(), 4);
@@ -615,7 +615,7 @@ mod tests {
         for tos in [0x03u8, 0xb8, 0xbb, 0x01] {
             let mut f = icmp4_request(b"tos");
             f[15] = tos;
-            fix_ipv4_checksum(&mut f);
+            fix_ipv4_header(&mut f);
             assert_eq!(reply(&f, Answer::Icmp4Echo)[15], tos);
         }
     }
@@ -629,7 +629,7 @@ mod tests {
             f[15] = tos;
             f[18..20].copy_from_slice(&ident.to_be_bytes());
             f[20] = flags;
-            fix_ipv4_checksum(&mut f);
+            fix_ipv4_header(&mut f);
             let r = reply(&f, Answer::Udp4);
             let h = etherparse::Ipv4HeaderSlice::from_slice(&r[14..]).unwrap();
             assert_eq!(
@@ -692,7 +692,7 @@ mod tests {
             let mut f = icmp4_request(b"fragment");
             f[20] = b20;
             f[21] = b21;
-            fix_ipv4_checksum(&mut f);
+            fix_ipv4_header(&mut f);
             assert_eq!(
                 drop_reason(&f),
                 DropReason::Fragment,
@@ -705,7 +705,7 @@ mod tests {
     fn version_other_than_4_is_malformed() {
         let mut f = icmp4_request(b"v");
         f[14] = 0x65;
-        fix_ipv4_checksum(&mut f);
+        fix_ipv4_header(&mut f);
         assert_eq!(drop_reason(&f), DropReason::Malformed);
     }
 
@@ -723,7 +723,7 @@ mod tests {
         // 28-byte packet claiming a 60-byte header.
         let mut f = icmp4_request(&[]);
         f[14] = 0x4f;
-        fix_ipv4_checksum(&mut f);
+        fix_ipv4_header(&mut f);
         assert_eq!(drop_reason(&f), DropReason::Truncated);
         // Header longer than the whole frame, total length consistent with it.
         let mut f = icmp4_request(&[]);
@@ -737,12 +737,12 @@ mod tests {
         let mut f = icmp4_request(b"0123456789");
         let tl = u16::from_be_bytes([f[16], f[17]]);
         f[16..18].copy_from_slice(&(tl + 1).to_be_bytes());
-        fix_ipv4_checksum(&mut f);
+        fix_ipv4_header(&mut f);
         assert_eq!(drop_reason(&f), DropReason::Truncated);
         for tl in [0u16, 19] {
             let mut f = icmp4_request(b"0123456789");
             f[16..18].copy_from_slice(&tl.to_be_bytes());
-            fix_ipv4_checksum(&mut f);
+            fix_ipv4_header(&mut f);
             assert_eq!(drop_reason(&f), DropReason::Truncated, "total length {tl}");
         }
     }
@@ -754,8 +754,8 @@ mod tests {
         let mut f = icmp4_request(&p);
         let tl = u16::from_be_bytes([f[16], f[17]]) - 4;
         f[16..18].copy_from_slice(&tl.to_be_bytes());
-        fix_ipv4_checksum(&mut f);
-        fix_icmp4_checksum(&mut f);
+        fix_ipv4_header(&mut f);
+        fix_checksums(&mut f);
         let r = reply(&f, Answer::Icmp4Echo);
         assert_eq!(r.len(), 14 + usize::from(tl));
         assert_eq!(&r[42..], &p[..26]);
@@ -812,7 +812,7 @@ mod tests {
     fn other_protocols_are_unsupported() {
         let mut f = icmp4_request(b"0123456789abcdef0123");
         f[23] = 6; // TCP
-        fix_ipv4_checksum(&mut f);
+        fix_ipv4_header(&mut f);
         assert_eq!(drop_reason(&f), DropReason::Unsupported);
     }
 

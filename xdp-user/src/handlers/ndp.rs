@@ -258,8 +258,8 @@ mod tests {
     #[test]
     fn multicast_ns_answers_to_the_sllao_mac() {
         let other = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
-        let g = solicited_node(OUR_V6);
-        let req = ns_frame(v6_multicast_mac(g), PEER_V6, g, 255, OUR_V6, &sllao(other));
+        let g = solicited_node(&OUR_V6);
+        let req = ns_frame(multicast_mac(&g), PEER_V6, g, 255, OUR_V6, &sllao(other));
         let r = reply(&req, Answer::Ndp);
         check_na(&r, PEER_V6, OUR_V6, 0x60);
         assert_eq!(r, expected_na(other, PEER_V6, OUR_V6, true));
@@ -276,21 +276,21 @@ mod tests {
         assert_eq!(r, expected_na(PEER_MAC, PEER_V6, OUR_V6, true));
         // Two SLLAOs: the first counts.
         let opts = [sllao(other), sllao(PEER_MAC)].concat();
-        let req = ns_frame(v6_multicast_mac(g), PEER_V6, g, 255, OUR_V6, &opts);
+        let req = ns_frame(multicast_mac(&g), PEER_V6, g, 255, OUR_V6, &opts);
         assert_eq!(&reply(&req, Answer::Ndp)[..6], &other);
     }
 
     #[test]
     fn multicast_ns_without_sllao_is_unsupported() {
         // Linux answers it only from an existing neighbour entry of the solicitor.
-        let g = solicited_node(OUR_V6);
-        let f = ns_frame(v6_multicast_mac(g), PEER_V6, g, 255, OUR_V6, &[]);
+        let g = solicited_node(&OUR_V6);
+        let f = ns_frame(multicast_mac(&g), PEER_V6, g, 255, OUR_V6, &[]);
         assert_eq!(drop_reason(&f), DropReason::Unsupported);
     }
 
     #[test]
     fn sllao_of_wrong_length_or_group_mac() {
-        let g = solicited_node(OUR_V6);
+        let g = solicited_node(&OUR_V6);
         // ndisc_opt_addr_data: an Ethernet SLLAO is exactly 8 bytes.
         let long = [
             1u8, 2, 2, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -300,15 +300,15 @@ mod tests {
             assert_eq!(drop_reason(&f), DropReason::Malformed);
         }
         for mac in [[0xff; 6], [0x33, 0x33, 0, 0, 0, 1], [0; 6]] {
-            let f = ns_frame(v6_multicast_mac(g), PEER_V6, g, 255, OUR_V6, &sllao(mac));
+            let f = ns_frame(multicast_mac(&g), PEER_V6, g, 255, OUR_V6, &sllao(mac));
             assert_eq!(drop_reason(&f), DropReason::BadSource, "{mac:02x?}");
         }
     }
 
     #[test]
     fn dad_gets_all_nodes_advertisement() {
-        let g = solicited_node(OUR_V6);
-        let req = ns_frame(v6_multicast_mac(g), [0; 16], g, 255, OUR_V6, &[]);
+        let g = solicited_node(&OUR_V6);
+        let req = ns_frame(multicast_mac(&g), [0; 16], g, 255, OUR_V6, &[]);
         let r = reply(&req, Answer::Ndp);
         check_na(&r, ALL_NODES, OUR_V6, 0x20);
         assert_eq!(&r[..6], &[0x33, 0x33, 0, 0, 0, 1]);
@@ -318,7 +318,7 @@ mod tests {
         );
         // With a nonce option (RFC 7527) too.
         let req = ns_frame(
-            v6_multicast_mac(g),
+            multicast_mac(&g),
             [0; 16],
             g,
             255,
@@ -330,29 +330,22 @@ mod tests {
 
     #[test]
     fn dad_rules() {
-        let g = solicited_node(OUR_V6);
+        let g = solicited_node(&OUR_V6);
         // DAD must go to a solicited-node group ...
         let f = ns_frame(OUR_MAC, [0; 16], OUR_V6, 255, OUR_V6, &[]);
         assert_eq!(drop_reason(&f), DropReason::BadDestination);
         let f = ns_frame(ALL_NODES_MAC, [0; 16], ALL_NODES, 255, OUR_V6, &[]);
         assert_eq!(drop_reason(&f), DropReason::BadDestination);
         // ... and must not carry a source link-layer address.
-        let f = ns_frame(
-            v6_multicast_mac(g),
-            [0; 16],
-            g,
-            255,
-            OUR_V6,
-            &sllao(PEER_MAC),
-        );
+        let f = ns_frame(multicast_mac(&g), [0; 16], g, 255, OUR_V6, &sllao(PEER_MAC));
         assert_eq!(drop_reason(&f), DropReason::Malformed);
     }
 
     #[test]
     fn wrong_target_is_not_ours() {
-        let g = solicited_node(OTHER_V6);
+        let g = solicited_node(&OTHER_V6);
         let f = ns_frame(
-            v6_multicast_mac(g),
+            multicast_mac(&g),
             PEER_V6,
             g,
             255,
@@ -371,15 +364,8 @@ mod tests {
     #[test]
     fn hop_limit_other_than_255_is_unsupported() {
         for hl in [64, 254, 1] {
-            let g = solicited_node(OUR_V6);
-            let f = ns_frame(
-                v6_multicast_mac(g),
-                PEER_V6,
-                g,
-                hl,
-                OUR_V6,
-                &sllao(PEER_MAC),
-            );
+            let g = solicited_node(&OUR_V6);
+            let f = ns_frame(multicast_mac(&g), PEER_V6, g, hl, OUR_V6, &sllao(PEER_MAC));
             assert_eq!(drop_reason(&f), DropReason::Unsupported, "hop limit {hl}");
         }
     }
@@ -389,7 +375,7 @@ mod tests {
         // Another host's solicited-node group, another host's address, a group we are not in.
         let mut group = ALL_NODES;
         group[15] = 2;
-        for dst in [solicited_node(OTHER_V6), OTHER_V6, group] {
+        for dst in [solicited_node(&OTHER_V6), OTHER_V6, group] {
             let f = ns_frame(OUR_MAC, PEER_V6, dst, 255, OUR_V6, &sllao(PEER_MAC));
             assert_eq!(drop_reason(&f), DropReason::BadDestination, "{dst:02x?}");
         }
@@ -408,13 +394,13 @@ mod tests {
 
     #[test]
     fn bad_options_are_malformed() {
-        let g = solicited_node(OUR_V6);
+        let g = solicited_node(&OUR_V6);
         for opts in [
             &[1u8, 0, 0, 0, 0, 0, 0, 0][..],  // length 0
             &[1, 2, 1, 2, 3, 4, 5, 6][..],    // runs past the end
             &[1, 1, 1, 2, 3, 4, 5, 6, 9][..], // one stray byte after a good option
         ] {
-            let f = ns_frame(v6_multicast_mac(g), PEER_V6, g, 255, OUR_V6, opts);
+            let f = ns_frame(multicast_mac(&g), PEER_V6, g, 255, OUR_V6, opts);
             assert_eq!(drop_reason(&f), DropReason::Malformed, "{opts:?}");
         }
     }
@@ -423,7 +409,7 @@ mod tests {
     fn nonzero_code_is_malformed() {
         let mut f = ns_request(OUR_V6);
         f[55] = 1;
-        fix_v6_l4_checksum(&mut f);
+        fix_checksums(&mut f);
         assert_eq!(drop_reason(&f), DropReason::Malformed);
     }
 
@@ -434,7 +420,7 @@ mod tests {
             let mut f = ns_request(OUR_V6);
             f.truncate(54 + usize::from(plen));
             f[18..20].copy_from_slice(&plen.to_be_bytes());
-            fix_v6_l4_checksum(&mut f);
+            fix_checksums(&mut f);
             assert_eq!(drop_reason(&f), DropReason::Truncated, "ICMP length {plen}");
         }
     }
@@ -442,8 +428,8 @@ mod tests {
     #[test]
     fn reply_that_does_not_fit_is_too_big() {
         // The answer to DAD without options: 78 bytes in, 86 out.
-        let g = solicited_node(OUR_V6);
-        let req = ns_frame(v6_multicast_mac(g), [0; 16], g, 255, OUR_V6, &[]);
+        let g = solicited_node(&OUR_V6);
+        let req = ns_frame(multicast_mac(&g), [0; 16], g, 255, OUR_V6, &[]);
         for size in 78..86 {
             let mut buf = req.clone();
             buf.resize(size, 0);

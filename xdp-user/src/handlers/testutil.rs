@@ -1,17 +1,24 @@
-//! Test support shared by the handler modules: our identity, request builders (etherparse's
-//! `PacketBuilder`), and reply checkers that verify checksums *independently* of
-//! [`super::checksum`] (etherparse's own checksum code plus a textbook RFC 1071 loop).
+//! Test support shared by the handler modules: our identity, requests addressed to it (built
+//! by `xdp-testkit` with the field values etherparse's `PacketBuilder` writes, so that the
+//! etherparse-built expected replies match), and reply checkers that verify checksums
+//! *independently* of `xdp_wire::checksum` (etherparse's own checksum code plus the textbook
+//! RFC 1071 sum of `xdp_testkit::reference`).
 
 use super::{handle, Answer, Identity, Verdict};
-use etherparse::{
-    ArpHardwareId, ArpOperation, ArpPacket, EtherType, Icmpv4Slice, Icmpv6Slice, Icmpv6Type,
-    IpHeaders, Ipv4Header, Ipv4HeaderSlice, PacketBuilder, UdpHeader,
-};
+use etherparse::{ArpOperation, Icmpv4Slice, Icmpv6Slice, Ipv4Header, Ipv4HeaderSlice, UdpHeader};
 use std::net::{Ipv4Addr, Ipv6Addr};
+use xdp_testkit::frame::{self, Ipv4};
+pub use xdp_testkit::frame::{
+    fix_checksums, fix_ipv4_header, multicast_mac, sllao, solicited_node,
+};
+pub use xdp_testkit::reference;
+pub use xdp_testkit::rng::XorShift;
+use xdp_wire::ipv4::{protocol, FLAG_DF};
+pub use xdp_wire::ipv6::ALL_NODES;
 
 pub const OUR_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
 pub const PEER_MAC: [u8; 6] = [0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee];
-pub const BROADCAST_MAC: [u8; 6] = [0xff; 6];
+pub const BROADCAST_MAC: [u8; 6] = xdp_wire::ethernet::BROADCAST;
 
 pub const OUR_V4: [u8; 4] = [192, 0, 2, 1];
 /// A second address of ours (replies must come from the one that was asked).
@@ -29,7 +36,6 @@ pub const PEER_V6: [u8; 16] = [
 pub const OTHER_V6: [u8; 16] = [
     0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02,
 ];
-pub const ALL_NODES: [u8; 16] = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01];
 
 pub const UDP_PORT: u16 = 7;
 pub const UDP_PORT_B: u16 = 9000;
@@ -50,18 +56,6 @@ pub fn identity_with(protocols: u32) -> Identity {
         udp_ports: vec![UDP_PORT, UDP_PORT_B],
         protocols,
     }
-}
-
-/// Solicited-node multicast address of `a` (ff02::1:ffXX:XXXX).
-pub fn solicited_node(a: [u8; 16]) -> [u8; 16] {
-    let mut m = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, 0, 0, 0];
-    m[13..].copy_from_slice(&a[13..]);
-    m
-}
-
-/// Multicast MAC for an IPv6 multicast address (33:33 + low 32 bits).
-pub fn v6_multicast_mac(a: [u8; 16]) -> [u8; 6] {
-    [0x33, 0x33, a[12], a[13], a[14], a[15]]
 }
 
 // ---------------------------------------------------------------------------------------
@@ -108,10 +102,14 @@ pub fn reply(frame: &[u8], kind: Answer) -> Vec<u8> {
 // Request builders
 // ---------------------------------------------------------------------------------------
 
-fn write(b: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
-    let mut v = Vec::new();
-    b(&mut v);
-    v
+/// The IPv4 header etherparse's `PacketBuilder::ipv4` writes: identification 0, DF, TOS 0.
+fn ip4(src: [u8; 4], dst: [u8; 4], protocol: u8, ttl: u8) -> Ipv4 {
+    Ipv4 {
+        ttl,
+        ident: 0,
+        flags_frag: FLAG_DF,
+        ..Ipv4::to(src, dst, protocol)
+    }
 }
 
 pub fn arp_frame(
@@ -122,22 +120,7 @@ pub fn arp_frame(
     tha: [u8; 6],
     tpa: [u8; 4],
 ) -> Vec<u8> {
-    let arp = ArpPacket::new(
-        ArpHardwareId::ETHERNET,
-        EtherType::IPV4,
-        op,
-        &sha,
-        &spa,
-        &tha,
-        &tpa,
-    )
-    .unwrap();
-    write(|v| {
-        PacketBuilder::ethernet2(eth_src, BROADCAST_MAC)
-            .arp(arp)
-            .write(v)
-            .unwrap()
-    })
+    frame::arp_with_tha(BROADCAST_MAC, eth_src, op.0, sha, spa, tha, tpa)
 }
 
 /// Who-has `tpa` tell `spa`, from `sha` (Ethernet source = `sha`), to broadcast.
@@ -146,13 +129,8 @@ pub fn arp_request(sha: [u8; 6], spa: [u8; 4], tpa: [u8; 4]) -> Vec<u8> {
 }
 
 pub fn icmp4_echo(src: [u8; 4], dst: [u8; 4], id: u16, seq: u16, payload: &[u8]) -> Vec<u8> {
-    write(|v| {
-        PacketBuilder::ethernet2(PEER_MAC, OUR_MAC)
-            .ipv4(src, dst, 20)
-            .icmpv4_echo_request(id, seq)
-            .write(v, payload)
-            .unwrap()
-    })
+    let echo = frame::echo(8, id, seq, payload, 0);
+    frame::ipv4(OUR_MAC, PEER_MAC, &ip4(src, dst, protocol::ICMP, 20), &echo)
 }
 
 /// Echo request from the peer to our first address.
@@ -160,7 +138,7 @@ pub fn icmp4_request(payload: &[u8]) -> Vec<u8> {
     icmp4_echo(PEER_V4, OUR_V4, 0x1234, 7, payload)
 }
 
-/// IPv4 header with the given options, for builders that need one.
+/// IPv4 header with the given options, for the expected replies (etherparse).
 pub fn ipv4_header(src: [u8; 4], dst: [u8; 4], ttl: u8, options: &[u8]) -> Ipv4Header {
     let mut h = Ipv4Header::new(0, ttl, etherparse::IpNumber::ICMP, src, dst).unwrap();
     h.options = etherparse::Ipv4Options::try_from(options).unwrap();
@@ -168,26 +146,25 @@ pub fn ipv4_header(src: [u8; 4], dst: [u8; 4], ttl: u8, options: &[u8]) -> Ipv4H
     h
 }
 
-/// Echo request with IPv4 options (`options.len()` a multiple of 4, at most 40).
+/// Echo request with IPv4 options (`options.len()` a multiple of 4, at most 40), the header
+/// [`ipv4_header`] describes.
 pub fn icmp4_request_with_options(options: &[u8], payload: &[u8]) -> Vec<u8> {
-    let h = ipv4_header(PEER_V4, OUR_V4, 20, options);
-    write(|v| {
-        PacketBuilder::ethernet2(PEER_MAC, OUR_MAC)
-            .ip(IpHeaders::Ipv4(h, Default::default()))
-            .icmpv4_echo_request(0x1234, 7)
-            .write(v, payload)
-            .unwrap()
-    })
+    let ip = Ipv4 {
+        ident: 0xbeef,
+        options: options.to_vec(),
+        ..ip4(PEER_V4, OUR_V4, protocol::ICMP, 20)
+    };
+    frame::ipv4(
+        OUR_MAC,
+        PEER_MAC,
+        &ip,
+        &frame::echo(8, 0x1234, 7, payload, 0),
+    )
 }
 
 pub fn udp4(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    write(|v| {
-        PacketBuilder::ethernet2(PEER_MAC, OUR_MAC)
-            .ipv4(src, dst, 20)
-            .udp(sport, dport)
-            .write(v, payload)
-            .unwrap()
-    })
+    let udp = frame::udp4(src, dst, sport, dport, payload);
+    frame::ipv4(OUR_MAC, PEER_MAC, &ip4(src, dst, protocol::UDP, 20), &udp)
 }
 
 pub fn udp4_request(payload: &[u8]) -> Vec<u8> {
@@ -195,13 +172,10 @@ pub fn udp4_request(payload: &[u8]) -> Vec<u8> {
 }
 
 pub fn icmp6_echo(src: [u8; 16], dst: [u8; 16], payload: &[u8]) -> Vec<u8> {
-    write(|v| {
-        PacketBuilder::ethernet2(PEER_MAC, OUR_MAC)
-            .ipv6(src, dst, 20)
-            .icmpv6_echo_request(0x4321, 9)
-            .write(v, payload)
-            .unwrap()
-    })
+    let len = 8 + payload.len();
+    let pseudo = frame::pseudo_v6(src, dst, protocol::ICMPV6, len);
+    let echo = frame::echo(128, 0x4321, 9, payload, pseudo);
+    frame::ipv6(OUR_MAC, PEER_MAC, src, dst, protocol::ICMPV6, 20, &echo)
 }
 
 pub fn icmp6_request(payload: &[u8]) -> Vec<u8> {
@@ -209,13 +183,8 @@ pub fn icmp6_request(payload: &[u8]) -> Vec<u8> {
 }
 
 pub fn udp6(src: [u8; 16], dst: [u8; 16], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    write(|v| {
-        PacketBuilder::ethernet2(PEER_MAC, OUR_MAC)
-            .ipv6(src, dst, 20)
-            .udp(sport, dport)
-            .write(v, payload)
-            .unwrap()
-    })
+    let udp = frame::udp6(src, dst, sport, dport, payload);
+    frame::ipv6(OUR_MAC, PEER_MAC, src, dst, protocol::UDP, 20, &udp)
 }
 
 pub fn udp6_request(payload: &[u8]) -> Vec<u8> {
@@ -232,34 +201,14 @@ pub fn ns_frame(
     target: [u8; 16],
     options: &[u8],
 ) -> Vec<u8> {
-    let mut payload = target.to_vec();
-    payload.extend_from_slice(options);
-    write(|v| {
-        PacketBuilder::ethernet2(PEER_MAC, eth_dst)
-            .ipv6(src, dst, hop_limit)
-            .icmpv6(Icmpv6Type::NeighborSolicitation)
-            .write(v, &payload)
-            .unwrap()
-    })
-}
-
-/// Source Link-Layer Address option for `mac`.
-pub fn sllao(mac: [u8; 6]) -> [u8; 8] {
-    [1, 1, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]]
+    frame::ns_frame(eth_dst, PEER_MAC, src, dst, hop_limit, target, options)
 }
 
 /// The usual address-resolution NS: from the peer, to the target's solicited-node group,
 /// with the peer's SLLAO.
 pub fn ns_request(target: [u8; 16]) -> Vec<u8> {
-    let g = solicited_node(target);
-    ns_frame(
-        v6_multicast_mac(g),
-        PEER_V6,
-        g,
-        255,
-        target,
-        &sllao(PEER_MAC),
-    )
+    let g = solicited_node(&target);
+    ns_frame(multicast_mac(&g), PEER_V6, g, 255, target, &sllao(PEER_MAC))
 }
 
 /// Deterministic payload of `n` bytes.
@@ -273,23 +222,11 @@ pub fn payload(n: usize) -> Vec<u8> {
 // Independent checkers
 // ---------------------------------------------------------------------------------------
 
-/// Textbook RFC 1071 sum over the concatenation of `parts`, one 16-bit word at a time.
-pub fn ref_sum(parts: &[&[u8]]) -> u16 {
-    let bytes: Vec<u8> = parts.iter().flat_map(|p| p.iter().copied()).collect();
-    let mut s: u32 = 0;
-    for pair in bytes.chunks(2) {
-        let w = (u32::from(pair[0]) << 8) | u32::from(*pair.get(1).unwrap_or(&0));
-        s += w;
-        s = (s & 0xffff) + (s >> 16);
-    }
-    s as u16
-}
-
 pub fn be16(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
 }
 
-/// Asserts every checksum in a reply frame is valid, using etherparse *and* [`ref_sum`].
+/// Asserts every checksum in a reply frame is valid, using etherparse *and* `reference::sum`.
 /// Also checks the IP length fields describe exactly the reply.
 pub fn assert_checksums_valid(frame: &[u8]) {
     match be16(frame, 12) {
@@ -304,7 +241,7 @@ pub fn assert_checksums_valid(frame: &[u8]) {
                 "IPv4 total length = reply"
             );
             // etherparse's header model has no field for the reserved flag bit, so its
-            // recomputation only applies when that bit is clear; ref_sum always applies.
+            // recomputation only applies when that bit is clear; the reference sum always applies.
             if ip[6] & 0x80 == 0 {
                 assert_eq!(
                     hs.to_header().calc_header_checksum(),
@@ -312,7 +249,7 @@ pub fn assert_checksums_valid(frame: &[u8]) {
                     "IPv4 header checksum"
                 );
             }
-            assert_eq!(ref_sum(&[&ip[..hl]]), 0xffff, "IPv4 header ref sum");
+            assert_eq!(reference::sum(&[&ip[..hl]]), 0xffff, "IPv4 header ref sum");
             let l4 = &ip[hl..];
             match ip[9] {
                 1 => {
@@ -322,7 +259,7 @@ pub fn assert_checksums_valid(frame: &[u8]) {
                         icmp.checksum(),
                         "ICMPv4 checksum"
                     );
-                    assert_eq!(ref_sum(&[l4]), 0xffff, "ICMPv4 ref sum");
+                    assert_eq!(reference::sum(&[l4]), 0xffff, "ICMPv4 ref sum");
                 }
                 17 => {
                     assert_eq!(usize::from(be16(l4, 4)), l4.len(), "UDP length");
@@ -335,7 +272,7 @@ pub fn assert_checksums_valid(frame: &[u8]) {
                         assert_eq!(c, want, "UDPv4 checksum");
                         let pseudo =
                             [&hs.source()[..], &hs.destination()[..], &[0, 17], &l4[4..6]].concat();
-                        assert_eq!(ref_sum(&[&pseudo, l4]), 0xffff, "UDPv4 ref sum");
+                        assert_eq!(reference::sum(&[&pseudo, l4]), 0xffff, "UDPv4 ref sum");
                     }
                 }
                 p => panic!("unexpected IPv4 protocol {p} in a reply"),
@@ -355,7 +292,11 @@ pub fn assert_checksums_valid(frame: &[u8]) {
                 &[0, 0, 0, ip[6]],
             ]
             .concat();
-            assert_eq!(ref_sum(&[&pseudo, l4]), 0xffff, "IPv6 upper-layer ref sum");
+            assert_eq!(
+                reference::sum(&[&pseudo, l4]),
+                0xffff,
+                "IPv6 upper-layer ref sum"
+            );
             match ip[6] {
                 58 => assert!(
                     Icmpv6Slice::from_slice(l4)
@@ -381,10 +322,10 @@ pub fn assert_checksums_valid(frame: &[u8]) {
 }
 
 /// An etherparse-built IPv4 reply as `icmp_reply` sends it: etherparse sets DF, Linux's ICMP
-/// socket does not (the header checksum is recomputed with [`ref_sum`]).
+/// socket does not (the header checksum is recomputed with `reference::sum`).
 pub fn without_df(mut frame: Vec<u8>) -> Vec<u8> {
     frame[20] &= !0x40;
-    fix_ipv4_checksum(&mut frame);
+    fix_ipv4_header(&mut frame);
     frame
 }
 
@@ -399,50 +340,6 @@ pub fn with_flow_label_of(mut expected: Vec<u8>, reply: &[u8]) -> Vec<u8> {
     expected[15] = (expected[15] & 0xf0) | (reply[15] & 0x0f);
     expected[16..18].copy_from_slice(&reply[16..18]);
     expected
-}
-
-/// Recomputes the IPv4 header checksum of a hand-edited frame (so a test can break one field
-/// and still get past the header checksum).
-pub fn fix_ipv4_checksum(frame: &mut [u8]) {
-    let ihl = usize::from(frame[14] & 0x0f) * 4;
-    let end = (14 + ihl).min(frame.len());
-    frame[24] = 0;
-    frame[25] = 0;
-    let c = !ref_sum(&[&frame[14..end]]);
-    frame[24..26].copy_from_slice(&c.to_be_bytes());
-}
-
-/// Recomputes the checksum of the ICMPv4 message of a hand-edited frame (IPv4 without options
-/// unless `ihl` says otherwise), over `total length - IHL*4` bytes.
-pub fn fix_icmp4_checksum(frame: &mut [u8]) {
-    let ihl = usize::from(frame[14] & 0x0f) * 4;
-    let total = usize::from(be16(frame, 16));
-    let (s, e) = (14 + ihl, 14 + total);
-    frame[s + 2] = 0;
-    frame[s + 3] = 0;
-    let c = !ref_sum(&[&frame[s..e]]);
-    frame[s + 2..s + 4].copy_from_slice(&c.to_be_bytes());
-}
-
-/// Recomputes the ICMPv6 / UDP checksum of a hand-edited IPv6 frame without extension headers.
-pub fn fix_v6_l4_checksum(frame: &mut [u8]) {
-    let plen = usize::from(be16(frame, 18));
-    let nh = frame[20];
-    let at = if nh == 17 { 54 + 6 } else { 54 + 2 };
-    frame[at] = 0;
-    frame[at + 1] = 0;
-    let pseudo = [
-        &frame[22..38],
-        &frame[38..54],
-        &(plen as u32).to_be_bytes()[..],
-        &[0, 0, 0, nh],
-    ]
-    .concat();
-    let mut c = !ref_sum(&[&pseudo, &frame[54..54 + plen]]);
-    if nh == 17 && c == 0 {
-        c = 0xffff;
-    }
-    frame[at..at + 2].copy_from_slice(&c.to_be_bytes());
 }
 
 /// Asserts a reply goes back where the request came from: Ethernet destination = request's

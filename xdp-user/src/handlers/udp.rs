@@ -242,10 +242,10 @@ mod tests {
             } else {
                 [&f[26..34], &[0, 17], &(plen as u16).to_be_bytes()[..]].concat()
             };
-            let s = ref_sum(&[&pseudo, &f[u..]]);
+            let s = reference::sum(&[&pseudo, &f[u..]]);
             f[u + 16..u + 18].copy_from_slice(&(!s).to_be_bytes());
             f[u + 6..u + 8].copy_from_slice(&[0xff, 0xff]);
-            assert_eq!(ref_sum(&[&pseudo, &f[u..]]), 0xffff);
+            assert_eq!(reference::sum(&[&pseudo, &f[u..]]), 0xffff);
             let r = reply(&f, if v6 { Answer::Udp6 } else { Answer::Udp4 });
             assert_eq!(&r[u + 6..u + 8], &[0xff, 0xff]);
         }
@@ -332,7 +332,7 @@ mod tests {
         for ip_payload in 0..8u16 {
             let mut f = udp4_request(b"");
             f[16..18].copy_from_slice(&(20 + ip_payload).to_be_bytes());
-            fix_ipv4_checksum(&mut f);
+            fix_ipv4_header(&mut f);
             assert_eq!(drop_reason(&f), DropReason::Truncated);
             let mut f = udp6_request(b"");
             f[18..20].copy_from_slice(&ip_payload.to_be_bytes());

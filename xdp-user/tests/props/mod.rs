@@ -24,6 +24,10 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+pub use xdp_testkit::frame::{
+    arp, echo, fix_checksums, ipv4_to, ipv6, multicast_mac, ns, solicited_node, udp,
+};
+use xdp_testkit::reference::{pseudo_v4, pseudo_v6, sum};
 use xdp_user::handlers::{handle, Answer, Identity, Verdict};
 
 pub const OUR_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
@@ -63,29 +67,8 @@ pub fn identity() -> Identity {
 }
 
 // ---------------------------------------------------------------------------------------
-// Independent arithmetic
+// Independent arithmetic (the sums are xdp_testkit::reference's, not the handlers')
 // ---------------------------------------------------------------------------------------
-
-/// RFC 1071 one's-complement sum over the concatenation of `parts`, 16 bits at a time.
-pub fn sum(parts: &[&[u8]]) -> u16 {
-    let mut s: u64 = 0;
-    let mut odd: Option<u8> = None;
-    for p in parts {
-        for &b in *p {
-            match odd.take() {
-                Some(hi) => s += u64::from(u16::from_be_bytes([hi, b])),
-                None => odd = Some(b),
-            }
-        }
-    }
-    if let Some(hi) = odd {
-        s += u64::from(u16::from_be_bytes([hi, 0]));
-    }
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    s as u16
-}
 
 fn be16(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
@@ -115,24 +98,6 @@ fn usable_v6_source(a: &[u8], id: &Identity) -> bool {
         && !mapped
         && a[0] != 0xff
         && !id.owns_v6(&<[u8; 16]>::try_from(a).unwrap_or_default())
-}
-
-fn pseudo_v4(src: &[u8], dst: &[u8], proto: u8, len: usize) -> Vec<u8> {
-    let mut p = Vec::with_capacity(12);
-    p.extend_from_slice(src);
-    p.extend_from_slice(dst);
-    p.extend_from_slice(&[0, proto]);
-    p.extend_from_slice(&(len as u16).to_be_bytes());
-    p
-}
-
-fn pseudo_v6(src: &[u8], dst: &[u8], next: u8, len: usize) -> Vec<u8> {
-    let mut p = Vec::with_capacity(40);
-    p.extend_from_slice(src);
-    p.extend_from_slice(dst);
-    p.extend_from_slice(&(len as u32).to_be_bytes());
-    p.extend_from_slice(&[0, 0, 0, next]);
-    p
 }
 
 // ---------------------------------------------------------------------------------------
@@ -610,237 +575,57 @@ fn check_v6(req: &[u8], rep: &[u8], kind: Answer, id: &Identity) -> Result<(), S
     Ok(())
 }
 
-// ---------------------------------------------------------------------------------------
-// Request builders (valid checksums; every field chosen by the caller)
-// ---------------------------------------------------------------------------------------
-
-fn eth(dst: [u8; 6], src: [u8; 6], ethertype: u16) -> Vec<u8> {
-    let mut f = Vec::with_capacity(128);
-    f.extend_from_slice(&dst);
-    f.extend_from_slice(&src);
-    f.extend_from_slice(&ethertype.to_be_bytes());
-    f
-}
-
-pub fn arp(
-    eth_dst: [u8; 6],
-    eth_src: [u8; 6],
-    op: u16,
-    sha: [u8; 6],
-    spa: [u8; 4],
-    tpa: [u8; 4],
-) -> Vec<u8> {
-    let mut f = eth(eth_dst, eth_src, 0x0806);
-    f.extend_from_slice(&[0, 1, 8, 0, 6, 4]);
-    f.extend_from_slice(&op.to_be_bytes());
-    f.extend_from_slice(&sha);
-    f.extend_from_slice(&spa);
-    f.extend_from_slice(&[0; 6]);
-    f.extend_from_slice(&tpa);
-    f
-}
-
-/// An IPv4 datagram carrying `l4` (whose checksum the caller computed, or will repair).
-pub fn ipv4(
-    eth_dst: [u8; 6],
-    eth_src: [u8; 6],
-    src: [u8; 4],
-    dst: [u8; 4],
-    proto: u8,
-    options: &[u8],
-    l4: &[u8],
-) -> Vec<u8> {
-    let mut f = eth(eth_dst, eth_src, 0x0800);
-    let hl = 20 + options.len();
-    let total = (hl + l4.len()) as u16;
-    f.push(0x40 | (hl / 4) as u8);
-    f.push(0);
-    f.extend_from_slice(&total.to_be_bytes());
-    f.extend_from_slice(&[0x12, 0x34, 0x40, 0, 64, proto, 0, 0]);
-    f.extend_from_slice(&src);
-    f.extend_from_slice(&dst);
-    f.extend_from_slice(options);
-    let c = !sum(&[&f[14..14 + hl]]);
-    f[24..26].copy_from_slice(&c.to_be_bytes());
-    f.extend_from_slice(l4);
-    f
-}
-
-/// ICMP echo message (type `ty`), checksum over the message only (add a pseudo-header sum
-/// for ICMPv6 with [`fix_checksums`]).
-pub fn echo_msg(ty: u8, ident: u16, seq: u16, data: &[u8]) -> Vec<u8> {
-    let mut m = vec![ty, 0, 0, 0];
-    m.extend_from_slice(&ident.to_be_bytes());
-    m.extend_from_slice(&seq.to_be_bytes());
-    m.extend_from_slice(data);
-    m
-}
-
-pub fn udp_msg(sport: u16, dport: u16, data: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(8 + data.len());
-    m.extend_from_slice(&sport.to_be_bytes());
-    m.extend_from_slice(&dport.to_be_bytes());
-    m.extend_from_slice(&((8 + data.len()) as u16).to_be_bytes());
-    m.extend_from_slice(&[0, 0]);
-    m.extend_from_slice(data);
-    m
-}
-
-pub fn ipv6(
-    eth_dst: [u8; 6],
-    eth_src: [u8; 6],
-    src: [u8; 16],
-    dst: [u8; 16],
-    next: u8,
-    hop_limit: u8,
-    l4: &[u8],
-) -> Vec<u8> {
-    let mut f = eth(eth_dst, eth_src, 0x86dd);
-    f.extend_from_slice(&[0x60, 0, 0, 0]);
-    f.extend_from_slice(&(l4.len() as u16).to_be_bytes());
-    f.extend_from_slice(&[next, hop_limit]);
-    f.extend_from_slice(&src);
-    f.extend_from_slice(&dst);
-    f.extend_from_slice(l4);
-    f
-}
-
-/// Neighbor Solicitation message for `target` with raw `options`.
-pub fn ns_msg(target: [u8; 16], options: &[u8]) -> Vec<u8> {
-    let mut m = vec![135, 0, 0, 0, 0, 0, 0, 0];
-    m.extend_from_slice(&target);
-    m.extend_from_slice(options);
-    m
-}
-
-pub fn solicited_node(a: [u8; 16]) -> [u8; 16] {
-    [
-        0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, a[13], a[14], a[15],
-    ]
-}
-
-pub fn v6_mcast_mac(a: [u8; 16]) -> [u8; 6] {
-    [0x33, 0x33, a[12], a[13], a[14], a[15]]
-}
-
-/// Recomputes the IPv4 header checksum and the ICMP / UDP / ICMPv6 checksum of a frame where
-/// its (possibly mutated) length fields allow it. Written for garbage: never panics.
-pub fn fix_checksums(f: &mut [u8]) {
-    let Some(&[t0, t1]) = f.get(12..14) else {
-        return;
-    };
-    match u16::from_be_bytes([t0, t1]) {
-        0x0800 => {
-            let Some(&vihl) = f.get(14) else { return };
-            let hl = usize::from(vihl & 0x0f) * 4;
-            let Some(&[a, b]) = f.get(16..18) else { return };
-            let total = usize::from(u16::from_be_bytes([a, b]));
-            if hl < 20 || 14 + hl > f.len() {
-                return;
-            }
-            f[24] = 0;
-            f[25] = 0;
-            let c = !sum(&[&f[14..14 + hl]]);
-            f[24..26].copy_from_slice(&c.to_be_bytes());
-            if total < hl || 14 + total > f.len() {
-                return;
-            }
-            let (s, e) = (14 + hl, 14 + total);
-            match f[23] {
-                1 if e - s >= 4 => {
-                    f[s + 2] = 0;
-                    f[s + 3] = 0;
-                    let c = !sum(&[&f[s..e]]);
-                    f[s + 2..s + 4].copy_from_slice(&c.to_be_bytes());
-                }
-                17 if e - s >= 8 && (f[s + 6], f[s + 7]) != (0, 0) => {
-                    f[s + 6] = 0;
-                    f[s + 7] = 0;
-                    let p = pseudo_v4(&f[26..30], &f[30..34], 17, e - s);
-                    let mut c = !sum(&[&p, &f[s..e]]);
-                    if c == 0 {
-                        c = 0xffff;
-                    }
-                    f[s + 6..s + 8].copy_from_slice(&c.to_be_bytes());
-                }
-                _ => {}
-            }
-        }
-        0x86dd => {
-            let Some(&[a, b]) = f.get(18..20) else { return };
-            let plen = usize::from(u16::from_be_bytes([a, b]));
-            if 54 + plen > f.len() {
-                return;
-            }
-            let at = match f[20] {
-                17 if plen >= 8 => 54 + 6,
-                58 if plen >= 4 => 54 + 2,
-                _ => return,
-            };
-            f[at] = 0;
-            f[at + 1] = 0;
-            let p = pseudo_v6(&f[22..38], &f[38..54], f[20], plen);
-            let mut c = !sum(&[&p, &f[54..54 + plen]]);
-            if f[20] == 17 && c == 0 {
-                c = 0xffff;
-            }
-            f[at..at + 2].copy_from_slice(&c.to_be_bytes());
-        }
-        _ => {}
-    }
-}
-
 /// One valid request of every kind we answer, and near misses, all with valid checksums.
 pub fn seeds() -> Vec<Vec<u8>> {
     let data: Vec<u8> = (0..61u8).map(|i| i.wrapping_mul(37)).collect();
-    let g = solicited_node(OUR_V6[0]);
+    let g = solicited_node(&OUR_V6[0]);
     let mut v = vec![
         arp(BROADCAST_MAC, PEER_MAC, 1, PEER_MAC, PEER_V4, OUR_V4[0]),
         arp(OUR_MAC, PEER_MAC, 1, PEER_MAC, [0; 4], OUR_V4[1]),
-        ipv4(
+        ipv4_to(
             OUR_MAC,
             PEER_MAC,
             PEER_V4,
             OUR_V4[0],
             1,
             &[],
-            &echo_msg(8, 1, 2, &data),
+            &echo(8, 1, 2, &data, 0),
         ),
-        ipv4(
+        ipv4_to(
             OUR_MAC,
             PEER_MAC,
             PEER_V4,
             OUR_V4[1],
             1,
             &[1, 1, 1, 0],
-            &echo_msg(8, 1, 2, &data[..7]),
+            &echo(8, 1, 2, &data[..7], 0),
         ),
-        ipv4(
+        ipv4_to(
             OUR_MAC,
             PEER_MAC,
             PEER_V4,
             OUR_V4[0],
             17,
             &[],
-            &udp_msg(PEER_PORT, 7, &data),
+            &udp(PEER_PORT, 7, &data, None),
         ),
-        ipv4(
+        ipv4_to(
             BROADCAST_MAC,
             PEER_MAC,
             PEER_V4,
             OUR_V4[0],
             1,
             &[0x94, 4, 0, 0],
-            &echo_msg(8, 5, 6, &data[..3]),
+            &echo(8, 5, 6, &data[..3], 0),
         ),
-        ipv4(
+        ipv4_to(
             BROADCAST_MAC,
             PEER_MAC,
             PEER_V4,
             OUR_V4[0],
             17,
             &[],
-            &udp_msg(PEER_PORT, 9000, &data[..3]),
+            &udp(PEER_PORT, 9000, &data[..3], None),
         ),
         ipv6(
             OUR_MAC,
@@ -849,7 +634,7 @@ pub fn seeds() -> Vec<Vec<u8>> {
             OUR_V6[0],
             58,
             64,
-            &echo_msg(128, 3, 4, &data),
+            &echo(128, 3, 4, &data, 0),
         ),
         ipv6(
             OUR_MAC,
@@ -858,16 +643,16 @@ pub fn seeds() -> Vec<Vec<u8>> {
             OUR_V6[1],
             17,
             64,
-            &udp_msg(PEER_PORT, 7, &data[..20]),
+            &udp(PEER_PORT, 7, &data[..20], None),
         ),
         ipv6(
-            v6_mcast_mac(g),
+            multicast_mac(&g),
             PEER_MAC,
             PEER_V6,
             g,
             58,
             255,
-            &ns_msg(OUR_V6[0], &[1, 1, 2, 0, 0, 0, 0, 1]),
+            &ns(OUR_V6[0], &[1, 1, 2, 0, 0, 0, 0, 1], 0),
         ),
         ipv6(
             OUR_MAC,
@@ -876,16 +661,16 @@ pub fn seeds() -> Vec<Vec<u8>> {
             OUR_V6[1],
             58,
             255,
-            &ns_msg(OUR_V6[1], &[]),
+            &ns(OUR_V6[1], &[], 0),
         ),
         ipv6(
-            v6_mcast_mac(g),
+            multicast_mac(&g),
             PEER_MAC,
             [0; 16],
             g,
             58,
             255,
-            &ns_msg(OUR_V6[0], &[]),
+            &ns(OUR_V6[0], &[], 0),
         ),
     ];
     for f in &mut v {
