@@ -342,7 +342,12 @@ mod tests {
             for hop in 0..hops {
                 let side = (hop % 2) as usize;
                 let me = if side == 0 { &a } else { &b };
-                let Verdict::Reply { len: n, kind } = handle(&mut frame, len, me) else {
+                let Verdict::Reply {
+                    offset: 0,
+                    len: n,
+                    kind,
+                } = handle(&mut frame, len, me)
+                else {
                     return hop;
                 };
                 if let Some(l) = limiters.as_mut() {

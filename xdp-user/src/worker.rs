@@ -127,11 +127,7 @@ struct Reply {
 fn answer(buf: &mut [u8], rx_len: usize, id: &Identity) -> Result<Reply, DropReason> {
     let len = rx_len.min(buf.len());
     match handlers::handle(buf, len, id) {
-        Verdict::Reply { len, kind } => Ok(Reply {
-            offset: 0,
-            len,
-            kind,
-        }),
+        Verdict::Reply { offset, len, kind } => Ok(Reply { offset, len, kind }),
         Verdict::Drop(reason) => Err(reason),
     }
 }

@@ -130,6 +130,58 @@ fn every_kind_is_answered_through_the_rings_in_both_modes() {
     }
 }
 
+/// `frame` (an option-free IPv4 request) with the IPv4 options `opts` inserted after the
+/// fixed header: IHL, total length and header checksum fixed; the UDP checksum needs no
+/// change (the options are not in its pseudo-header).
+fn with_ipv4_options(frame: &[u8], opts: &[u8]) -> Vec<u8> {
+    let mut f = [&frame[..34], opts, &frame[34..]].concat();
+    let mut ip = xdp_wire::ipv4::Packet::new_unchecked(&mut f[14..]);
+    let total = ip.total_len() + opts.len();
+    ip.set_version_header_len(20 + opts.len());
+    ip.set_total_len(total as u16);
+    ip.fill_checksum();
+    f
+}
+
+#[test]
+fn a_reply_that_starts_later_in_the_frame_goes_out_from_there() {
+    // A UDP reply drops the request's IPv4 options: the handler moves the headers forward,
+    // the worker puts `RX address + offset` on the TX ring, and the completion's address
+    // (inside the chunk) gives the whole chunk back to the pool.
+    let opts = [148u8, 4, 0, 0, 1, 1, 1, 0];
+    for cfg in [copy_cfg(64, 16), zc_cfg(64, 16)] {
+        let mut r = rig(cfg, 8);
+        r.prime();
+        let plain = requests::request(Answer::Udp4, 64, 3);
+        let req = with_ipv4_options(&plain, &opts);
+        let Arrival::Received(rx_addr) = r.model().arrive(&req) else {
+            panic!("not received");
+        };
+        r.w.step();
+        r.model().driver_tx();
+        let n = r.model().in_flight();
+        r.model().complete_in_flight(n);
+        r.w.step();
+        assert_eq!(r.model().sent.len(), 1, "{:?}", cfg.mode);
+        let (tx_addr, bytes) = r.model().sent[0].clone();
+        assert_eq!(tx_addr, rx_addr + opts.len() as u64, "{:?}", cfg.mode);
+        assert_eq!(bytes.len(), req.len() - opts.len(), "{:?}", cfg.mode);
+        // The reply is exactly the one to the same request without options.
+        let mut want = plain.clone();
+        want.resize(4096, 0);
+        let v = xdp_user::handlers::handle(&mut want, plain.len(), &requests::identity());
+        assert!(
+            matches!(v, xdp_user::handlers::Verdict::Reply { offset: 0, len, .. } if len == plain.len()),
+            "{v:?}"
+        );
+        assert_eq!(bytes, want[..plain.len()], "{:?}", cfg.mode);
+        assert_eq!(r.stats.snapshot().answers[Answer::Udp4 as usize], 1);
+        r.assert_audit();
+        every_frame_once(&r.w, 64).unwrap();
+        assert_eq!(r.w.moves().completed, 1);
+    }
+}
+
 #[test]
 fn a_full_tx_ring_recycles_and_counts_the_replies() {
     // Zero-copy with need_wakeup: the driver is "busy" (TX flag clear) and never runs, so

@@ -379,6 +379,7 @@ fn only_the_bare_solicitation_grows() {
     assert_eq!(ns.len(), NS_MIN_FRAME);
     match check(&ns, CHUNK, ns.len(), &identity()) {
         Ok(Verdict::Reply {
+            offset: 0,
             len,
             kind: Answer::Ndp,
         }) => assert_eq!(len, NA_FRAME),

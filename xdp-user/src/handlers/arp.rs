@@ -71,6 +71,7 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
     arp.set_sha(id.mac);
     arp.set_spa(tpa);
     Ok(NetReply {
+        offset: 0,
         len: LEN,
         kind: Answer::Arp,
         dst: LinkDst::Mac(sha),

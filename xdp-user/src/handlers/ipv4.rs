@@ -18,11 +18,16 @@
 //! incrementally updated header checksum; the other fields are set as Linux sets them:
 //! * ICMP echo reply (`icmp_reply`): TOS kept (ECN included), DF clear, ID kept, options as
 //!   [`echo_options`] makes them (record route filled in, as Linux echoes them);
-//! * UDP (an unconnected UDP socket's `sendto`): TOS 0, DF set, ID kept; a request with
-//!   options is not answered (`Unsupported`: the reply must not carry them, and removing
-//!   them needs the TX path to send from a later offset of the frame).
+//! * UDP (an unconnected UDP socket's `sendto`): TOS 0, DF set, ID kept, and no options (a
+//!   socket's datagram carries none unless it set `IP_OPTIONS`): a request's options are
+//!   removed by moving the fixed header (and, in [`super::dispatch`], the Ethernet header)
+//!   forward by the options' length, so the reply starts that much later in the frame
+//!   ([`NetReply::offset`]) and the payload never moves. IHL, total length and the header
+//!   checksum are those of the 20-byte header; the UDP checksum needs no change (options are
+//!   not in the pseudo-header).
 //!
-//! **Its length is the request's total length**, so request padding is never echoed.
+//! **Its length is the request's total length** (less the removed options), so request
+//! padding is never echoed.
 
 use super::{icmp4, udp, Answer, DropReason, Identity, LinkDst, NetReply};
 use xdp_wire::checksum;
@@ -278,11 +283,6 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
     let kind = match ip.protocol() {
         protocol::ICMP => icmp4::handle(l4, id)?,
         protocol::UDP => {
-            // A Linux socket's reply carries no IP options. Dropping them means sending from
-            // a later offset of the frame, which the TX path cannot do yet: not answered.
-            if !options.is_empty() {
-                return Err(DropReason::Unsupported);
-            }
             // `l4.len() <= total <= u16::MAX`, so the length always fits the pseudo-header.
             let len = u16::try_from(l4.len()).map_err(|_| DropReason::Truncated)?;
             let pseudo = checksum::pseudo_v4(src, dst, protocol::UDP, len);
@@ -319,8 +319,23 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
     // of `__ip_select_ident` (random start, random jumps over time), for DF datagrams too;
     // without state on the data path, the requester's own counter is the equivalent we have:
     // it advances per packet of the flow and is deterministic.
+    let strip = if kind == Answer::Udp4 {
+        options.len()
+    } else {
+        0
+    };
+    if strip > 0 {
+        // `total - strip >= MIN_HEADER_LEN` since `total >= hl = MIN_HEADER_LEN + strip`.
+        let reply_total = u16::try_from(total - strip).map_err(|_| DropReason::Truncated)?;
+        ip.set_version_header_len(MIN_HEADER_LEN);
+        ip.set_total_len(reply_total);
+        ip.fill_checksum();
+        // The fixed header now ends where the options ended, directly before the datagram.
+        pkt.copy_within(..MIN_HEADER_LEN, strip);
+    }
     Ok(NetReply {
-        len: total,
+        offset: strip,
+        len: total - strip,
         kind,
         dst: LinkDst::Requester,
     })
@@ -642,19 +657,117 @@ mod tests {
         }
     }
 
-    #[test]
-    fn udp_with_options_is_unsupported() {
-        // A Linux socket's reply carries no options; we cannot remove them without sending
-        // from another offset of the frame, so such requests are not answered.
-        let mut h = ipv4_header(PEER_V4, OUR_V4, 64, &[1, 1, 1, 0]);
+    /// A UDP request from the peer to our echo port with IPv4 `options` (a multiple of 4).
+    fn udp4_request_with_options(options: &[u8], p: &[u8]) -> Vec<u8> {
+        let mut h = ipv4_header(PEER_V4, OUR_V4, 64, options);
         h.protocol = etherparse::IpNumber::UDP;
+        h.identification = 0x4d2e;
         let mut f = Vec::new();
         PacketBuilder::ethernet2(PEER_MAC, OUR_MAC)
             .ip(IpHeaders::Ipv4(h, Default::default()))
             .udp(PEER_PORT, UDP_PORT)
-            .write(&mut f, b"opt")
+            .write(&mut f, p)
             .unwrap();
-        assert_eq!(drop_reason(&f), DropReason::Unsupported);
+        f
+    }
+
+    #[test]
+    fn udp_reply_drops_the_options_and_keeps_the_payload_in_place() {
+        // A Linux UDP socket's reply carries no options: the reply is the option-free datagram
+        // a socket sends, starting `options.len()` bytes into the frame.
+        let mut ping_r = vec![1u8, 7, 39, 4];
+        ping_r.resize(40, 0);
+        let cases: &[(&str, &[u8])] = &[
+            ("NOPs", &[1, 1, 1, 0]),
+            ("router alert", &[148, 4, 0, 0]),
+            ("RR with room", &[7, 7, 4, 0, 0, 0, 0, 0]),
+            ("TS with room", &[68, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+            ("unknown option", &[0x9e, 4, 0xab, 0xcd]),
+            ("40 bytes (ping -R)", &ping_r),
+        ];
+        for (what, opts) in cases {
+            for n in [0usize, 1, 17, 1000, 1472 - opts.len()] {
+                let p = payload(n);
+                let req = udp4_request_with_options(opts, &p);
+                let (v, buf) = run_with(&req, &identity());
+                let Verdict::Reply { offset, len, kind } = v else {
+                    panic!("{what}, payload {n}: {v:?}");
+                };
+                assert_eq!(
+                    (offset, len, kind),
+                    (opts.len(), req.len() - opts.len(), Answer::Udp4),
+                    "{what}, payload {n}"
+                );
+                let r = &buf[offset..offset + len];
+                // Byte-exact: what etherparse builds for an option-free reply from us, with
+                // the request's ID and DF (an unconnected socket's IP_PMTUDISC_WANT).
+                let mut h = etherparse::Ipv4Header::new(
+                    u16::try_from(8 + n).unwrap(),
+                    64,
+                    etherparse::IpNumber::UDP,
+                    OUR_V4,
+                    PEER_V4,
+                )
+                .unwrap();
+                h.identification = 0x4d2e;
+                h.dont_fragment = true;
+                let mut want = Vec::new();
+                PacketBuilder::ethernet2(OUR_MAC, PEER_MAC)
+                    .ip(IpHeaders::Ipv4(h, Default::default()))
+                    .udp(UDP_PORT, PEER_PORT)
+                    .write(&mut want, &p)
+                    .unwrap();
+                assert_eq!(r, &want[..], "{what}, payload {n}");
+                // Checksums verified independently of the handler and of the builder.
+                let ip = etherparse::Ipv4HeaderSlice::from_slice(&r[14..]).unwrap();
+                assert_eq!((ip.ihl(), usize::from(ip.total_len())), (5, len - 14));
+                assert_eq!(
+                    xdp_testkit::reference::sum(&[&r[14..34]]),
+                    0xffff,
+                    "{what}: header checksum"
+                );
+                let udp = etherparse::UdpHeaderSlice::from_slice(&r[34..]).unwrap();
+                assert_eq!(
+                    udp.to_header()
+                        .calc_checksum_ipv4_raw(OUR_V4, PEER_V4, &r[42..])
+                        .unwrap(),
+                    udp.checksum(),
+                    "{what}: UDP checksum"
+                );
+                // The datagram's payload was not moved: it is where the request had it.
+                let at = 14 + 20 + opts.len() + 8;
+                assert_eq!(&buf[at..at + n], &req[at..], "{what}: payload moved");
+            }
+        }
+    }
+
+    #[test]
+    fn udp_with_options_linux_rejects_is_not_answered() {
+        // The option checks are those of ICMP: a reply only where Linux delivers.
+        for (opts, why) in [
+            (&[7u8, 7, 3, 0, 0, 0, 0, 0][..], DropReason::Malformed),
+            (&[68, 8, 9, 0xf0, 1, 2, 3, 4], DropReason::Malformed),
+            (&[131, 7, 4, 198, 51, 100, 1, 0], DropReason::Unsupported),
+        ] {
+            let req = udp4_request_with_options(opts, b"no");
+            let (v, buf) = run_with(&req, &identity());
+            assert_eq!(v, Verdict::Drop(why), "{opts:02x?}");
+            assert_eq!(
+                &buf[..req.len()],
+                &req[..],
+                "a drop leaves the frame as it was"
+            );
+        }
+    }
+
+    #[test]
+    fn udp_with_options_and_a_bad_udp_checksum_is_dropped_untouched() {
+        let mut req = udp4_request_with_options(&[1, 1, 1, 0], b"bad");
+        let last = req.len() - 1;
+        req[last] ^= 1;
+        let (v, buf) = run_with(&req, &identity());
+        assert_eq!(v, Verdict::Drop(DropReason::BadChecksum));
+        assert_eq!(&buf[..req.len()], &req[..]);
     }
 
     #[test]

@@ -164,6 +164,7 @@ pub fn reply_to_sender(
     let next = ip.next_header();
     ip.set_version_class_flow(class, flow_label(&dst, &src, next, ports));
     NetReply {
+        offset: 0,
         len: HEADER_LEN + usize::from(plen),
         kind,
         dst: LinkDst::Requester,

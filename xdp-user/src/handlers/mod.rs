@@ -20,8 +20,9 @@
 //! [`crate::ratelimit`], applied by the worker after the handler.
 //!
 //! Reply sizes: ARP replies are always 42 bytes; IP replies are exactly `14 + the request's IP
-//! length` (total length for IPv4, 40 + payload length for IPv6), so Ethernet padding on the
-//! request is never echoed; a Neighbor Advertisement is 78 bytes (answering a unicast
+//! length` (total length for IPv4, 40 + payload length for IPv6; a UDP reply less the IPv4
+//! options it leaves out, and it starts that much later in the frame), so Ethernet padding on
+//! the request is never echoed; a Neighbor Advertisement is 78 bytes (answering a unicast
 //! solicitation) or 86 (with our link-layer address), longer than the request only for a
 //! DAD solicitation without options. Frames under 60 bytes are left to the NIC to pad, as
 //! for the kernel's own replies. Nothing here panics on any input: lengths are checked before every access.
@@ -60,8 +61,14 @@ use xdp_wire::ethernet::{self, ethertype, is_group, is_valid_unicast};
 /// What to do with a frame after its handler ran.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
-    /// The buffer now holds the reply: send its first `len` bytes from the same frame.
-    Reply { len: usize, kind: Answer },
+    /// The buffer now holds the reply: send the `len` bytes that start `offset` bytes into
+    /// the same frame. `offset` is 0 except where headers were removed (a UDP reply drops the
+    /// request's IPv4 options): the headers before them moved forward, the payload stayed.
+    Reply {
+        offset: usize,
+        len: usize,
+        kind: Answer,
+    },
     /// Send nothing; count the frame under this reason.
     Drop(DropReason),
 }
@@ -172,7 +179,7 @@ impl DropReason {
 /// present are considered.
 pub fn handle(buf: &mut [u8], len: usize, id: &Identity) -> Verdict {
     match dispatch(buf, len, id) {
-        Ok((len, kind)) => Verdict::Reply { len, kind },
+        Ok((offset, len, kind)) => Verdict::Reply { offset, len, kind },
         Err(reason) => Verdict::Drop(reason),
     }
 }
@@ -187,10 +194,12 @@ pub enum LinkDst {
     Mac([u8; 6]),
 }
 
-/// What a network-layer handler produced: the reply is the first `len` bytes after the
-/// Ethernet header.
+/// What a network-layer handler produced: the reply is the `len` bytes that start `offset`
+/// bytes after the request's network header (0 unless the handler removed header bytes in
+/// front of the payload and moved what precedes them forward by `offset`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NetReply {
+    pub offset: usize,
     pub len: usize,
     pub kind: Answer,
     pub dst: LinkDst,
@@ -209,9 +218,16 @@ pub struct NetReply {
 /// * the source MAC must be a valid unicast address, where the reply can go: a group address
 ///   or 00:00:00:00:00:00 is `BadSource` (we never reflect a reply to a group).
 ///
-/// `buf` is the whole frame buffer, the first `len` bytes were received. Returns the reply
-/// length (Ethernet header included) and kind.
-fn dispatch(buf: &mut [u8], len: usize, id: &Identity) -> Result<(usize, Answer), DropReason> {
+/// When the network layer's reply starts later in the frame (`NetReply::offset`), the
+/// Ethernet header is moved forward by as much, so that it directly precedes it.
+///
+/// `buf` is the whole frame buffer, the first `len` bytes were received. Returns the reply's
+/// offset in the frame, its length (Ethernet header included) and kind.
+fn dispatch(
+    buf: &mut [u8],
+    len: usize,
+    id: &Identity,
+) -> Result<(usize, usize, Answer), DropReason> {
     // `len` can only exceed the buffer through a caller bug; trust the bytes we have.
     let received = len.min(buf.len());
     let (hdr, rest) = buf
@@ -245,5 +261,12 @@ fn dispatch(buf: &mut [u8], len: usize, id: &Identity) -> Result<(usize, Answer)
         LinkDst::Mac(mac) => mac,
     });
     eth.set_src(id.mac);
-    Ok((ethernet::HEADER_LEN + reply.len, reply.kind))
+    if reply.offset > 0 {
+        // The network layer checked that its reply lies inside the frame, so the moved
+        // header does too; `get_mut` keeps that from being a panic if it ever did not.
+        buf.get_mut(..reply.offset + ethernet::HEADER_LEN)
+            .ok_or(DropReason::Truncated)?
+            .copy_within(..ethernet::HEADER_LEN, reply.offset);
+    }
+    Ok((reply.offset, ethernet::HEADER_LEN + reply.len, reply.kind))
 }

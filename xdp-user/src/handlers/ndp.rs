@@ -145,6 +145,7 @@ pub fn handle(
     ip.set_src(&target);
     ip.set_dst(&reply_dst);
     Ok(NetReply {
+        offset: 0,
         len: ipv6::HEADER_LEN + na_len,
         kind: Answer::Ndp,
         dst: link_dst,
@@ -444,6 +445,7 @@ mod tests {
         assert_eq!(
             handle(&mut buf, 78, &identity()),
             Verdict::Reply {
+                offset: 0,
                 len: 86,
                 kind: Answer::Ndp
             }

@@ -153,10 +153,15 @@ fn mutated_requests_never_panic_and_replies_are_sound() {
                 "round {round}: dropped ({reason:?}) frame was modified"
             );
         }
-        if let Verdict::Reply { len: rlen, kind } = v {
+        if let Verdict::Reply {
+            offset,
+            len: rlen,
+            kind,
+        } = v
+        {
             replies += 1;
             assert!(
-                rlen <= buf.len(),
+                offset + rlen <= buf.len(),
                 "round {round}: reply {rlen} > buffer {}",
                 buf.len()
             );
@@ -167,7 +172,7 @@ fn mutated_requests_never_panic_and_replies_are_sound() {
                 rlen <= received || (kind == Answer::Ndp && rlen == 86 && received >= 78),
                 "round {round}: {kind:?} reply of {rlen} bytes to a {received}-byte request"
             );
-            let r = &buf[..rlen];
+            let r = &buf[offset..offset + rlen];
             assert_checksums_valid(r);
             assert_addressed_back(&f, r);
             let expect_kind = match (

@@ -68,8 +68,8 @@ pub fn run_with(frame: &[u8], id: &Identity) -> (Verdict, Vec<u8>) {
     let mut buf = vec![0u8; CHUNK.max(frame.len())];
     buf[..frame.len()].copy_from_slice(frame);
     let v = handle(&mut buf, frame.len(), id);
-    if let Verdict::Reply { len, .. } = v {
-        assert!(len <= buf.len());
+    if let Verdict::Reply { offset, len, .. } = v {
+        assert!(offset + len <= buf.len());
     }
     (v, buf)
 }
@@ -83,9 +83,14 @@ pub fn run(frame: &[u8]) -> Verdict {
 pub fn reply_with(frame: &[u8], id: &Identity, kind: Answer) -> Vec<u8> {
     let (v, mut buf) = run_with(frame, id);
     match v {
-        Verdict::Reply { len, kind: k } => {
+        Verdict::Reply {
+            offset,
+            len,
+            kind: k,
+        } => {
             assert_eq!(k, kind, "answer kind");
-            buf.truncate(len);
+            buf.truncate(offset + len);
+            buf.drain(..offset);
             assert_checksums_valid(&buf);
             assert_addressed_back(frame, &buf);
             buf

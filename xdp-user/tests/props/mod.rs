@@ -128,11 +128,29 @@ pub fn check(frame: &[u8], buf_len: usize, len: usize, id: &Identity) -> Result<
                 "dropped ({reason:?}) but the buffer was modified"
             );
         }
-        Verdict::Reply { len: rlen, kind } => {
+        Verdict::Reply {
+            offset,
+            len: rlen,
+            kind,
+        } => {
             ensure!(
-                rlen <= buf.len(),
-                "reply of {rlen} bytes exceeds the {}-byte buffer",
+                offset + rlen <= buf.len(),
+                "reply of {rlen} bytes at offset {offset} exceeds the {}-byte buffer",
                 buf.len()
+            );
+            // Only a UDP reply starts later: by exactly the request's IPv4 option bytes.
+            let options = match (kind, req.get(14)) {
+                (Answer::Udp4, Some(v)) => (usize::from(v & 0x0f) * 4).saturating_sub(20),
+                _ => 0,
+            };
+            ensure!(
+                offset == options,
+                "{kind:?} reply at offset {offset}, the request had {options} option bytes"
+            );
+            // The payload never moves: the bytes after the UDP header are where they were.
+            ensure!(
+                offset == 0 || buf[offset + 42..offset + rlen] == req[offset + 42..offset + rlen],
+                "the datagram moved or changed when the options were removed"
             );
             let ndp_growth = kind == Answer::Ndp && rlen == NA_FRAME && req.len() >= NS_MIN_FRAME;
             ensure!(
@@ -140,10 +158,10 @@ pub fn check(frame: &[u8], buf_len: usize, len: usize, id: &Identity) -> Result<
                 "{kind:?} reply of {rlen} bytes is longer than the {}-byte request (amplification)",
                 req.len()
             );
-            check_reply(req, &buf[..rlen], kind, id).map_err(|e| {
+            check_reply(req, &buf[offset..offset + rlen], kind, id).map_err(|e| {
                 format!(
                     "{kind:?} reply: {e}\n request {req:02x?}\n reply {:02x?}",
-                    &buf[..rlen]
+                    &buf[offset..offset + rlen]
                 )
             })?;
         }
@@ -246,21 +264,24 @@ fn check_v4(req: &[u8], rep: &[u8], kind: Answer, id: &Identity) -> Result<(), S
         sum(&[&ip[..hl]]) == 0xffff,
         "reply IPv4 header checksum does not verify"
     );
-    // The request was a whole, valid datagram with the same header length.
+    // The request was a whole, valid datagram; an ICMP reply has its header length, a UDP
+    // reply none of its options (checked below).
+    let qhl = usize::from(q[0] & 0x0f) * 4;
     ensure!(
-        q.len() >= hl && usize::from(q[0] & 0x0f) * 4 == hl,
-        "request IHL differs from the reply's"
+        q.len() >= qhl && (qhl == hl || (kind == Answer::Udp4 && hl == 20 && qhl > 20)),
+        "request IHL {qhl} differs from the reply's {hl}"
     );
     ensure!(
-        sum(&[&q[..hl]]) == 0xffff,
+        sum(&[&q[..qhl]]) == 0xffff,
         "answered a request whose header checksum is bad"
     );
     ensure!(be16(q, 6) & 0x3fff == 0, "answered an IPv4 fragment");
     let qtotal = usize::from(be16(q, 2));
     ensure!(
-        qtotal == ip.len() && qtotal <= q.len(),
-        "reply length {} vs request total length {qtotal}",
-        ip.len()
+        qtotal == ip.len() + (qhl - hl) && qtotal <= q.len(),
+        "reply length {} vs request total length {qtotal} with {} option bytes removed",
+        ip.len(),
+        qhl - hl
     );
     let (qsrc, qdst) = (&q[12..16], &q[16..20]);
     ensure!(
@@ -303,7 +324,7 @@ fn check_v4(req: &[u8], rep: &[u8], kind: Answer, id: &Identity) -> Result<(), S
             be16(ip, 6)
         );
     }
-    let (ql4, l4) = (&q[hl..qtotal], &ip[hl..]);
+    let (ql4, l4) = (&q[qhl..qtotal], &ip[hl..]);
     match kind {
         Answer::Icmp4Echo => {
             ensure!(ip[9] == 1, "ICMP answer with protocol {}", ip[9]);
