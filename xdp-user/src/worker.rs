@@ -4,8 +4,15 @@
 //! * **fill**: the pool lends free frames to the fill ring (and wakes a driver that asked);
 //! * **receive**: a batch of descriptors from the RX ring, now in hand;
 //! * **handle**: each frame is answered in place by [`handlers::handle`]; a reply is a span of
-//!   the same frame (it may start after the request's start), a drop goes back to the pool;
-//! * **transmit**: the replies go onto the TX ring; what a full ring refuses is counted and
+//!   the same frame (it may start after the request's start), a drop goes back to the pool.
+//!   A multi-buffer frame (descriptors chained by `XDP_PKT_CONTD`) is collected into one
+//!   packet, its first buffer as the frame and the rest as its [`Tail`], and answered by
+//!   [`handlers::handle_chain`]; the reply leaves from the same descriptors with the
+//!   continuation bits set (see [`Worker::answer_chain`]). A chain whose last buffer is not
+//!   on the RX ring yet is kept for the next batch; one longer than `max_chain` is dropped
+//!   (`chain_too_long`), all its buffers back to the pool;
+//! * **transmit**: the replies go onto the TX ring, whole chains only (the kernel would join
+//!   a chain's first part to the next frame); what a full ring refuses is counted and
 //!   recycled;
 //! * **kick**: a copy-mode kernel (or a sleeping zero-copy driver) transmits only when kicked;
 //!   the kick repeats until the TX ring is drained, the kernel stops making progress, or it
@@ -28,14 +35,14 @@ use std::{
 use anyhow::Result;
 
 use crate::{
-    handlers::{self, Answer, DropReason, Identity, Verdict},
+    handlers::{self, Answer, DropReason, Identity, Tail, Verdict},
     idle::{Clock, Decision, IdleConfig, IdlePolicy, MonotonicClock},
     live_identity::LiveIdentity,
     ratelimit,
     stats::{request_class, BatchCounts, QueueStats, RequestClass},
     xsk::{
         frames::{audit, Audit, FramePool, Moves},
-        ring::{Desc, Kick, Rings},
+        ring::{Desc, Kick, Rings, MAX_TX_CHAIN, XDP_PKT_CONTD},
     },
 };
 
@@ -52,6 +59,10 @@ pub struct WorkerOptions {
     pub echo_limit: Option<ratelimit::Limits>,
     /// Time one packet per batch in the handler (`handler_ns`).
     pub time_handler: bool,
+    /// The most buffers a multi-buffer frame may span to be answered (at most, and by
+    /// default, [`MAX_TX_CHAIN`], what the kernel sends in copy mode); a longer one is
+    /// dropped as `chain_too_long`.
+    pub max_chain: usize,
 }
 
 impl Default for WorkerOptions {
@@ -62,6 +73,7 @@ impl Default for WorkerOptions {
             need_wakeup: true,
             echo_limit: None,
             time_handler: true,
+            max_chain: MAX_TX_CHAIN,
         }
     }
 }
@@ -123,6 +135,14 @@ struct Reply {
     kind: Answer,
 }
 
+/// What `tx` holds for one reply: its kind, how many descriptors it spans and its bytes.
+#[derive(Clone, Copy, Debug)]
+struct TxMeta {
+    kind: Answer,
+    descs: u32,
+    bytes: u32,
+}
+
 /// Runs the handler over the frame in place.
 fn answer(buf: &mut [u8], rx_len: usize, id: &Identity) -> Result<Reply, DropReason> {
     let len = rx_len.min(buf.len());
@@ -137,12 +157,17 @@ pub struct Worker<R: Rings> {
     pub rings: R,
     pool: FramePool,
     moves: Moves,
-    /// Frames in hand (received, not yet sent or recycled).
+    /// Frames in hand (received, not yet sent or recycled), the partial chain excepted.
     in_hand: u64,
+    /// RX descriptors: the partial chain at the front (`carry` of them), then the batch.
     rx: Vec<Desc>,
+    /// The first buffers of a multi-buffer frame whose last buffer has not been received.
+    carry: usize,
+    /// The rest of a chain already dropped as too long is dropped as it arrives.
+    discarding: bool,
     tx: Vec<Desc>,
-    /// Answer kind of each descriptor in `tx`.
-    tx_meta: Vec<Answer>,
+    /// One entry per reply in `tx`, in order.
+    tx_meta: Vec<TxMeta>,
     comp: Vec<u64>,
     stats: Arc<QueueStats>,
     live: Arc<LiveIdentity>,
@@ -184,6 +209,7 @@ impl<R: Rings> Worker<R> {
         clock: Box<dyn Clock>,
     ) -> Self {
         let batch = opts.batch.max(1);
+        let max_chain = opts.max_chain.clamp(1, MAX_TX_CHAIN);
         let idle_cfg = match opts.idle {
             IdleMode::Adaptive(c) => c,
             IdleMode::Spin | IdleMode::BusyPoll => IdleConfig::default(),
@@ -207,8 +233,10 @@ impl<R: Rings> Worker<R> {
             rings,
             moves: Moves::default(),
             in_hand: 0,
-            rx: vec![Desc::default(); batch],
-            tx: Vec::with_capacity(batch),
+            rx: vec![Desc::default(); batch + max_chain],
+            carry: 0,
+            discarding: false,
+            tx: Vec::with_capacity(batch + max_chain),
             tx_meta: Vec::with_capacity(batch),
             comp: vec![0; 2 * batch],
             stats,
@@ -216,7 +244,11 @@ impl<R: Rings> Worker<R> {
             generation,
             identity,
             limiter,
-            opts: WorkerOptions { batch, ..opts },
+            opts: WorkerOptions {
+                batch,
+                max_chain,
+                ..opts
+            },
             queue,
             clock,
             policy,
@@ -229,6 +261,10 @@ impl<R: Rings> Worker<R> {
     }
     pub fn moves(&self) -> &Moves {
         &self.moves
+    }
+    /// The buffers of the incomplete multi-buffer frame held between batches.
+    pub fn rx_partial(&self) -> &[Desc] {
+        &self.rx[..self.carry]
     }
 
     /// One pass of the loop. Returns the number of frames received.
@@ -285,92 +321,256 @@ impl<R: Rings> Worker<R> {
         }
     }
 
-    /// RX ring -> in hand.
+    /// RX ring -> in hand (after the partial chain, if one is held).
     pub fn receive(&mut self) -> usize {
-        let n = self.rings.receive(&mut self.rx);
+        let (start, end) = (self.carry, self.carry + self.opts.batch);
+        let n = self.rings.receive(&mut self.rx[start..end]);
         self.moves.received += n as u64;
         self.in_hand += n as u64;
         n
     }
 
-    /// Answers the `n` frames in hand: replies to `self.tx`, drops back to the pool.
+    /// Answers the `n` frames received (after the partial chain held from the last batch):
+    /// replies to `self.tx`, drops back to the pool.
     fn handle(&mut self, n: usize, now_ns: u64, counts: &mut BatchCounts) {
         // A new identity is taken between batches, so one batch is answered for one identity.
         if self.live.generation() != self.generation {
             (self.generation, self.identity) = self.live.load();
         }
+        // The partial chain is in hand again while the batch is handled.
+        let total = self.carry + n;
+        self.in_hand += self.carry as u64;
+        self.carry = 0;
+        let mut i = 0;
+        while i < total {
+            let d = self.rx[i];
+            if d.options & XDP_PKT_CONTD == 0 && !self.discarding {
+                self.answer_one(d, i == 0, now_ns, counts);
+                i += 1;
+                continue;
+            }
+            // A chain: up to the first descriptor without the continuation bit.
+            let end = (i..total).find(|&k| self.rx[k].options & XDP_PKT_CONTD == 0);
+            let Some(last) = end else {
+                // Its last buffer is not here yet: keep it for the next batch, unless it is
+                // already longer than we answer (then drop what came and the rest as it comes).
+                let k = total - i;
+                if self.discarding || k >= self.opts.max_chain {
+                    if !self.discarding {
+                        self.count_long_chain(counts);
+                    }
+                    self.discarding = true;
+                    self.recycle_rx(i, total, counts);
+                } else {
+                    self.rx.copy_within(i..total, 0);
+                    self.carry = k;
+                    self.in_hand -= k as u64;
+                }
+                break;
+            };
+            if self.discarding {
+                // The end of a chain dropped (and counted) already.
+                self.discarding = false;
+                self.recycle_rx(i, last + 1, counts);
+            } else if last + 1 - i > self.opts.max_chain {
+                self.count_long_chain(counts);
+                self.recycle_rx(i, last + 1, counts);
+            } else {
+                self.answer_chain(i, last + 1, now_ns, counts);
+            }
+            i = last + 1;
+        }
+    }
+
+    /// One frame dropped as `chain_too_long`, counted once (its buffers may come in several
+    /// batches; their bytes are counted as they come, by [`Worker::recycle_rx`]).
+    fn count_long_chain(&mut self, counts: &mut BatchCounts) {
+        counts.rx_packets += 1;
+        counts.drops[DropReason::ChainTooLong as usize] += 1;
+        counts.drop_classes[RequestClass::Other as usize] += 1;
+    }
+
+    /// Gives the received buffers `rx[from..to]` back to the pool, counting their bytes.
+    fn recycle_rx(&mut self, from: usize, to: usize, counts: &mut BatchCounts) {
+        for k in from..to {
+            let d = self.rx[k];
+            counts.rx_bytes += u64::from(d.len);
+            self.pool.put(d.addr);
+        }
+        self.in_hand -= (to - from) as u64;
+        self.moves.recycled += (to - from) as u64;
+    }
+
+    /// Answers one single-buffer frame.
+    fn answer_one(&mut self, d: Desc, timed: bool, now_ns: u64, counts: &mut BatchCounts) {
         let umem = self.rings.umem();
-        for (i, d) in self.rx[..n].iter().enumerate() {
-            let rx_len = d.len as usize;
-            counts.rx_packets += 1;
-            counts.rx_bytes += rx_len as u64;
-            // SAFETY: the descriptor came from our RX ring: the kernel handed the frame over
-            // and touches it again only after we give it back through the TX or fill ring;
-            // no other reference to it exists while `buf` lives (one frame at a time).
-            let Some(buf) = (unsafe { umem.frame_mut(d.addr) }) else {
-                // An address outside the UMEM cannot come from a kernel that validated our
-                // fill entries; count it and keep nothing.
-                counts.drops[DropReason::Malformed as usize] += 1;
-                counts.drop_classes[RequestClass::Other as usize] += 1;
+        let rx_len = d.len as usize;
+        counts.rx_packets += 1;
+        counts.rx_bytes += rx_len as u64;
+        // SAFETY: the descriptor came from our RX ring: the kernel handed the frame over
+        // and touches it again only after we give it back through the TX or fill ring;
+        // no other reference to it exists while `buf` lives (one frame at a time).
+        let Some(buf) = (unsafe { umem.frame_mut(d.addr) }) else {
+            // An address outside the UMEM cannot come from a kernel that validated our
+            // fill entries; count it and keep nothing.
+            counts.drops[DropReason::Malformed as usize] += 1;
+            counts.drop_classes[RequestClass::Other as usize] += 1;
+            self.in_hand -= 1;
+            self.moves.recycled += 1;
+            return;
+        };
+        let verdict = if timed && self.opts.time_handler {
+            let t = Instant::now();
+            let v = answer(buf, rx_len, &self.identity);
+            self.stats.handler_ns.record(t.elapsed().as_nanos() as u64);
+            v
+        } else {
+            answer(buf, rx_len, &self.identity)
+        };
+        let verdict = match (verdict, self.limiter.as_mut()) {
+            (Ok(r), Some(l)) => {
+                let reply = buf.get(r.offset..r.offset + r.len).unwrap_or(&[]);
+                if l.allow_reply(reply, r.kind, now_ns) {
+                    verdict
+                } else {
+                    Err(DropReason::RateLimited)
+                }
+            }
+            _ => verdict,
+        };
+        match verdict {
+            Ok(r) => {
+                self.tx.push(Desc {
+                    addr: d.addr + r.offset as u64,
+                    len: r.len as u32,
+                    options: 0,
+                });
+                self.tx_meta.push(TxMeta {
+                    kind: r.kind,
+                    descs: 1,
+                    bytes: r.len as u32,
+                });
+            }
+            Err(reason) => {
+                counts.drops[reason as usize] += 1;
+                // The frame still holds the request (a drop leaves it untouched; a
+                // rate-limited echo holds its reply, of the same class).
+                let frame = buf.get(..rx_len).unwrap_or(buf);
+                counts.drop_classes[request_class(frame) as usize] += 1;
+                self.pool.put(d.addr);
                 self.in_hand -= 1;
                 self.moves.recycled += 1;
-                continue;
-            };
-            let verdict = if i == 0 && self.opts.time_handler {
-                let t = Instant::now();
-                let v = answer(buf, rx_len, &self.identity);
-                self.stats.handler_ns.record(t.elapsed().as_nanos() as u64);
-                v
-            } else {
-                answer(buf, rx_len, &self.identity)
-            };
-            let verdict = match (verdict, self.limiter.as_mut()) {
-                (Ok(r), Some(l)) => {
-                    let reply = buf.get(r.offset..r.offset + r.len).unwrap_or(&[]);
-                    if l.allow_reply(reply, r.kind, now_ns) {
-                        verdict
-                    } else {
-                        Err(DropReason::RateLimited)
-                    }
-                }
-                _ => verdict,
-            };
-            match verdict {
-                Ok(r) => {
-                    self.tx.push(Desc {
-                        addr: d.addr + r.offset as u64,
-                        len: r.len as u32,
-                        options: 0,
-                    });
-                    self.tx_meta.push(r.kind);
-                }
-                Err(reason) => {
-                    counts.drops[reason as usize] += 1;
-                    // The frame still holds the request (a drop leaves it untouched; a
-                    // rate-limited echo holds its reply, of the same class).
-                    let frame = buf.get(..rx_len).unwrap_or(buf);
-                    counts.drop_classes[request_class(frame) as usize] += 1;
-                    self.pool.put(d.addr);
-                    self.in_hand -= 1;
-                    self.moves.recycled += 1;
-                }
             }
         }
     }
 
-    /// Replies -> TX ring; what does not fit is recycled and counted.
+    /// Answers the multi-buffer frame `rx[from..to]` (at most `max_chain` buffers, the last
+    /// without `XDP_PKT_CONTD`): the first buffer is the frame the handler rewrites, the
+    /// others its read-only [`Tail`]. The reply is sent from the same descriptors, each as
+    /// long as the reply's bytes in it, all but the last with `XDP_PKT_CONTD`; buffers past
+    /// the reply's end (padding past the IP length) go back to the pool.
+    fn answer_chain(&mut self, from: usize, to: usize, now_ns: u64, counts: &mut BatchCounts) {
+        let umem = self.rings.umem();
+        counts.rx_packets += 1;
+        let chain = &self.rx[from..to];
+        counts.rx_bytes += chain.iter().map(|d| u64::from(d.len)).sum::<u64>();
+        let mut segs: [&[u8]; MAX_TX_CHAIN] = [&[]; MAX_TX_CHAIN];
+        let mut valid = true;
+        for (seg, d) in segs.iter_mut().zip(&chain[1..]) {
+            // SAFETY: each descriptor of the chain came from our RX ring (see `answer_one`)
+            // and names its own UMEM frame (the kernel gives each buffer once); these
+            // shared slices and the first buffer's below are the only references to them.
+            match unsafe { umem.frame_mut(d.addr) } {
+                Some(b) => *seg = b.get(..d.len as usize).unwrap_or(b),
+                None => valid = false,
+            }
+        }
+        let head = chain[0];
+        // SAFETY: as above, for the chain's first frame.
+        let buf = unsafe { umem.frame_mut(head.addr) };
+        let (Some(buf), true) = (buf, valid) else {
+            counts.drops[DropReason::Malformed as usize] += 1;
+            counts.drop_classes[RequestClass::Other as usize] += 1;
+            self.recycle_rx(from, to, &mut BatchCounts::default());
+            return;
+        };
+        let head_len = (head.len as usize).min(buf.len());
+        let tail = Tail::new(&segs[..to - from - 1]);
+        let verdict = handlers::handle_chain(buf, head_len, tail, &self.identity);
+        let verdict = match (verdict, self.limiter.as_mut()) {
+            (Verdict::Reply { offset, len, kind }, Some(l)) => {
+                let reply = buf
+                    .get(offset..offset + len.min(head_len.saturating_sub(offset)))
+                    .unwrap_or(&[]);
+                if l.allow_reply(reply, kind, now_ns) {
+                    verdict
+                } else {
+                    Verdict::Drop(DropReason::RateLimited)
+                }
+            }
+            _ => verdict,
+        };
+        match verdict {
+            Verdict::Reply { offset, len, kind } => {
+                // The reply starts `offset` bytes into the first buffer (headers moved
+                // forward), then runs on through the buffers as received.
+                let mut left = len;
+                let mut used = from;
+                let mut skip = offset;
+                while used < to && left > 0 {
+                    let d = self.rx[used];
+                    let l = left.min((d.len as usize).saturating_sub(skip));
+                    self.tx.push(Desc {
+                        addr: d.addr + skip as u64,
+                        len: l as u32,
+                        options: XDP_PKT_CONTD,
+                    });
+                    left -= l;
+                    used += 1;
+                    skip = 0;
+                }
+                if let Some(last) = self.tx.last_mut() {
+                    last.options = 0;
+                }
+                self.tx_meta.push(TxMeta {
+                    kind,
+                    descs: (used - from) as u32,
+                    bytes: (len - left) as u32,
+                });
+                self.recycle_rx(used, to, &mut BatchCounts::default());
+            }
+            Verdict::Drop(reason) => {
+                counts.drops[reason as usize] += 1;
+                let frame = buf.get(..head_len).unwrap_or(buf);
+                counts.drop_classes[request_class(frame) as usize] += 1;
+                self.recycle_rx(from, to, &mut BatchCounts::default());
+            }
+        }
+    }
+
+    /// Replies -> TX ring, whole chains only; what does not fit is recycled and counted.
     fn transmit(&mut self, counts: &mut BatchCounts) {
-        let sent = self.rings.transmit(&self.tx);
+        let room = self.rings.tx_room(self.tx.len() as u32) as usize;
+        let (mut fit, mut replies) = (0usize, 0usize);
+        for m in &self.tx_meta {
+            if fit + m.descs as usize > room {
+                break;
+            }
+            fit += m.descs as usize;
+            replies += 1;
+        }
+        let sent = self.rings.transmit(&self.tx[..fit]);
+        debug_assert_eq!(sent, fit, "the TX ring had room for {fit}");
         self.moves.sent += sent as u64;
         self.in_hand -= sent as u64;
-        counts.tx_packets = sent as u64;
-        for (d, kind) in self.tx[..sent].iter().zip(&self.tx_meta) {
-            counts.answers[*kind as usize] += 1;
-            counts.tx_bytes += u64::from(d.len);
+        counts.tx_packets = replies as u64;
+        for m in &self.tx_meta[..replies] {
+            counts.answers[m.kind as usize] += 1;
+            counts.tx_bytes += u64::from(m.bytes);
         }
         let unsent = self.tx.len() - sent;
         if unsent > 0 {
-            counts.tx_ring_full = unsent as u64;
+            counts.tx_ring_full = (self.tx_meta.len() - replies) as u64;
             for d in &self.tx[sent..] {
                 self.pool.put(d.addr);
             }
@@ -464,6 +664,8 @@ impl<R: Rings> Worker<R> {
         audit(
             &self.pool,
             self.in_hand,
+            self.carry as u64,
+            self.opts.max_chain as u64,
             &self.moves,
             self.rings.indices(),
             self.rings.fill_size(),
@@ -482,6 +684,19 @@ impl<R: Rings> Worker<R> {
 
     /// Waits briefly for frames in flight, takes the last statistics and audits the frames.
     pub fn finish(mut self) -> (WorkerExit, R) {
+        if self.carry > 0 {
+            // The first buffers of a frame whose last never came: not answered, back to the
+            // pool (the rest, if it comes, stays with the kernel's RX side).
+            let mut counts = BatchCounts::default();
+            counts.rx_packets += 1;
+            counts.drops[DropReason::Truncated as usize] += 1;
+            counts.drop_classes[RequestClass::Other as usize] += 1;
+            self.in_hand += self.carry as u64;
+            let k = self.carry;
+            self.carry = 0;
+            self.recycle_rx(0, k, &mut counts);
+            self.stats.publish(&counts);
+        }
         let deadline = Instant::now() + DRAIN_FOR;
         while self.moves.sent > self.moves.completed && Instant::now() < deadline {
             self.kick();

@@ -35,6 +35,15 @@ fn copy_cfg(frames: u32, ring: u32) -> ModelConfig {
         frame_count: frames,
         ring_size: ring,
         need_wakeup: true,
+        multi_buffer: false,
+    }
+}
+
+/// As `cfg`, bound with XDP_USE_SG.
+fn sg(cfg: ModelConfig) -> ModelConfig {
+    ModelConfig {
+        multi_buffer: true,
+        ..cfg
     }
 }
 
@@ -557,12 +566,192 @@ fn busy_poll_mode_calls_recvfrom_on_every_empty_pass_and_never_sleeps() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Multi-buffer frames (XDP_USE_SG)
+// ---------------------------------------------------------------------------------------
+
+const ECHOES: [Answer; 4] = [
+    Answer::Udp4,
+    Answer::Udp6,
+    Answer::Icmp4Echo,
+    Answer::Icmp6Echo,
+];
+
+/// `frame` cut into at most `buf`-byte pieces, the first cut moved by `cut` (so pieces end
+/// at odd offsets too); never more pieces than four.
+fn cut_frame(frame: &[u8], cut: u16, buf: usize) -> Vec<&[u8]> {
+    let first = (frame.len().min(buf))
+        .saturating_sub(usize::from(cut) % 64)
+        .max(1);
+    let mut segs = vec![&frame[..first.min(frame.len())]];
+    let mut rest = &frame[first.min(frame.len())..];
+    while !rest.is_empty() {
+        let n = rest.len().min(buf);
+        segs.push(&rest[..n]);
+        rest = &rest[n..];
+    }
+    segs
+}
+
+/// The reply the handler gives to `req` in one buffer.
+fn reply_in_one_buffer(req: &[u8]) -> Vec<u8> {
+    let mut buf = req.to_vec();
+    match xdp_user::handlers::handle(&mut buf, req.len(), &requests::identity()) {
+        xdp_user::handlers::Verdict::Reply { offset, len, .. } => {
+            buf[offset..offset + len].to_vec()
+        }
+        v => panic!("not answered in one buffer: {v:?}"),
+    }
+}
+
+#[test]
+fn jumbo_frames_are_answered_from_their_own_chains_in_both_modes() {
+    for cfg in [sg(copy_cfg(256, 64)), sg(zc_cfg(256, 64))] {
+        let mut r = rig(cfg, 16);
+        r.prime();
+        // 9014 bytes: a 9000-byte IP packet, three buffers; 3841: two, the second of 1 byte.
+        let mut want = Vec::new();
+        for kind in ECHOES {
+            for size in [9014, 3841, 7681] {
+                let req = requests::request(kind, size, 3);
+                assert!(matches!(r.model().arrive(&req), Arrival::Received(_)));
+                want.push(reply_in_one_buffer(&req));
+            }
+        }
+        for _ in 0..10 {
+            r.w.step();
+            r.model().driver_tx();
+            let n = r.model().in_flight();
+            r.model().complete_in_flight(n);
+            r.assert_audit();
+        }
+        let sent: Vec<Vec<u8>> = r.model().sent.iter().map(|(_, f)| f.clone()).collect();
+        assert_eq!(sent, want, "{:?}", cfg.mode);
+        assert!(r.model().invalid.is_empty());
+        let s = r.stats.snapshot();
+        assert_eq!(s.rx_packets, 12);
+        assert_eq!(s.tx_packets, 12);
+        assert_eq!(s.tx_bytes, want.iter().map(|f| f.len() as u64).sum::<u64>());
+        // Every buffer of every chain came back: 3 + 2 + 3 per kind.
+        assert_eq!(r.w.moves().sent, 4 * 8);
+        assert_eq!(r.w.moves().completed, 4 * 8);
+        assert!(every_frame_once(&r.w, 256).is_ok());
+    }
+}
+
+#[test]
+fn without_xdp_use_sg_a_jumbo_frame_is_dropped_by_the_kernel() {
+    let mut r = rig(copy_cfg(64, 64), 16);
+    r.prime();
+    let req = requests::request(Answer::Udp4, 9014, 1);
+    assert_eq!(r.model().arrive(&req), Arrival::TooLong);
+    assert_eq!(r.model().stats().rx_dropped, 1);
+}
+
+#[test]
+fn a_chain_cut_by_the_batch_is_held_then_answered() {
+    let mut r = rig(sg(copy_cfg(64, 64)), 2);
+    r.prime();
+    let req = requests::request(Answer::Icmp4Echo, 9014, 1);
+    r.model().arrive(&req);
+    r.w.step();
+    assert_eq!(r.w.rx_partial().len(), 2, "two of three buffers held");
+    let a = r.w.audit();
+    assert!(a.ok(), "{:?}", a.problems);
+    assert_eq!(a.rx_partial, 2);
+    assert!(every_frame_once(&r.w, 64).is_ok());
+    r.w.step();
+    assert!(r.w.rx_partial().is_empty());
+    assert_eq!(r.model().sent_count, 1);
+    assert_eq!(r.model().sent[0].1, reply_in_one_buffer(&req));
+    r.assert_audit();
+}
+
+#[test]
+fn a_chain_longer_than_max_chain_is_dropped_counted_and_recycled() {
+    for batch in [16, 2, 1] {
+        let mut m = KernelModel::new(sg(copy_cfg(64, 64)));
+        m.capture = true;
+        let stats = Arc::new(QueueStats::default());
+        let live = Arc::new(LiveIdentity::new(requests::identity()));
+        let mut o = opts(batch);
+        o.max_chain = 2;
+        let mut w = Worker::new(m, 0, stats.clone(), live, o);
+        w.fill();
+        // Three buffers (too long), then two (allowed), then one.
+        for size in [9014, 7000, 1000] {
+            let f = requests::request(Answer::Udp6, size, 1);
+            assert!(matches!(w.rings.arrive(&f), Arrival::Received(_)));
+        }
+        for _ in 0..8 {
+            w.step();
+            assert!(w.audit().ok(), "{:?}", w.audit().problems);
+            assert!(every_frame_once(&w, 64).is_ok());
+        }
+        let s = stats.snapshot();
+        assert_eq!(
+            s.drops[DropReason::ChainTooLong as usize],
+            1,
+            "batch {batch}"
+        );
+        assert_eq!(s.answers[Answer::Udp6 as usize], 2, "batch {batch}");
+        assert_eq!(s.rx_packets, 3);
+        assert_eq!(w.rings.sent_count, 2);
+        assert_eq!(w.moves().received, 6);
+        assert_eq!(w.moves().recycled, 3);
+    }
+}
+
+#[test]
+fn a_partial_chain_at_shutdown_is_accounted_for() {
+    let mut r = rig(sg(zc_cfg(64, 64)), 2);
+    r.prime();
+    r.model().arrive(&requests::request(Answer::Udp4, 9014, 1));
+    r.w.step();
+    assert_eq!(r.w.rx_partial().len(), 2);
+    let Rig { w, stats, .. } = r;
+    let (exit, model) = w.finish();
+    assert!(exit.audit.ok(), "{:?}", exit.audit.problems);
+    // The two buffers went back to the pool; the third is still on the RX ring.
+    assert_eq!(exit.audit.rx_partial, 0);
+    assert_eq!(exit.audit.indices.rx.len(), 1);
+    assert_eq!(exit.moves.recycled, 2);
+    assert_eq!(stats.snapshot().drops[DropReason::Truncated as usize], 1);
+    assert_eq!(model.sent_count, 0);
+}
+
+#[test]
+fn only_whole_chains_go_onto_a_nearly_full_tx_ring() {
+    // Rings of 8; the driver is busy (need_wakeup clear, no kick), so four small replies
+    // stay on the TX ring and leave room for 4: one 3-buffer reply fits, the second does
+    // not and is recycled whole.
+    let mut r = rig(sg(zc_cfg(64, 8)), 16);
+    r.prime();
+    r.arrive(Answer::Udp4, 4);
+    r.w.step();
+    r.w.fill();
+    for _ in 0..2 {
+        let f = requests::request(Answer::Udp4, 9014, 2);
+        assert!(matches!(r.model().arrive(&f), Arrival::Received(_)));
+    }
+    r.w.step();
+    assert_eq!(r.w.rings.tx_outstanding(), 7);
+    let s = r.stats.snapshot();
+    assert_eq!((s.tx_packets, s.tx_ring_full), (5, 1));
+    r.assert_audit();
+    r.model().driver_tx();
+    assert_eq!(r.model().sent_count, 5);
+    assert!(r.model().invalid.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
 // Random schedules
 // ---------------------------------------------------------------------------------------
 
 #[derive(Clone, Debug)]
 enum Op {
     Arrive(usize, u8),
+    /// A frame of this many bytes (one to four buffers), of an echo kind, cut at random.
+    Jumbo(usize, u8, u16),
     Step,
     DriverTx,
     Complete(usize),
@@ -574,6 +763,7 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (1usize..40, 0u8..6).prop_map(|(n, k)| Op::Arrive(n, k)),
+        3 => (100usize..15_000, 0u8..4, any::<u16>()).prop_map(|(n, k, c)| Op::Jumbo(n, k, c)),
         4 => Just(Op::Step),
         2 => Just(Op::DriverTx),
         2 => (1usize..50).prop_map(Op::Complete),
@@ -586,6 +776,7 @@ fn op() -> impl Strategy<Value = Op> {
 /// Every chunk of the UMEM exactly once across the pool and every kernel-side place.
 fn every_frame_once(w: &Worker<KernelModel>, frames: u32) -> Result<(), String> {
     let mut all: Vec<u64> = w.pool().addresses().to_vec();
+    all.extend(w.rx_partial().iter().map(|d| d.addr - d.addr % 4096));
     all.extend(w.rings.kernel_frames());
     all.sort_unstable();
     let want: Vec<u64> = (0..u64::from(frames)).map(|i| i * 4096).collect();
@@ -609,6 +800,8 @@ proptest! {
         frames_log in 5u32..9,
         ring_log in 4u32..7,
         batch in 1usize..80,
+        multi_buffer in any::<bool>(),
+        max_chain in 1usize..5,
         ops in prop::collection::vec(op(), 1..120),
     ) {
         let frames = 1u32 << frames_log;
@@ -619,12 +812,14 @@ proptest! {
             frame_count: frames,
             ring_size: ring,
             need_wakeup,
+            multi_buffer,
         };
         let m = KernelModel::new(cfg);
         let stats = Arc::new(QueueStats::default());
         let live = Arc::new(LiveIdentity::new(requests::identity()));
         let mut o = opts(batch);
         o.need_wakeup = need_wakeup;
+        o.max_chain = max_chain;
         let mut w = Worker::new(m, 0, stats.clone(), live.clone(), o);
         let mut received = 0u64;
         for op in &ops {
@@ -635,6 +830,18 @@ proptest! {
                         if matches!(w.rings.arrive(&f), Arrival::Received(_)) {
                             received += 1;
                         }
+                    }
+                }
+                Op::Jumbo(size, k, cut) => {
+                    let f = requests::request(ECHOES[k as usize], size, cut);
+                    let segs = cut_frame(&f, cut, w.rings.rx_buffer_len());
+                    let arrived = if multi_buffer {
+                        w.rings.arrive_chain(&segs)
+                    } else {
+                        w.rings.arrive(&f)
+                    };
+                    if matches!(arrived, Arrival::Received(_)) {
+                        received += 1;
                     }
                 }
                 Op::Step => { w.step(); }
@@ -667,7 +874,7 @@ proptest! {
             w.step();
         }
         let s = stats.snapshot();
-        prop_assert_eq!(s.rx_packets, w.moves().received);
+        prop_assert!(s.rx_packets <= w.moves().received);
         let answered: u64 = s.answers.iter().sum();
         let dropped: u64 = s.drops.iter().sum();
         prop_assert_eq!(answered + dropped + s.tx_ring_full, s.rx_packets);

@@ -6,7 +6,7 @@
 //! timestamps, errors) are `Unsupported`.
 
 use super::echo::{self, EchoTypes};
-use super::{Answer, DropReason, Identity};
+use super::{Answer, DropReason, Identity, Tail};
 use xdp_common::proto;
 
 pub use xdp_wire::icmp::v4::{ECHO_REPLY as TYPE_ECHO_REPLY, ECHO_REQUEST as TYPE_ECHO_REQUEST};
@@ -17,12 +17,12 @@ const TYPES: EchoTypes = EchoTypes {
 };
 
 /// Handles the ICMPv4 message `msg` (the IP payload, exactly `total length - IHL*4` bytes).
-pub fn handle(msg: &mut [u8], id: &Identity) -> Result<Answer, DropReason> {
+pub fn handle(msg: &mut [u8], tail: Tail, id: &Identity) -> Result<Answer, DropReason> {
     if !id.enabled(proto::ICMP4_ECHO) {
         return Err(DropReason::NotOurs);
     }
     // ICMPv4 has no pseudo-header.
-    echo::answer(msg, 0, TYPES)?;
+    echo::answer(msg, tail, 0, TYPES)?;
     Ok(Answer::Icmp4Echo)
 }
 

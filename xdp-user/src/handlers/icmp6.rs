@@ -4,7 +4,7 @@
 //! header keeps the request's traffic class and gets its own flow label (see [`super::ipv6`]).
 
 use super::echo::{self, EchoTypes};
-use super::{DropReason, Identity};
+use super::{DropReason, Identity, Tail};
 use xdp_common::proto;
 
 pub use xdp_wire::icmp::v6::{ECHO_REPLY as TYPE_ECHO_REPLY, ECHO_REQUEST as TYPE_ECHO_REQUEST};
@@ -16,11 +16,16 @@ const TYPES: EchoTypes = EchoTypes {
 
 /// Turns the echo request `msg` (exactly the IPv6 payload) into its reply, `pseudo` being the
 /// pseudo-header sum; `NotOurs` when ICMPv6 echo is switched off.
-pub fn answer_echo(msg: &mut [u8], pseudo: u16, id: &Identity) -> Result<(), DropReason> {
+pub fn answer_echo(
+    msg: &mut [u8],
+    tail: Tail,
+    pseudo: u16,
+    id: &Identity,
+) -> Result<(), DropReason> {
     if !id.enabled(proto::ICMP6_ECHO) {
         return Err(DropReason::NotOurs);
     }
-    echo::answer(msg, pseudo, TYPES)
+    echo::answer(msg, tail, pseudo, TYPES)
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@
 //! **Its length is the request's total length** (less the removed options), so request
 //! padding is never echoed.
 
-use super::{icmp4, udp, Answer, DropReason, Identity, LinkDst, NetReply};
+use super::{icmp4, udp, Answer, DropReason, Identity, LinkDst, NetReply, Tail};
 use xdp_wire::checksum;
 pub use xdp_wire::ipv4::is_group;
 use xdp_wire::ipv4::{self, protocol, FLAG_DF, MAX_HEADER_LEN, MIN_HEADER_LEN};
@@ -231,7 +231,13 @@ pub fn echo_options(opts: &[u8], our: [u8; 4]) -> Result<[u8; MAX_OPTIONS_LEN], 
 }
 
 /// Handles the IPv4 packet at the start of `pkt` (`received` bytes of it came off the wire).
-pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply, DropReason> {
+/// `tail` is the frame's continuation in further buffers ([`Tail::NONE`] for one buffer).
+pub fn handle(
+    pkt: &mut [u8],
+    received: usize,
+    tail: Tail,
+    id: &Identity,
+) -> Result<NetReply, DropReason> {
     let pkt = pkt.get_mut(..received).ok_or(DropReason::Truncated)?;
     let (hl, total) = {
         let fixed = pkt
@@ -243,11 +249,17 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
         }
         (ip.header_len(), ip.total_len())
     };
-    if hl < MIN_HEADER_LEN || total < hl || total > received {
+    if hl < MIN_HEADER_LEN || total < hl || total > received + tail.len() {
         return Err(DropReason::Truncated);
     }
-    // Within bounds by the check above; the rest of `pkt` is padding.
-    let packet = pkt.get_mut(..total).ok_or(DropReason::Truncated)?;
+    if hl > received {
+        // Options continue in the next buffer: headers are read only in the first.
+        return Err(DropReason::Unsupported);
+    }
+    // The packet's part in this buffer and in the tail; the rest of both is padding.
+    let head_total = total.min(received);
+    let l4_tail = tail.prefix(total - head_total);
+    let packet = pkt.get_mut(..head_total).ok_or(DropReason::Truncated)?;
     let (header, l4) = packet
         .split_at_mut_checked(hl)
         .ok_or(DropReason::Truncated)?;
@@ -281,12 +293,12 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
     };
 
     let kind = match ip.protocol() {
-        protocol::ICMP => icmp4::handle(l4, id)?,
+        protocol::ICMP => icmp4::handle(l4, l4_tail, id)?,
         protocol::UDP => {
             // `l4.len() <= total <= u16::MAX`, so the length always fits the pseudo-header.
-            let len = u16::try_from(l4.len()).map_err(|_| DropReason::Truncated)?;
+            let len = u16::try_from(l4.len() + l4_tail.len()).map_err(|_| DropReason::Truncated)?;
             let pseudo = checksum::pseudo_v4(src, dst, protocol::UDP, len);
-            udp::handle(l4, pseudo, udp::ZeroChecksum::MeansNone, id)?;
+            udp::handle(l4, l4_tail, pseudo, udp::ZeroChecksum::MeansNone, id)?;
             Answer::Udp4
         }
         _ => return Err(DropReason::Unsupported),

@@ -17,7 +17,7 @@
 //! a fixed key, so a flow always gets the same label and tests can predict it.
 //! Neighbor Advertisements are addressed by [`super::ndp`] itself.
 
-use super::{icmp6, ndp, udp, Answer, DropReason, Identity, LinkDst, NetReply};
+use super::{icmp6, ndp, udp, Answer, DropReason, Identity, LinkDst, NetReply, Tail};
 use xdp_wire::ipv6::{
     self, is_loopback, is_multicast, is_unspecified, is_v4_mapped, next_header, HEADER_LEN,
 };
@@ -48,8 +48,14 @@ pub fn flow_label(src: &[u8; 16], dst: &[u8; 16], next_header: u8, ports: [u8; 4
 }
 
 /// Handles the IPv6 packet at the start of `pkt`. `received` bytes came off the wire; the
-/// rest of `pkt` is free room a reply may grow into (only NDP does).
-pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply, DropReason> {
+/// rest of `pkt` is free room a reply may grow into (only NDP does). `tail` is the frame's
+/// continuation in further buffers ([`Tail::NONE`] for one buffer).
+pub fn handle(
+    pkt: &mut [u8],
+    received: usize,
+    tail: Tail,
+    id: &Identity,
+) -> Result<NetReply, DropReason> {
     if received < HEADER_LEN {
         return Err(DropReason::Truncated);
     }
@@ -61,22 +67,23 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
         return Err(DropReason::Malformed);
     }
     let plen = ip.payload_len();
-    if usize::from(plen) > received - HEADER_LEN {
+    if usize::from(plen) > received - HEADER_LEN + tail.len() {
         return Err(DropReason::Truncated);
     }
+    // The payload's part in this buffer and in the tail; the rest of both is padding.
+    let head_plen = usize::from(plen).min(received - HEADER_LEN);
     let src = ip.src();
     if is_multicast(&src) || is_loopback(&src) || is_v4_mapped(&src) {
         return Err(DropReason::BadSource);
     }
     match ip.next_header() {
-        next_header::ICMPV6 => icmpv6(&mut ip, room, plen, id),
+        next_header::ICMPV6 => icmpv6(&mut ip, room, head_plen, plen, tail, id),
         next_header::UDP => {
             check_unicast_exchange(&ip, id)?;
-            let dgram = room
-                .get_mut(..usize::from(plen))
-                .ok_or(DropReason::Truncated)?;
+            let dgram = room.get_mut(..head_plen).ok_or(DropReason::Truncated)?;
             let pseudo = ip.pseudo_sum(next_header::UDP, plen);
-            udp::handle(dgram, pseudo, udp::ZeroChecksum::Invalid, id)?;
+            let l4_tail = tail.prefix(usize::from(plen) - head_plen);
+            udp::handle(dgram, l4_tail, pseudo, udp::ZeroChecksum::Invalid, id)?;
             // After the swap: the reply's source and destination ports.
             let ports = dgram
                 .first_chunk::<4>()
@@ -91,7 +98,9 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
 
 /// ICMPv6 (RFC 4443): echo requests to our addresses get echo replies ([`icmp6`]); Neighbor
 /// Solicitations go to [`ndp`]; every other type is `Unsupported`. The message is `plen` bytes
-/// at the start of `room` (which continues past the received bytes into free buffer space).
+/// at the start of `room` (which continues past the received bytes into free buffer space),
+/// `head_plen` of them in this buffer and the rest at the start of `tail` (the frame's
+/// further buffers).
 ///
 /// Echo: the destination must be one of our unicast addresses (multicast → `BadDestination`,
 /// e.g. a ping to ff02::1, which Linux would answer but we leave to the kernel), the source
@@ -99,20 +108,21 @@ pub fn handle(pkt: &mut [u8], received: usize, id: &Identity) -> Result<NetReply
 fn icmpv6(
     ip: &mut Ipv6Header,
     room: &mut [u8],
+    head_plen: usize,
     plen: u16,
+    tail: Tail,
     id: &Identity,
 ) -> Result<NetReply, DropReason> {
     let msg_type = *room
-        .get(..usize::from(plen))
+        .get(..head_plen)
         .and_then(<[u8]>::first)
         .ok_or(DropReason::Truncated)?;
     match msg_type {
         icmp6::TYPE_ECHO_REQUEST => {
             check_unicast_exchange(ip, id)?;
-            let msg = room
-                .get_mut(..usize::from(plen))
-                .ok_or(DropReason::Truncated)?;
-            icmp6::answer_echo(msg, ip.pseudo_sum(next_header::ICMPV6, plen), id)?;
+            let msg = room.get_mut(..head_plen).ok_or(DropReason::Truncated)?;
+            let tail = tail.prefix(usize::from(plen) - head_plen);
+            icmp6::answer_echo(msg, tail, ip.pseudo_sum(next_header::ICMPV6, plen), id)?;
             // `icmpv6_echo_reply`: the request's traffic class, an automatic flow label.
             let class = ip.traffic_class();
             Ok(reply_to_sender(
@@ -123,6 +133,9 @@ fn icmpv6(
                 [icmp6::TYPE_ECHO_REPLY, 0, 0, 0],
             ))
         }
+        // The advertisement may grow into the first buffer's free room, which a frame that
+        // continues in further buffers does not have: not answered.
+        ndp::TYPE_NEIGHBOR_SOLICITATION if !tail.is_empty() => Err(DropReason::Unsupported),
         ndp::TYPE_NEIGHBOR_SOLICITATION => ndp::handle(ip, room, plen, id),
         _ => Err(DropReason::Unsupported),
     }

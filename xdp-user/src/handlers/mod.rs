@@ -41,6 +41,7 @@
 )]
 
 mod arp;
+mod chain;
 mod echo;
 mod icmp4;
 mod icmp6;
@@ -56,6 +57,7 @@ mod testutil;
 mod udp;
 
 pub use crate::identity::Identity;
+pub use chain::Tail;
 use xdp_wire::ethernet::{self, ethertype, is_group, is_valid_unicast};
 
 /// What to do with a frame after its handler ran.
@@ -139,10 +141,13 @@ pub enum DropReason {
     /// An echo reply held back by the per-source rate limit (`--echo-rate`; set by the
     /// worker, never by `handle`).
     RateLimited = 9,
+    /// A multi-buffer frame spanning more buffers than a reply may (`--max-chain`; the
+    /// kernel's copy-mode limit is 18): set by the worker, which never sends such a chain.
+    ChainTooLong = 10,
 }
 
 impl DropReason {
-    pub const COUNT: usize = 10;
+    pub const COUNT: usize = 11;
     pub const ALL: [DropReason; Self::COUNT] = [
         DropReason::Truncated,
         DropReason::Malformed,
@@ -154,6 +159,7 @@ impl DropReason {
         DropReason::Unsupported,
         DropReason::TooBig,
         DropReason::RateLimited,
+        DropReason::ChainTooLong,
     ];
     /// Stable snake_case name for output and JSON.
     pub const fn name(self) -> &'static str {
@@ -168,6 +174,7 @@ impl DropReason {
             DropReason::Unsupported => "unsupported",
             DropReason::TooBig => "too_big",
             DropReason::RateLimited => "rate_limited",
+            DropReason::ChainTooLong => "chain_too_long",
         }
     }
 }
@@ -178,7 +185,18 @@ impl DropReason {
 /// A reply never exceeds `buf.len()`. If `len > buf.len()` (a caller bug) only the bytes
 /// present are considered.
 pub fn handle(buf: &mut [u8], len: usize, id: &Identity) -> Verdict {
-    match dispatch(buf, len, id) {
+    handle_chain(buf, len, Tail::NONE, id)
+}
+
+/// [`handle`] for a frame that continues in further buffers (`tail`, see [`Tail`]): `buf`
+/// is its first buffer, of which `len` bytes were received. The reply leaves from the same
+/// buffers: `len` of the verdict counts the tail's bytes too (the worker sends that many,
+/// from the first buffer on). Only UDP and ICMP/ICMPv6 echo span buffers; their headers
+/// must all be in the first buffer (`Unsupported` otherwise). A tail past the packet's end
+/// is padding, as in one buffer (an ARP request is answered from the first buffer); a
+/// Neighbor Solicitation in a multi-buffer frame is `Unsupported` (its reply may grow).
+pub fn handle_chain(buf: &mut [u8], len: usize, tail: Tail, id: &Identity) -> Verdict {
+    match dispatch(buf, len, tail, id) {
         Ok((offset, len, kind)) => Verdict::Reply { offset, len, kind },
         Err(reason) => Verdict::Drop(reason),
     }
@@ -226,6 +244,7 @@ pub struct NetReply {
 fn dispatch(
     buf: &mut [u8],
     len: usize,
+    tail: Tail,
     id: &Identity,
 ) -> Result<(usize, usize, Answer), DropReason> {
     // `len` can only exceed the buffer through a caller bug; trust the bytes we have.
@@ -249,8 +268,8 @@ fn dispatch(
     }
     let reply = match eth.ethertype() {
         ethertype::ARP => arp::handle(rest, net_received, id)?,
-        ethertype::IPV4 => ipv4::handle(rest, net_received, id)?,
-        ethertype::IPV6 => ipv6::handle(rest, net_received, id)?,
+        ethertype::IPV4 => ipv4::handle(rest, net_received, tail, id)?,
+        ethertype::IPV6 => ipv6::handle(rest, net_received, tail, id)?,
         // A reply would have to carry the tag; the XDP program leaves tagged traffic to the kernel.
         t if ethertype::is_vlan_tag(t) => return Err(DropReason::Unsupported),
         // Everything else (LLDP, 802.3 length fields, ...) is not ours to answer either.

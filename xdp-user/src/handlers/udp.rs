@@ -14,7 +14,7 @@
 //! layer only reorders the words of a commutative sum, so a valid checksum stays valid and an
 //! absent one (0, IPv4) stays absent. The payload is never touched.
 
-use super::{DropReason, Identity};
+use super::{DropReason, Identity, Tail};
 use xdp_common::proto;
 use xdp_wire::checksum;
 
@@ -45,9 +45,12 @@ fn view(dgram: &mut [u8]) -> Result<xdp_wire::udp::Packet<&mut [u8]>, DropReason
 }
 
 /// Validates the datagram `dgram` (the whole IP payload) and swaps its ports in place.
-/// `pseudo` is the IP pseudo-header sum for this datagram's length.
+/// `pseudo` is the IP pseudo-header sum for this datagram's length. `tail` holds the datagram's
+/// bytes in further buffers ([`Tail::NONE`] for a frame in one buffer): read once, by the
+/// checksum, never written.
 pub fn handle(
     dgram: &mut [u8],
+    tail: Tail,
     pseudo: u16,
     zero: ZeroChecksum,
     id: &Identity,
@@ -55,7 +58,11 @@ pub fn handle(
     if !id.enabled(proto::UDP) {
         return Err(DropReason::NotOurs);
     }
-    let ip_payload_len = dgram.len();
+    if dgram.len() < xdp_wire::udp::HEADER_LEN && !tail.is_empty() {
+        // The header continues in the next buffer: we rewrite headers only in the first.
+        return Err(DropReason::Unsupported);
+    }
+    let ip_payload_len = dgram.len() + tail.len();
     let (sport, dport, check) = {
         let udp = view(dgram)?;
         if udp.length() != ip_payload_len {
@@ -72,7 +79,10 @@ pub fn handle(
     let valid = match (check, zero) {
         (0, ZeroChecksum::MeansNone) => true,
         (0, ZeroChecksum::Invalid) => false,
-        _ => checksum::verifies(checksum::add(pseudo, checksum::sum(dgram))),
+        _ => {
+            let head = checksum::add(pseudo, checksum::sum(dgram));
+            checksum::verifies(checksum::add(head, tail.sum_at(dgram.len())))
+        }
     };
     if !valid {
         return Err(DropReason::BadChecksum);

@@ -2,7 +2,9 @@
 //! frame is in exactly one place.
 //!
 //! A frame is always in one of: the [`FramePool`] (user space, idle), in hand (received this
-//! batch, being answered), or with the kernel — its RX side (fill ring, taken by the kernel or
+//! batch, being answered), the partial chain (the first buffers of a multi-buffer frame whose
+//! last buffer is not on the RX ring yet, kept by the worker between batches), or with the
+//! kernel — its RX side (fill ring, taken by the kernel or
 //! driver, RX ring) or its TX side (TX ring, being sent, completion ring). The pool holds the
 //! free frames' chunk addresses and nothing else counts them, so its length is the number of
 //! free frames by construction.
@@ -99,6 +101,8 @@ pub struct Audit {
     pub total: u64,
     pub free: u64,
     pub in_hand: u64,
+    /// Buffers of a multi-buffer frame received without its last buffer yet.
+    pub rx_partial: u64,
     /// Fill ring + taken by the kernel + RX ring: fill producer - RX consumer.
     pub kernel_rx: u64,
     /// TX ring + being sent + completion ring: TX producer - completion consumer.
@@ -138,11 +142,15 @@ impl fmt::Display for Audit {
 }
 
 /// Checks that every frame is in exactly one place. Runs between batches: `in_hand`, the
-/// frames the worker counts as held between RX and TX, must be 0. `ring_size` is the rings'
-/// size.
+/// frames the worker counts as held between RX and TX, must be 0; `rx_partial` are the
+/// buffers of an incomplete multi-buffer frame the worker holds until its last buffer comes
+/// (at most one frame's, fewer than `max_chain`). `ring_size` is the rings' size.
+#[allow(clippy::too_many_arguments)]
 pub fn audit(
     pool: &FramePool,
     in_hand: u64,
+    rx_partial: u64,
+    max_chain: u64,
     moves: &Moves,
     idx: RingIndices,
     ring_size: u32,
@@ -229,13 +237,18 @@ pub fn audit(
     if in_hand != 0 {
         problems.push(format!("{in_hand} frames in hand between batches"));
     }
+    if rx_partial >= max_chain.max(1) {
+        problems.push(format!(
+            "{rx_partial} buffers of an incomplete chain held, a chain has at most {max_chain}"
+        ));
+    }
     let kernel_rx = in_fill + kernel_held + in_rx;
     let kernel_tx = in_tx + sending + in_comp;
     let free = pool.len() as u64;
-    let sum = free + in_hand + kernel_rx + kernel_tx;
+    let sum = free + in_hand + rx_partial + kernel_rx + kernel_tx;
     if sum != total {
         problems.push(format!(
-            "free {free} + in hand {in_hand} + kernel RX side {kernel_rx} + kernel TX side {kernel_tx} = {sum}, but the UMEM has {total} frames"
+            "free {free} + in hand {in_hand} + partial chain {rx_partial} + kernel RX side {kernel_rx} + kernel TX side {kernel_tx} = {sum}, but the UMEM has {total} frames"
         ));
     }
     // The worker's own counts against the rings' indices (which wrap at 2^32).
@@ -255,6 +268,7 @@ pub fn audit(
         total,
         free,
         in_hand,
+        rx_partial,
         kernel_rx,
         kernel_tx,
         indices: idx,
@@ -291,9 +305,41 @@ mod tests {
             completed: 0,
             recycled: 0,
         };
-        let a = audit(&pool, 0, &moves, idx((6, 4), (3, 2), (2, 1), (1, 0)), 4);
+        let a = audit(
+            &pool,
+            0,
+            0,
+            18,
+            &moves,
+            idx((6, 4), (3, 2), (2, 1), (1, 0)),
+            4,
+        );
         assert!(a.ok(), "{:?}", a.problems);
         assert_eq!((a.free, a.kernel_rx, a.kernel_tx), (2, 4, 2));
+    }
+
+    #[test]
+    fn a_partial_chain_is_a_place_of_its_own() {
+        let mut pool = FramePool::new(4096, 8);
+        assert_eq!(pool.lend(6, |a| a.len()), 6);
+        let moves = Moves {
+            filled: 6,
+            received: 3,
+            ..Default::default()
+        };
+        // Three received: the first two buffers of a chain held, one recycled.
+        pool.put(2 * 4096);
+        let rings = idx((6, 6), (6, 3), (0, 0), (0, 0));
+        let a = audit(&pool, 0, 2, 18, &moves, rings, 8);
+        assert!(a.ok(), "{:?}", a.problems);
+        assert_eq!(a.rx_partial, 2);
+        // Not counting them loses two frames; holding more than a chain is caught too.
+        assert!(!audit(&pool, 0, 0, 18, &moves, rings, 8).ok());
+        let a = audit(&pool, 0, 2, 2, &moves, rings, 8);
+        assert!(
+            a.problems.iter().any(|p| p.contains("incomplete chain")),
+            "{a:?}"
+        );
     }
 
     #[test]
@@ -306,7 +352,15 @@ mod tests {
             ..Default::default()
         };
         // One frame received and never given back nor sent.
-        let a = audit(&pool, 0, &moves, idx((6, 6), (6, 1), (0, 0), (0, 0)), 8);
+        let a = audit(
+            &pool,
+            0,
+            0,
+            18,
+            &moves,
+            idx((6, 6), (6, 1), (0, 0), (0, 0)),
+            8,
+        );
         assert!(!a.ok());
         assert!(a.problems[0].contains("= 7"), "{:?}", a.problems);
     }
@@ -315,7 +369,15 @@ mod tests {
     fn duplicates_and_strays_in_the_free_list_are_caught() {
         let mut pool = FramePool::new(4096, 4);
         pool.put(4096 + 300); // frame 1 twice
-        let a = audit(&pool, 0, &Moves::default(), RingIndices::default(), 4);
+        let a = audit(
+            &pool,
+            0,
+            0,
+            18,
+            &Moves::default(),
+            RingIndices::default(),
+            4,
+        );
         assert!(a.problems.iter().any(|p| p.contains("twice")), "{a:?}");
         let mut pool = FramePool::new(4096, 4);
         assert_eq!(pool.lend(1, |a| a.len()), 1);
@@ -323,6 +385,8 @@ mod tests {
         let a = audit(
             &pool,
             0,
+            0,
+            18,
             &Moves::default(),
             idx((1, 1), (1, 1), (0, 0), (0, 0)),
             4,
@@ -338,7 +402,15 @@ mod tests {
             filled: 3,
             ..Default::default()
         };
-        let a = audit(&pool, 0, &moves, idx((2, 0), (0, 0), (0, 0), (0, 0)), 4);
+        let a = audit(
+            &pool,
+            0,
+            0,
+            18,
+            &moves,
+            idx((2, 0), (0, 0), (0, 0), (0, 0)),
+            4,
+        );
         assert!(a.problems.iter().any(|p| p.contains("filled")), "{a:?}");
     }
 }

@@ -213,6 +213,9 @@ impl Rings for XskRings {
     fn transmit(&mut self, descs: &[Desc]) -> usize {
         self.tx.produce(descs)
     }
+    fn tx_room(&mut self, want: u32) -> u32 {
+        self.tx.free(want)
+    }
     fn tx_outstanding(&mut self) -> u32 {
         self.tx.outstanding()
     }

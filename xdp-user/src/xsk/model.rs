@@ -18,6 +18,15 @@
 //!   with `recvfrom`; it sets need_wakeup on the TX ring when it has nothing left to send and
 //!   clears it when kicked, taking everything on the TX ring at once.
 //!
+//! Multi-buffer (`ModelConfig::multi_buffer`, a socket bound with `XDP_USE_SG`): a frame
+//! longer than a buffer (`frame_size` - headroom) arrives as a chain of buffers, each filled
+//! to the buffer size, all but the last with `XDP_PKT_CONTD` (`__xsk_rcv`); it needs that
+//! many fill entries and RX slots or is dropped whole (`rx_dropped`, `rx_ring_full`). Without
+//! it such a frame is dropped (`rx_dropped`). On TX the kernel joins descriptors into one frame
+//! up to the one without `XDP_PKT_CONTD`, holding the first ones meanwhile (a kick's budget
+//! counts descriptors); a chain longer than [`MAX_TX_CHAIN`] is refused as invalid, which the
+//! tests treat as a worker bug (the kernel would drop it with `-EOVERFLOW`).
+//!
 //! Frames arrive when a test calls [`KernelModel::arrive`], or, with a [`Source`], whenever the
 //! worker finds its RX ring empty (the benchmark's way: the source rewrites a request into the
 //! frame, which is the model's own per-packet cost).
@@ -26,7 +35,10 @@ use std::{collections::VecDeque, io, ptr::NonNull, time::Duration};
 use crate::idle::ManualClock;
 
 use super::{
-    ring::{Consumer, Desc, Kick, Producer, RingIndices, RingMem, Rings, Umem},
+    ring::{
+        Consumer, Desc, Kick, Producer, RingIndices, RingMem, Rings, Umem, MAX_TX_CHAIN,
+        XDP_PKT_CONTD,
+    },
     socket::XDP_PACKET_HEADROOM,
     sys::XdpStatistics,
 };
@@ -52,6 +64,8 @@ pub struct ModelConfig {
     pub ring_size: u32,
     /// Bound with XDP_USE_NEED_WAKEUP.
     pub need_wakeup: bool,
+    /// Bound with XDP_USE_SG: frames longer than a buffer arrive as chains.
+    pub multi_buffer: bool,
 }
 
 impl Default for ModelConfig {
@@ -64,6 +78,7 @@ impl Default for ModelConfig {
             frame_count: 4096,
             ring_size: 2048,
             need_wakeup: true,
+            multi_buffer: false,
         }
     }
 }
@@ -129,6 +144,9 @@ pub struct KernelModel {
     /// Frames taken from the fill ring and not on the RX ring (copy mode: the pool's free
     /// list after an RX-ring-full drop; zero-copy: the driver's RX buffers).
     held: Vec<u64>,
+    /// TX descriptors of a chain taken from the TX ring whose last descriptor is not taken
+    /// yet (the kernel's `xs->skb` being built).
+    tx_chain: Vec<Desc>,
     /// Zero-copy: sent by the driver, completion not yet written.
     in_flight: VecDeque<u64>,
     /// Zero-copy: the driver waits for a wake-up before it takes fill entries again.
@@ -197,6 +215,7 @@ impl KernelModel {
                 k_tx: Consumer::new(mt),
                 k_comp: Producer::new(mc),
                 held: Vec::new(),
+                tx_chain: Vec::new(),
                 in_flight: VecDeque::new(),
                 fill_asleep: false,
                 stats: XdpStatistics::default(),
@@ -266,6 +285,7 @@ impl KernelModel {
         peekd(self.k_tx.mem(), &mut out);
         peek64(self.k_comp.mem(), &mut out);
         out.extend(&self.held);
+        out.extend(self.tx_chain.iter().map(|d| d.addr));
         out.extend(&self.in_flight);
         out.iter().map(|&a| chunk(a)).collect()
     }
@@ -288,8 +308,68 @@ impl KernelModel {
         None
     }
 
+    /// Bytes one RX buffer holds (the frame size less the headroom).
+    pub fn rx_buffer_len(&self) -> usize {
+        (self.cfg.frame_size - XDP_PACKET_HEADROOM) as usize
+    }
+
+    /// A frame arrives as the pieces `segs`, one buffer each, chained with `XDP_PKT_CONTD`
+    /// (the kernel fills every buffer but the last; tests may cut anywhere). All buffers are
+    /// taken at once or the frame is dropped: `rx_ring_full` without RX slots for all of
+    /// them, `rx_dropped` without fill entries for all (the ones taken stay with the
+    /// kernel). Returns the first buffer's address.
+    pub fn arrive_chain(&mut self, segs: &[&[u8]]) -> Arrival {
+        let n = segs.len();
+        if n == 0 || segs.iter().any(|s| s.len() > self.rx_buffer_len()) {
+            return Arrival::TooLong;
+        }
+        if (self.k_rx.free(n as u32) as usize) < n {
+            self.stats.rx_ring_full += 1;
+            return Arrival::RxFull;
+        }
+        let mut chunks = Vec::with_capacity(n);
+        while chunks.len() < n {
+            match self.take_frame() {
+                Some(c) => chunks.push(c),
+                None => {
+                    self.held.extend(chunks);
+                    self.stats.rx_fill_ring_empty_descs += 1;
+                    if matches!(self.cfg.mode, Mode::Copy { .. }) {
+                        self.stats.rx_dropped += 1;
+                    }
+                    return Arrival::FillEmpty;
+                }
+            }
+        }
+        let mut descs = Vec::with_capacity(n);
+        for (k, (seg, chunk)) in segs.iter().zip(&chunks).enumerate() {
+            let addr = chunk + u64::from(XDP_PACKET_HEADROOM);
+            // SAFETY: the frame came from the fill ring (or the kernel's held list): user
+            // space does not touch it until it is on the RX ring.
+            let buf = unsafe { self.umem.frame_mut(addr) }.expect("fill address inside the UMEM");
+            buf[..seg.len()].copy_from_slice(seg);
+            descs.push(Desc {
+                addr,
+                len: seg.len() as u32,
+                options: if k + 1 < n { XDP_PKT_CONTD } else { 0 },
+            });
+        }
+        let put = self.k_rx.produce(&descs);
+        debug_assert_eq!(put, n, "free slots checked above");
+        Arrival::Received(descs[0].addr)
+    }
+
     /// One frame arrives and is redirected to the socket.
     pub fn arrive(&mut self, frame: &[u8]) -> Arrival {
+        if frame.len() > self.rx_buffer_len() {
+            if !self.cfg.multi_buffer {
+                // `__xsk_rcv`: longer than a buffer without XDP_USE_SG.
+                self.stats.rx_dropped += 1;
+                return Arrival::TooLong;
+            }
+            let segs: Vec<&[u8]> = frame.chunks(self.rx_buffer_len()).collect();
+            return self.arrive_chain(&segs);
+        }
         self.arrive_with(|buf| {
             let b = buf.get_mut(..frame.len())?;
             b.copy_from_slice(frame);
@@ -351,17 +431,44 @@ impl KernelModel {
         d.addr < self.umem.len() && d.addr % fs + u64::from(d.len) <= fs && d.len > 0
     }
 
-    fn send_one(&mut self, d: Desc) {
+    /// A frame leaves: `descs` is its chain (one descriptor for a single-buffer frame).
+    fn send_frame(&mut self, descs: &[Desc]) {
         self.sent_count += 1;
         if self.capture {
-            // SAFETY: the frame is on the TX side: user space gave it up until completion.
-            let buf = unsafe { self.umem.frame_mut(d.addr) }.expect("validated");
-            self.sent
-                .push((d.addr, buf.get(..d.len as usize).unwrap_or(&[]).to_vec()));
+            let mut bytes = Vec::new();
+            for d in descs {
+                // SAFETY: the frame is on the TX side: user space gave it up until completion.
+                let buf = unsafe { self.umem.frame_mut(d.addr) }.expect("validated");
+                bytes.extend_from_slice(buf.get(..d.len as usize).unwrap_or(&[]));
+            }
+            self.sent.push((descs[0].addr, bytes));
         }
     }
 
-    /// Copy-mode transmit: what `xsk_generic_xmit` does for one `sendto()`.
+    /// Takes one descriptor into the frame being built. Returns the whole chain when `d` ends
+    /// it; `None` while it continues or when it was refused (invalid, or a chain past
+    /// [`MAX_TX_CHAIN`]: its descriptors are lost, as the kernel loses invalid ones).
+    fn take_tx(&mut self, d: Desc) -> Option<Vec<Desc>> {
+        if !self.valid_tx(&d) {
+            self.stats.tx_invalid_descs += 1 + self.tx_chain.len() as u64;
+            self.invalid.extend(self.tx_chain.drain(..));
+            self.invalid.push(d);
+            return None;
+        }
+        self.tx_chain.push(d);
+        if d.options & XDP_PKT_CONTD != 0 {
+            if self.tx_chain.len() >= MAX_TX_CHAIN {
+                self.stats.tx_invalid_descs += self.tx_chain.len() as u64;
+                self.invalid.extend(self.tx_chain.drain(..));
+            }
+            return None;
+        }
+        Some(std::mem::take(&mut self.tx_chain))
+    }
+
+    /// Copy-mode transmit: what `xsk_generic_xmit` does for one `sendto()`: at most `budget`
+    /// descriptors, each with a completion slot reserved; a chain's completions are written
+    /// when its last descriptor is sent.
     fn copy_xmit(&mut self, budget: u32) -> Kick {
         let mut left = budget;
         loop {
@@ -373,19 +480,18 @@ impl KernelModel {
             if left == 0 {
                 return Kick::Again;
             }
-            if self.k_comp.free(1) == 0 {
+            if (self.k_comp.free(self.tx_chain.len() as u32 + 1) as usize) < self.tx_chain.len() + 1
+            {
                 return Kick::Again;
             }
             let _ = self.k_tx.consume(&mut d);
-            if !self.valid_tx(&d[0]) {
-                self.stats.tx_invalid_descs += 1;
-                self.invalid.push(d[0]);
-                continue;
-            }
             left -= 1;
-            self.send_one(d[0]);
-            let n = self.k_comp.produce(&[d[0].addr]);
-            debug_assert_eq!(n, 1);
+            if let Some(chain) = self.take_tx(d[0]) {
+                self.send_frame(&chain);
+                let addrs: Vec<u64> = chain.iter().map(|d| d.addr).collect();
+                let n = self.k_comp.produce(&addrs);
+                debug_assert_eq!(n, addrs.len());
+            }
         }
     }
 
@@ -398,12 +504,9 @@ impl KernelModel {
                 break;
             }
             for x in &d[..n] {
-                if self.valid_tx(x) {
-                    self.send_one(*x);
-                    self.in_flight.push_back(x.addr);
-                } else {
-                    self.stats.tx_invalid_descs += 1;
-                    self.invalid.push(*x);
+                if let Some(chain) = self.take_tx(*x) {
+                    self.send_frame(&chain);
+                    self.in_flight.extend(chain.iter().map(|d| d.addr));
                 }
             }
         }
@@ -478,6 +581,9 @@ impl Rings for KernelModel {
     }
     fn transmit(&mut self, descs: &[Desc]) -> usize {
         self.tx.produce(descs)
+    }
+    fn tx_room(&mut self, want: u32) -> u32 {
+        self.tx.free(want)
     }
     fn tx_outstanding(&mut self) -> u32 {
         self.tx.outstanding()

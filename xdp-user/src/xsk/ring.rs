@@ -30,6 +30,15 @@ use super::sys::XdpStatistics;
 /// `XDP_RING_NEED_WAKEUP` in a ring's flags word.
 pub const XDP_RING_NEED_WAKEUP: u32 = 1;
 
+/// `XDP_PKT_CONTD` in a descriptor's `options`: the frame continues in the next descriptor
+/// (multi-buffer, sockets bound with `XDP_USE_SG`). Every buffer of a frame but the last
+/// carries it, on RX as the kernel writes them and on TX as the kernel reads them.
+pub const XDP_PKT_CONTD: u32 = 1;
+
+/// The most descriptors one TX frame may span in copy mode: the skb's linear part plus
+/// `MAX_SKB_FRAGS` (17) fragments (`xsk_build_skb` drops a longer chain with `-EOVERFLOW`).
+pub const MAX_TX_CHAIN: usize = 18;
+
 /// One RX or TX descriptor, `struct xdp_desc`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -349,6 +358,8 @@ pub trait Rings {
     /// Puts descriptors on the TX ring.
     #[must_use]
     fn transmit(&mut self, descs: &[Desc]) -> usize;
+    /// Free slots in the TX ring (at least `want` if that many are free).
+    fn tx_room(&mut self, want: u32) -> u32;
     /// Descriptors on the TX ring the kernel has not taken yet.
     fn tx_outstanding(&mut self) -> u32;
     /// Takes sent frames' addresses from the completion ring.
