@@ -451,7 +451,7 @@ impl KernelModel {
     fn take_tx(&mut self, d: Desc) -> Option<Vec<Desc>> {
         if !self.valid_tx(&d) {
             self.stats.tx_invalid_descs += 1 + self.tx_chain.len() as u64;
-            self.invalid.extend(self.tx_chain.drain(..));
+            self.invalid.append(&mut self.tx_chain);
             self.invalid.push(d);
             return None;
         }
@@ -459,7 +459,7 @@ impl KernelModel {
         if d.options & XDP_PKT_CONTD != 0 {
             if self.tx_chain.len() >= MAX_TX_CHAIN {
                 self.stats.tx_invalid_descs += self.tx_chain.len() as u64;
-                self.invalid.extend(self.tx_chain.drain(..));
+                self.invalid.append(&mut self.tx_chain);
             }
             return None;
         }
