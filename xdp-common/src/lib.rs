@@ -31,20 +31,108 @@ pub mod maps {
     pub const COUNTERS: &str = "COUNTERS";
 }
 
-/// Protocol switches in [`Config::protocols`].
+/// Defines a field-less enum whose variants are numbered densely from 0 in the order given,
+/// each with its stable snake_case name, plus `COUNT`, `ALL` (in discriminant order), `NAMES`,
+/// `name()` and `from_name()`: one list, so the tables cannot drift apart. `no_std` and
+/// `const`, so the XDP program uses the same definitions as user space.
+#[macro_export]
+macro_rules! named_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident : $repr:ident {
+            $($(#[$vmeta:meta])* $variant:ident => $text:literal,)+
+        }
+    ) => {
+        $(#[$meta])*
+        #[repr($repr)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        $vis enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// Number of variants.
+            pub const COUNT: usize = [$($name::$variant),+].len();
+            /// Every variant, in discriminant order (`ALL[v as usize] == v`).
+            pub const ALL: [$name; Self::COUNT] = [$($name::$variant),+];
+            /// The names, in the order of [`Self::ALL`].
+            pub const NAMES: [&'static str; Self::COUNT] = [$($text),+];
+
+            /// Stable snake_case name, used in output, JSON and metrics.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            /// The variant called `name`.
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+named_enum! {
+    /// The kinds of traffic to our addresses we take: the switches of [`Config::protocols`]
+    /// (bit `1 << kind`), the XDP program's per-kind redirect counters and the responder's
+    /// `--protocols` names.
+    pub enum Protocol: u32 {
+        /// ARP requests for our IPv4 addresses.
+        Arp => "arp",
+        /// ICMPv4 echo requests to our IPv4 addresses.
+        Icmp4 => "icmp4",
+        /// ICMPv6 echo requests to our IPv6 addresses.
+        Icmp6 => "icmp6",
+        /// Neighbor Solicitations for our IPv6 addresses.
+        Ndp => "ndp",
+        /// UDP datagrams to our addresses on one of `UDP_PORTS`.
+        Udp => "udp",
+    }
+}
+
+impl Protocol {
+    /// This kind's switch in [`Config::protocols`].
+    #[inline(always)]
+    pub const fn bit(self) -> u32 {
+        1 << self as u32
+    }
+
+    /// The per-kind `Redirected*` counter.
+    #[inline(always)]
+    pub const fn counter(self) -> Counter {
+        match self {
+            Protocol::Arp => Counter::RedirectedArp,
+            Protocol::Icmp4 => Counter::RedirectedIcmp4,
+            Protocol::Icmp6 => Counter::RedirectedIcmp6,
+            Protocol::Ndp => Counter::RedirectedNdp,
+            Protocol::Udp => Counter::RedirectedUdp,
+        }
+    }
+}
+
+/// Protocol switches in [`Config::protocols`], as bits ([`Protocol::bit`]).
 pub mod proto {
-    /// ARP requests for our IPv4 addresses.
-    pub const ARP: u32 = 1 << 0;
-    /// ICMPv4 echo requests to our IPv4 addresses.
-    pub const ICMP4_ECHO: u32 = 1 << 1;
-    /// ICMPv6 echo requests to our IPv6 addresses.
-    pub const ICMP6_ECHO: u32 = 1 << 2;
-    /// Neighbor Solicitations for our IPv6 addresses.
-    pub const NDP: u32 = 1 << 3;
-    /// UDP datagrams to our addresses on one of `UDP_PORTS`.
-    pub const UDP: u32 = 1 << 4;
-    /// Everything above.
-    pub const ALL: u32 = ARP | ICMP4_ECHO | ICMP6_ECHO | NDP | UDP;
+    use super::Protocol;
+
+    pub const ARP: u32 = Protocol::Arp.bit();
+    pub const ICMP4_ECHO: u32 = Protocol::Icmp4.bit();
+    pub const ICMP6_ECHO: u32 = Protocol::Icmp6.bit();
+    pub const NDP: u32 = Protocol::Ndp.bit();
+    pub const UDP: u32 = Protocol::Udp.bit();
+    /// Every protocol.
+    pub const ALL: u32 = {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < Protocol::COUNT {
+            bits |= Protocol::ALL[i].bit();
+            i += 1;
+        }
+        bits
+    };
 }
 
 /// The single value of the `CONFIG` map.
@@ -57,67 +145,31 @@ pub struct Config {
     pub _pad: u32,
 }
 
-/// The XDP program's per-CPU counters, one slot per outcome in the `COUNTERS` map.
-#[repr(u32)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Counter {
-    /// Every frame the program saw.
-    Seen = 0,
-    /// Passed to the kernel: not ours (other address, protocol, port, VLAN, fragment, ...).
-    Passed = 1,
-    /// Ours, but no AF_XDP socket sits on this RX queue: passed to the kernel instead.
-    NoSocket = 2,
-    /// Dropped: too short or inconsistent to classify (the kernel would drop it too).
-    Malformed = 3,
-    /// The program hit an unexpected state (XDP_ABORTED).
-    Aborted = 4,
-    /// Redirected to the AF_XDP socket of the frame's RX queue (sum of the five below).
-    Redirected = 5,
-    /// Redirected: ARP for one of our IPv4 addresses.
-    RedirectedArp = 6,
-    /// Redirected: ICMPv4 echo request.
-    RedirectedIcmp4 = 7,
-    /// Redirected: ICMPv6 echo request.
-    RedirectedIcmp6 = 8,
-    /// Redirected: Neighbor Solicitation for one of our IPv6 addresses.
-    RedirectedNdp = 9,
-    /// Redirected: UDP to one of our ports.
-    RedirectedUdp = 10,
-}
-
-impl Counter {
-    /// Number of counter slots.
-    pub const COUNT: u32 = 11;
-    /// All counters, in slot order.
-    pub const ALL: [Counter; Self::COUNT as usize] = [
-        Counter::Seen,
-        Counter::Passed,
-        Counter::NoSocket,
-        Counter::Malformed,
-        Counter::Aborted,
-        Counter::Redirected,
-        Counter::RedirectedArp,
-        Counter::RedirectedIcmp4,
-        Counter::RedirectedIcmp6,
-        Counter::RedirectedNdp,
-        Counter::RedirectedUdp,
-    ];
-
-    /// Stable snake_case name, used in output and JSON.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Counter::Seen => "seen",
-            Counter::Passed => "passed",
-            Counter::NoSocket => "no_socket",
-            Counter::Malformed => "malformed",
-            Counter::Aborted => "aborted",
-            Counter::Redirected => "redirected",
-            Counter::RedirectedArp => "redirected_arp",
-            Counter::RedirectedIcmp4 => "redirected_icmp4",
-            Counter::RedirectedIcmp6 => "redirected_icmp6",
-            Counter::RedirectedNdp => "redirected_ndp",
-            Counter::RedirectedUdp => "redirected_udp",
-        }
+named_enum! {
+    /// The XDP program's per-CPU counters, one slot per outcome in the `COUNTERS` map.
+    pub enum Counter: u32 {
+        /// Every frame the program saw.
+        Seen => "seen",
+        /// Passed to the kernel: not ours (other address, protocol, port, VLAN, fragment, ...).
+        Passed => "passed",
+        /// Ours, but no AF_XDP socket sits on this RX queue: passed to the kernel instead.
+        NoSocket => "no_socket",
+        /// Dropped: too short or inconsistent to classify (the kernel would drop it too).
+        Malformed => "malformed",
+        /// The program hit an unexpected state (XDP_ABORTED).
+        Aborted => "aborted",
+        /// Redirected to the AF_XDP socket of the frame's RX queue (sum of the five below).
+        Redirected => "redirected",
+        /// Redirected: ARP for one of our IPv4 addresses.
+        RedirectedArp => "redirected_arp",
+        /// Redirected: ICMPv4 echo request.
+        RedirectedIcmp4 => "redirected_icmp4",
+        /// Redirected: ICMPv6 echo request.
+        RedirectedIcmp6 => "redirected_icmp6",
+        /// Redirected: Neighbor Solicitation for one of our IPv6 addresses.
+        RedirectedNdp => "redirected_ndp",
+        /// Redirected: UDP to one of our ports.
+        RedirectedUdp => "redirected_udp",
     }
 }
 
@@ -133,9 +185,32 @@ mod tests {
     fn counters_are_dense_and_named_uniquely() {
         for (i, c) in Counter::ALL.iter().enumerate() {
             assert_eq!(*c as u32, i as u32);
+            assert_eq!(c.name(), Counter::NAMES[i]);
+            assert_eq!(Counter::from_name(c.name()), Some(*c));
             for d in &Counter::ALL[i + 1..] {
                 assert_ne!(c.name(), d.name());
             }
+        }
+        assert_eq!(Counter::COUNT, 11);
+        assert_eq!(Counter::from_name("nope"), None);
+    }
+
+    #[test]
+    fn protocol_bits_and_counters_follow_the_one_list() {
+        assert_eq!(proto::ALL, 0b1_1111);
+        assert_eq!(
+            [
+                proto::ARP,
+                proto::ICMP4_ECHO,
+                proto::ICMP6_ECHO,
+                proto::NDP,
+                proto::UDP
+            ],
+            [1, 2, 4, 8, 16]
+        );
+        for p in Protocol::ALL {
+            let counter = p.counter().name();
+            assert_eq!(counter.strip_prefix("redirected_"), Some(p.name()));
         }
     }
 }

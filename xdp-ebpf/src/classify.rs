@@ -13,7 +13,7 @@
 //!   is cut short then, the frame is [`Verdict::Malformed`].
 //! - VLAN-tagged frames, IPv4 fragments and IPv6 extension headers go to the kernel.
 
-use xdp_common::{proto, Counter};
+use xdp_common::proto;
 
 /// Ethernet header length (no VLAN tag).
 pub const ETH_LEN: usize = 14;
@@ -65,34 +65,9 @@ pub trait Tables {
     fn has_udp_port(&self, port: u16) -> bool;
 }
 
-/// What we take, once a frame is ours.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// ARP for one of our IPv4 addresses.
-    Arp,
-    /// ICMPv4 echo request to one of our IPv4 addresses.
-    Icmp4,
-    /// ICMPv6 echo request to one of our IPv6 addresses.
-    Icmp6,
-    /// Neighbor Solicitation for one of our IPv6 addresses.
-    Ndp,
-    /// UDP to one of our addresses and ports.
-    Udp,
-}
-
-impl Kind {
-    /// The per-kind `Redirected*` counter.
-    #[inline(always)]
-    pub const fn counter(self) -> Counter {
-        match self {
-            Kind::Arp => Counter::RedirectedArp,
-            Kind::Icmp4 => Counter::RedirectedIcmp4,
-            Kind::Icmp6 => Counter::RedirectedIcmp6,
-            Kind::Ndp => Counter::RedirectedNdp,
-            Kind::Udp => Counter::RedirectedUdp,
-        }
-    }
-}
+/// What we take, once a frame is ours: the protocol kinds of `xdp-common`, with their switch
+/// bits and per-kind counters.
+pub use xdp_common::Protocol as Kind;
 
 /// The outcome of [`classify`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -247,6 +222,7 @@ fn udp<F: Frame + ?Sized, T: Tables + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use xdp_common::Counter;
 
     const V4: [u8; 4] = [192, 0, 2, 1];
     const V6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];

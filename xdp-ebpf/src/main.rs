@@ -39,7 +39,7 @@ mod program {
     static UDP_PORTS: HashMap<u16, u8> = HashMap::with_max_entries(MAX_UDP_PORTS, 0);
     /// Per-CPU outcome counters, one slot per [`Counter`].
     #[map]
-    static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(Counter::COUNT, 0);
+    static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(Counter::COUNT as u32, 0);
 
     /// The received frame, `data..data_end`.
     struct Packet<'a>(&'a XdpContext);

@@ -184,13 +184,13 @@ impl Loader {
     }
 
     /// The program's counters, summed over CPUs, in [`Counter`] order.
-    pub fn counters(&self) -> Result<[u64; Counter::COUNT as usize]> {
+    pub fn counters(&self) -> Result<[u64; Counter::COUNT]> {
         let map = self
             .ebpf
             .map(maps::COUNTERS)
             .ok_or_else(|| anyhow!("no map {}", maps::COUNTERS))?;
         let arr: PerCpuArray<&MapData, u64> = PerCpuArray::try_from(map)?;
-        let mut out = [0u64; Counter::COUNT as usize];
+        let mut out = [0u64; Counter::COUNT];
         for (i, slot) in out.iter_mut().enumerate() {
             *slot = arr.get(&(i as u32), 0)?.iter().sum();
         }

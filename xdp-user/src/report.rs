@@ -57,7 +57,7 @@ pub struct QueueInfo {
     pub stats: Arc<QueueStats>,
 }
 
-type BpfCounters = [u64; Counter::COUNT as usize];
+type BpfCounters = [u64; Counter::COUNT];
 
 /// The live state a sample is read from; cheap to clone for other threads.
 #[derive(Clone)]
@@ -82,7 +82,7 @@ impl Sources {
             .lock()
             .ok()
             .and_then(|l| l.counters().ok())
-            .unwrap_or([0; Counter::COUNT as usize])
+            .unwrap_or([0; Counter::COUNT])
     }
 
     pub fn xdp_mode(&self) -> &'static str {

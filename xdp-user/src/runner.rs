@@ -12,7 +12,7 @@ use std::{
 };
 
 use anyhow::{bail, Context, Result};
-use xdp_common::proto;
+use xdp_common::Protocol;
 
 use crate::{
     control,
@@ -47,7 +47,7 @@ pub struct RunArgs {
     #[arg(short = 'p', long = "udp-port", value_name = "PORT", default_values_t = [7u16])]
     pub udp_ports: Vec<u16>,
     /// What to answer: comma-separated list of arp, icmp4, icmp6, ndp, udp.
-    #[arg(long, value_delimiter = ',', default_values = ["arp", "icmp4", "icmp6", "ndp", "udp"])]
+    #[arg(long, value_delimiter = ',', value_parser = parse_protocol, default_values = Protocol::NAMES)]
     pub protocols: Vec<Protocol>,
     /// RX queues to serve: `all`, or a comma-separated list like `0,1`.
     #[arg(short, long, default_value = "all")]
@@ -119,25 +119,14 @@ pub struct RunArgs {
     pub prometheus: Option<std::net::SocketAddr>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Protocol {
-    Arp,
-    Icmp4,
-    Icmp6,
-    Ndp,
-    Udp,
-}
-
-impl Protocol {
-    fn bit(self) -> u32 {
-        match self {
-            Protocol::Arp => proto::ARP,
-            Protocol::Icmp4 => proto::ICMP4_ECHO,
-            Protocol::Icmp6 => proto::ICMP6_ECHO,
-            Protocol::Ndp => proto::NDP,
-            Protocol::Udp => proto::UDP,
-        }
-    }
+/// Parses one `--protocols` name.
+fn parse_protocol(s: &str) -> Result<Protocol, String> {
+    Protocol::from_name(s).ok_or_else(|| {
+        format!(
+            "unknown protocol {s:?}: one of {}",
+            Protocol::NAMES.join(", ")
+        )
+    })
 }
 
 /// Parses `--echo-rate RATE[/BURST[/TOTAL]]`.

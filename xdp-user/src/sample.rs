@@ -126,7 +126,7 @@ pub struct Sample {
 }
 
 /// Names the XDP program's counters.
-pub fn bpf_named(values: &[u64; Counter::COUNT as usize]) -> BTreeMap<&'static str, u64> {
+pub fn bpf_named(values: &[u64; Counter::COUNT]) -> BTreeMap<&'static str, u64> {
     named(Counter::ALL.map(Counter::name), values)
 }
 
@@ -152,7 +152,7 @@ mod tests {
             iface: "veth0".into(),
             xdp_mode: "native",
             total: f.clone(),
-            xdp: bpf_named(&[0; Counter::COUNT as usize]),
+            xdp: bpf_named(&[0; Counter::COUNT]),
             queues: vec![QueueFigures {
                 queue: 0,
                 mode: "copy",

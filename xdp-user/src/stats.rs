@@ -229,49 +229,27 @@ pub fn nonzero<const N: usize>(names: [&'static str; N], values: &[u64; N]) -> S
 }
 
 pub fn answer_names() -> [&'static str; Answer::COUNT] {
-    Answer::ALL.map(Answer::name)
+    Answer::NAMES
 }
 
 pub fn drop_names() -> [&'static str; DropReason::COUNT] {
-    DropReason::ALL.map(DropReason::name)
+    DropReason::NAMES
 }
 
-/// What a frame that reached user space asked for, in the classes the XDP program counts
-/// when it redirects (`redirected_<class>`), read from the frame's own bytes. Dropped frames
-/// are counted by class so that each `redirected_<class>` can be checked against what user
-/// space did with that class (answers + drops): two classifications made apart from each other.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(usize)]
-pub enum RequestClass {
-    Arp = 0,
-    Icmp4 = 1,
-    Icmp6 = 2,
-    Ndp = 3,
-    Udp = 4,
-    /// None of the above: the XDP program never redirects such a frame.
-    Other = 5,
-}
-
-impl RequestClass {
-    pub const COUNT: usize = 6;
-    pub const ALL: [RequestClass; Self::COUNT] = [
-        RequestClass::Arp,
-        RequestClass::Icmp4,
-        RequestClass::Icmp6,
-        RequestClass::Ndp,
-        RequestClass::Udp,
-        RequestClass::Other,
-    ];
-    /// The suffix of the XDP program's `redirected_<class>` counter.
-    pub const fn name(self) -> &'static str {
-        match self {
-            RequestClass::Arp => "arp",
-            RequestClass::Icmp4 => "icmp4",
-            RequestClass::Icmp6 => "icmp6",
-            RequestClass::Ndp => "ndp",
-            RequestClass::Udp => "udp",
-            RequestClass::Other => "other",
-        }
+xdp_common::named_enum! {
+    /// What a frame that reached user space asked for, in the classes the XDP program counts
+    /// when it redirects (`redirected_<class>`: a class's name is that counter's suffix), read
+    /// from the frame's own bytes. Dropped frames are counted by class so that each
+    /// `redirected_<class>` can be checked against what user space did with that class
+    /// (answers + drops): two classifications made apart from each other.
+    pub enum RequestClass: usize {
+        Arp => "arp",
+        Icmp4 => "icmp4",
+        Icmp6 => "icmp6",
+        Ndp => "ndp",
+        Udp => "udp",
+        /// None of the above: the XDP program never redirects such a frame.
+        Other => "other",
     }
 }
 
@@ -298,7 +276,7 @@ pub fn request_class(frame: &[u8]) -> RequestClass {
 }
 
 pub fn class_names() -> [&'static str; RequestClass::COUNT] {
-    RequestClass::ALL.map(RequestClass::name)
+    RequestClass::NAMES
 }
 
 #[cfg(test)]

@@ -75,107 +75,51 @@ pub enum Verdict {
     Drop(DropReason),
 }
 
-/// The kinds of answer we send.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(usize)]
-pub enum Answer {
-    Arp = 0,
-    Icmp4Echo = 1,
-    Icmp6Echo = 2,
-    Ndp = 3,
-    Udp4 = 4,
-    Udp6 = 5,
-}
-
-impl Answer {
-    pub const COUNT: usize = 6;
-    pub const ALL: [Answer; Self::COUNT] = [
-        Answer::Arp,
-        Answer::Icmp4Echo,
-        Answer::Icmp6Echo,
-        Answer::Ndp,
-        Answer::Udp4,
-        Answer::Udp6,
-    ];
-    /// Stable snake_case name for output and JSON.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Answer::Arp => "arp",
-            Answer::Icmp4Echo => "icmp4_echo",
-            Answer::Icmp6Echo => "icmp6_echo",
-            Answer::Ndp => "ndp",
-            Answer::Udp4 => "udp4",
-            Answer::Udp6 => "udp6",
-        }
+xdp_common::named_enum! {
+    /// The kinds of answer we send.
+    pub enum Answer: usize {
+        Arp => "arp",
+        Icmp4Echo => "icmp4_echo",
+        Icmp6Echo => "icmp6_echo",
+        Ndp => "ndp",
+        Udp4 => "udp4",
+        Udp6 => "udp6",
     }
 }
 
-/// Why a frame got no answer. Every frame that reaches user space and is not answered is
-/// counted under exactly one of these.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(usize)]
-pub enum DropReason {
-    /// Shorter than the headers it claims (Ethernet, ARP, IP, ICMP, UDP), or length fields
-    /// inconsistent with the frame (IHL < 5, IP total length past the frame, UDP length ...).
-    Truncated = 0,
-    /// A header field we do not accept: IP version, ARP hardware/protocol type, ...
-    Malformed = 1,
-    /// IPv4 header, ICMP, ICMPv6 or UDP checksum does not verify.
-    BadChecksum = 2,
-    /// An IPv4 fragment (MF set or offset != 0): never answered as if whole.
-    Fragment = 3,
-    /// Not addressed to one of our addresses / ports, or a protocol switched off, or a unicast
-    /// frame for another host's MAC (Linux's `PACKET_OTHERHOST`).
-    NotOurs = 4,
-    /// Source MAC or IP is broadcast, multicast, unspecified or otherwise not answerable, or a
-    /// UDP source port an echo must not go to (0, or a loop-prone service port).
-    BadSource = 5,
-    /// Destination is broadcast or multicast where Linux would not reply.
-    BadDestination = 6,
-    /// A well-formed frame of a kind we do not answer (ARP reply, gratuitous ARP, ICMP types
-    /// other than echo request, IPv6 extension headers, NDP with hop limit != 255, IPv4
-    /// source routes, ...).
-    Unsupported = 7,
-    /// The reply would not fit the frame buffer.
-    TooBig = 8,
-    /// An echo reply held back by the per-source rate limit (`--echo-rate`; set by the
-    /// worker, never by `handle`).
-    RateLimited = 9,
-    /// A multi-buffer frame spanning more buffers than a reply may (`--max-chain`; the
-    /// kernel's copy-mode limit is 18): set by the worker, which never sends such a chain.
-    ChainTooLong = 10,
-}
-
-impl DropReason {
-    pub const COUNT: usize = 11;
-    pub const ALL: [DropReason; Self::COUNT] = [
-        DropReason::Truncated,
-        DropReason::Malformed,
-        DropReason::BadChecksum,
-        DropReason::Fragment,
-        DropReason::NotOurs,
-        DropReason::BadSource,
-        DropReason::BadDestination,
-        DropReason::Unsupported,
-        DropReason::TooBig,
-        DropReason::RateLimited,
-        DropReason::ChainTooLong,
-    ];
-    /// Stable snake_case name for output and JSON.
-    pub const fn name(self) -> &'static str {
-        match self {
-            DropReason::Truncated => "truncated",
-            DropReason::Malformed => "malformed",
-            DropReason::BadChecksum => "bad_checksum",
-            DropReason::Fragment => "fragment",
-            DropReason::NotOurs => "not_ours",
-            DropReason::BadSource => "bad_source",
-            DropReason::BadDestination => "bad_destination",
-            DropReason::Unsupported => "unsupported",
-            DropReason::TooBig => "too_big",
-            DropReason::RateLimited => "rate_limited",
-            DropReason::ChainTooLong => "chain_too_long",
-        }
+xdp_common::named_enum! {
+    /// Why a frame got no answer. Every frame that reaches user space and is not answered is
+    /// counted under exactly one of these.
+    pub enum DropReason: usize {
+        /// Shorter than the headers it claims (Ethernet, ARP, IP, ICMP, UDP), or length fields
+        /// inconsistent with the frame (IHL < 5, IP total length past the frame, UDP length ...).
+        Truncated => "truncated",
+        /// A header field we do not accept: IP version, ARP hardware/protocol type, ...
+        Malformed => "malformed",
+        /// IPv4 header, ICMP, ICMPv6 or UDP checksum does not verify.
+        BadChecksum => "bad_checksum",
+        /// An IPv4 fragment (MF set or offset != 0): never answered as if whole.
+        Fragment => "fragment",
+        /// Not addressed to one of our addresses / ports, or a protocol switched off, or a unicast
+        /// frame for another host's MAC (Linux's `PACKET_OTHERHOST`).
+        NotOurs => "not_ours",
+        /// Source MAC or IP is broadcast, multicast, unspecified or otherwise not answerable, or a
+        /// UDP source port an echo must not go to (0, or a loop-prone service port).
+        BadSource => "bad_source",
+        /// Destination is broadcast or multicast where Linux would not reply.
+        BadDestination => "bad_destination",
+        /// A well-formed frame of a kind we do not answer (ARP reply, gratuitous ARP, ICMP types
+        /// other than echo request, IPv6 extension headers, NDP with hop limit != 255, IPv4
+        /// source routes, ...).
+        Unsupported => "unsupported",
+        /// The reply would not fit the frame buffer.
+        TooBig => "too_big",
+        /// An echo reply held back by the per-source rate limit (`--echo-rate`; set by the
+        /// worker, never by `handle`).
+        RateLimited => "rate_limited",
+        /// A multi-buffer frame spanning more buffers than a reply may (`--max-chain`; the
+        /// kernel's copy-mode limit is 18): set by the worker, which never sends such a chain.
+        ChainTooLong => "chain_too_long",
     }
 }
 
