@@ -14,33 +14,9 @@
 //! - VLAN-tagged frames, IPv4 fragments and IPv6 extension headers go to the kernel.
 
 use xdp_common::proto;
-
-/// Ethernet header length (no VLAN tag).
-pub const ETH_LEN: usize = 14;
-/// ARP header length for Ethernet/IPv4.
-pub const ARP_LEN: usize = 28;
-/// Fixed IPv4 header length (IHL 5).
-pub const IPV4_LEN: usize = 20;
-/// Fixed IPv6 header length.
-pub const IPV6_LEN: usize = 40;
-/// ICMP / ICMPv6 header length (type, code, checksum, 4 bytes of body).
-pub const ICMP_LEN: usize = 8;
-/// UDP header length.
-pub const UDP_LEN: usize = 8;
-
-const ETH_P_IPV4: u16 = 0x0800;
-const ETH_P_ARP: u16 = 0x0806;
-const ETH_P_VLAN: u16 = 0x8100;
-const ETH_P_QINQ: u16 = 0x88a8;
-const ETH_P_IPV6: u16 = 0x86dd;
-
-const IPPROTO_ICMP: u8 = 1;
-const IPPROTO_UDP: u8 = 17;
-const IPPROTO_ICMPV6: u8 = 58;
-
-const ICMP_ECHO_REQUEST: u8 = 8;
-const ICMPV6_ECHO_REQUEST: u8 = 128;
-const ICMPV6_NEIGHBOR_SOLICITATION: u8 = 135;
+use xdp_wire::ethernet::{self, ethertype};
+use xdp_wire::ipv4::{self, protocol};
+use xdp_wire::{arp, icmp, ipv6, ndp, udp};
 
 /// Read access to a received frame.
 pub trait Frame {
@@ -92,33 +68,35 @@ pub fn classify<F: Frame + ?Sized, T: Tables + ?Sized>(
     protocols: u32,
     tables: &T,
 ) -> Verdict {
-    let Some(ethertype) = frame.read::<2>(12) else {
+    let Some(ethertype) = frame.read::<2>(ethernet::field::ETHERTYPE.start) else {
         return Verdict::Malformed; // shorter than an Ethernet header
     };
     match be16(ethertype) {
-        ETH_P_ARP => arp(frame, protocols, tables),
-        ETH_P_IPV4 => ipv4(frame, protocols, tables),
-        ETH_P_IPV6 => ipv6(frame, protocols, tables),
+        ethertype::ARP => arp(frame, protocols, tables),
+        ethertype::IPV4 => ipv4(frame, protocols, tables),
+        ethertype::IPV6 => ipv6(frame, protocols, tables),
         // We don't answer on VLANs; this is said explicitly, it is not an oversight.
-        ETH_P_VLAN | ETH_P_QINQ => Verdict::Pass,
+        ethertype::VLAN | ethertype::QINQ => Verdict::Pass,
         _ => Verdict::Pass,
     }
 }
 
 #[inline(always)]
 fn arp<F: Frame + ?Sized, T: Tables + ?Sized>(frame: &F, protocols: u32, tables: &T) -> Verdict {
-    let Some(arp) = frame.read::<ARP_LEN>(ETH_LEN) else {
+    let Some(arp) = frame.read::<{ arp::LEN }>(ethernet::HEADER_LEN) else {
         return Verdict::Malformed;
     };
-    // htype 1 (Ethernet), ptype 0x0800 (IPv4), hlen 6, plen 4.
-    let eth_ipv4 = be16([arp[0], arp[1]]) == 1
-        && be16([arp[2], arp[3]]) == ETH_P_IPV4
-        && arp[4] == 6
-        && arp[5] == 4;
+    use arp::field::{HLEN, HTYPE, PLEN, PTYPE, TPA};
+    // Ethernet hardware, IPv4 protocol, address lengths 6 and 4.
+    let eth_ipv4 = be16([arp[HTYPE.start], arp[HTYPE.start + 1]]) == arp::HTYPE_ETHERNET
+        && be16([arp[PTYPE.start], arp[PTYPE.start + 1]]) == arp::PTYPE_IPV4
+        && arp[HLEN] == arp::HLEN_ETHERNET
+        && arp[PLEN] == arp::PLEN_IPV4;
     if !eth_ipv4 || protocols & proto::ARP == 0 {
         return Verdict::Pass;
     }
-    let target = [arp[24], arp[25], arp[26], arp[27]];
+    let t = TPA.start;
+    let target = [arp[t], arp[t + 1], arp[t + 2], arp[t + 3]];
     if tables.has_v4(&target) {
         Verdict::Ours(Kind::Arp)
     } else {
@@ -128,74 +106,86 @@ fn arp<F: Frame + ?Sized, T: Tables + ?Sized>(frame: &F, protocols: u32, tables:
 
 #[inline(always)]
 fn ipv4<F: Frame + ?Sized, T: Tables + ?Sized>(frame: &F, protocols: u32, tables: &T) -> Verdict {
-    let Some(ip) = frame.read::<IPV4_LEN>(ETH_LEN) else {
+    let Some(ip) = frame.read::<{ ipv4::MIN_HEADER_LEN }>(ethernet::HEADER_LEN) else {
         return Verdict::Malformed;
     };
+    use ipv4::field::{DST, FLAGS_FRAG, PROTOCOL, VER_IHL};
     // Masking keeps the L4 offset within 14 + 60 bytes, a bound the verifier can see.
-    let ihl = (ip[0] & 0x0f) as usize;
-    if ip[0] >> 4 != 4 || ihl < 5 {
+    let ihl = (ip[VER_IHL] & 0x0f) as usize;
+    if ip[VER_IHL] >> 4 != 4 || ihl * 4 < ipv4::MIN_HEADER_LEN {
         return Verdict::Malformed;
     }
-    let dst = [ip[16], ip[17], ip[18], ip[19]];
+    let dst = [
+        ip[DST.start],
+        ip[DST.start + 1],
+        ip[DST.start + 2],
+        ip[DST.start + 3],
+    ];
     if !tables.has_v4(&dst) {
         return Verdict::Pass;
     }
     // MF flag or a fragment offset: the kernel reassembles (or drops) fragments.
-    if be16([ip[6], ip[7]]) & 0x3fff != 0 {
+    let flags_frag = be16([ip[FLAGS_FRAG.start], ip[FLAGS_FRAG.start + 1]]);
+    if flags_frag & (ipv4::FLAG_MF | ipv4::FRAG_OFFSET_MASK) != 0 {
         return Verdict::Pass;
     }
-    let l4 = ETH_LEN + ihl * 4;
-    match ip[9] {
-        IPPROTO_ICMP => match frame.read::<ICMP_LEN>(l4) {
+    let l4 = ethernet::HEADER_LEN + ihl * 4;
+    match ip[PROTOCOL] {
+        protocol::ICMP => match frame.read::<{ icmp::HEADER_LEN }>(l4) {
             None => Verdict::Malformed,
-            Some(icmp) if icmp[0] == ICMP_ECHO_REQUEST && protocols & proto::ICMP4_ECHO != 0 => {
+            Some(icmp)
+                if icmp[icmp::field::TYPE] == icmp::v4::ECHO_REQUEST
+                    && protocols & proto::ICMP4_ECHO != 0 =>
+            {
                 Verdict::Ours(Kind::Icmp4)
             }
             Some(_) => Verdict::Pass,
         },
-        IPPROTO_UDP => udp(frame, l4, protocols, tables),
+        protocol::UDP => udp(frame, l4, protocols, tables),
         _ => Verdict::Pass,
     }
 }
 
 #[inline(always)]
 fn ipv6<F: Frame + ?Sized, T: Tables + ?Sized>(frame: &F, protocols: u32, tables: &T) -> Verdict {
-    let Some(ip) = frame.read::<IPV6_LEN>(ETH_LEN) else {
+    let Some(ip) = frame.read::<{ ipv6::HEADER_LEN }>(ethernet::HEADER_LEN) else {
         return Verdict::Malformed;
     };
-    if ip[0] >> 4 != 6 {
+    if ip[ipv6::field::VER_TC_FLOW.start] >> 4 != 6 {
         return Verdict::Malformed;
     }
     let mut dst = [0u8; 16];
-    dst.copy_from_slice(&ip[24..40]);
-    let l4 = ETH_LEN + IPV6_LEN;
-    match ip[6] {
-        IPPROTO_ICMPV6 => {
+    dst.copy_from_slice(&ip[ipv6::field::DST]);
+    let l4 = ethernet::HEADER_LEN + ipv6::HEADER_LEN;
+    match ip[ipv6::field::NEXT_HEADER] {
+        protocol::ICMPV6 => {
             // A Neighbor Solicitation goes to a solicited-node multicast address: look at the
             // type before deciding on the destination.
             let dst_ours = tables.has_v6(&dst);
-            let Some(icmp) = frame.read::<ICMP_LEN>(l4) else {
+            let Some(icmp) = frame.read::<{ icmp::HEADER_LEN }>(l4) else {
                 return if dst_ours {
                     Verdict::Malformed
                 } else {
                     Verdict::Pass
                 };
             };
-            match icmp[0] {
-                ICMPV6_ECHO_REQUEST if dst_ours && protocols & proto::ICMP6_ECHO != 0 => {
+            match icmp[icmp::field::TYPE] {
+                icmp::v6::ECHO_REQUEST if dst_ours && protocols & proto::ICMP6_ECHO != 0 => {
                     Verdict::Ours(Kind::Icmp6)
                 }
-                ICMPV6_NEIGHBOR_SOLICITATION => match frame.read::<16>(l4 + ICMP_LEN) {
-                    None => Verdict::Malformed,
-                    Some(target) if protocols & proto::NDP != 0 && tables.has_v6(&target) => {
-                        Verdict::Ours(Kind::Ndp)
+                icmp::v6::NEIGHBOR_SOLICITATION => {
+                    match frame.read::<16>(l4 + ndp::field::TARGET.start) {
+                        None => Verdict::Malformed,
+                        Some(target) if protocols & proto::NDP != 0 && tables.has_v6(&target) => {
+                            Verdict::Ours(Kind::Ndp)
+                        }
+                        Some(_) => Verdict::Pass,
                     }
-                    Some(_) => Verdict::Pass,
-                },
+                }
                 _ => Verdict::Pass,
             }
         }
-        IPPROTO_UDP if tables.has_v6(&dst) => udp(frame, l4, protocols, tables),
+        protocol::UDP if tables.has_v6(&dst) => udp(frame, l4, protocols, tables),
         // Not to us, another protocol, or an extension header: the kernel's.
         _ => Verdict::Pass,
     }
@@ -209,10 +199,15 @@ fn udp<F: Frame + ?Sized, T: Tables + ?Sized>(
     protocols: u32,
     tables: &T,
 ) -> Verdict {
-    let Some(udp) = frame.read::<UDP_LEN>(l4) else {
+    let Some(udp) = frame.read::<{ udp::HEADER_LEN }>(l4) else {
         return Verdict::Malformed;
     };
-    if protocols & proto::UDP != 0 && tables.has_udp_port(be16([udp[2], udp[3]])) {
+    if protocols & proto::UDP != 0
+        && tables.has_udp_port(be16([
+            udp[udp::field::DST_PORT.start],
+            udp[udp::field::DST_PORT.start + 1],
+        ]))
+    {
         Verdict::Ours(Kind::Udp)
     } else {
         Verdict::Pass
@@ -253,10 +248,10 @@ mod tests {
     }
 
     fn arp_frame(target: [u8; 4]) -> [u8; 256] {
-        let mut a = [0u8; ARP_LEN];
+        let mut a = [0u8; arp::LEN];
         a[..8].copy_from_slice(&[0, 1, 0x08, 0x00, 6, 4, 0, 1]);
         a[24..28].copy_from_slice(&target);
-        eth(ETH_P_ARP, &a)
+        eth(ethertype::ARP, &a)
     }
 
     /// IPv4 frame with `ihl` words of header, then `l4`; returns the frame and its length.
@@ -269,7 +264,10 @@ mod tests {
         p[9] = proto;
         p[16..20].copy_from_slice(&dst);
         p[hl..hl + l4.len()].copy_from_slice(l4);
-        (eth(ETH_P_IPV4, &p), ETH_LEN + hl + l4.len())
+        (
+            eth(ethertype::IPV4, &p),
+            ethernet::HEADER_LEN + hl + l4.len(),
+        )
     }
 
     fn ipv6_frame(dst: [u8; 16], next: u8, l4: &[u8]) -> ([u8; 256], usize) {
@@ -279,7 +277,10 @@ mod tests {
         p[7] = 255;
         p[24..40].copy_from_slice(&dst);
         p[40..40 + l4.len()].copy_from_slice(l4);
-        (eth(ETH_P_IPV6, &p), ETH_LEN + IPV6_LEN + l4.len())
+        (
+            eth(ethertype::IPV6, &p),
+            ethernet::HEADER_LEN + ipv6::HEADER_LEN + l4.len(),
+        )
     }
 
     fn udp_hdr(port: u16) -> [u8; 8] {
@@ -291,7 +292,7 @@ mod tests {
 
     fn ns(target: [u8; 16]) -> [u8; 24] {
         let mut n = [0u8; 24];
-        n[0] = ICMPV6_NEIGHBOR_SOLICITATION;
+        n[0] = icmp::v6::NEIGHBOR_SOLICITATION;
         n[8..24].copy_from_slice(&target);
         n
     }
@@ -301,11 +302,11 @@ mod tests {
         assert_eq!(check(&[0u8; 13], proto::ALL), Verdict::Malformed);
         assert_eq!(check(&eth(0x88cc, &[])[..14], proto::ALL), Verdict::Pass);
         assert_eq!(
-            check(&eth(ETH_P_VLAN, &[])[..64], proto::ALL),
+            check(&eth(ethertype::VLAN, &[])[..64], proto::ALL),
             Verdict::Pass
         );
         assert_eq!(
-            check(&eth(ETH_P_QINQ, &[])[..64], proto::ALL),
+            check(&eth(ethertype::QINQ, &[])[..64], proto::ALL),
             Verdict::Pass
         );
     }
@@ -321,14 +322,14 @@ mod tests {
             Verdict::Pass
         );
         let mut not_ipv4 = f;
-        not_ipv4[ETH_LEN + 3] = 0x06;
+        not_ipv4[ethernet::HEADER_LEN + 3] = 0x06;
         assert_eq!(check(&not_ipv4[..42], proto::ALL), Verdict::Pass);
     }
 
     #[test]
     fn ipv4_icmp() {
-        let echo = [ICMP_ECHO_REQUEST, 0, 0, 0, 0, 1, 0, 1];
-        let (f, n) = ipv4_frame(V4, IPPROTO_ICMP, 5, 0, &echo);
+        let echo = [icmp::v4::ECHO_REQUEST, 0, 0, 0, 0, 1, 0, 1];
+        let (f, n) = ipv4_frame(V4, protocol::ICMP, 5, 0, &echo);
         assert_eq!(check(&f[..n], proto::ALL), Verdict::Ours(Kind::Icmp4));
         assert_eq!(
             check(&f[..n], proto::ALL & !proto::ICMP4_ECHO),
@@ -336,25 +337,28 @@ mod tests {
         );
         assert_eq!(check(&f[..n - 1], proto::ALL), Verdict::Malformed);
         // With options, the ICMP header moves.
-        let (f, n) = ipv4_frame(V4, IPPROTO_ICMP, 15, 0, &echo);
+        let (f, n) = ipv4_frame(V4, protocol::ICMP, 15, 0, &echo);
         assert_eq!(check(&f[..n], proto::ALL), Verdict::Ours(Kind::Icmp4));
         // An echo reply is the kernel's.
-        let (f, n) = ipv4_frame(V4, IPPROTO_ICMP, 5, 0, &[0; 8]);
+        let (f, n) = ipv4_frame(V4, protocol::ICMP, 5, 0, &[0; 8]);
         assert_eq!(check(&f[..n], proto::ALL), Verdict::Pass);
         // Not our address: short L4 doesn't matter.
-        let (f, n) = ipv4_frame([10, 0, 0, 1], IPPROTO_ICMP, 5, 0, &echo);
+        let (f, n) = ipv4_frame([10, 0, 0, 1], protocol::ICMP, 5, 0, &echo);
         assert_eq!(check(&f[..n], proto::ALL), Verdict::Pass);
         assert_eq!(check(&f[..n - 4], proto::ALL), Verdict::Pass);
     }
 
     #[test]
     fn ipv4_header() {
-        let (f, _) = ipv4_frame(V4, IPPROTO_UDP, 5, 0, &udp_hdr(PORT));
-        assert_eq!(check(&f[..ETH_LEN + 19], proto::ALL), Verdict::Malformed);
-        let (f, n) = ipv4_frame(V4, IPPROTO_UDP, 4, 0, &[0; 12]);
+        let (f, _) = ipv4_frame(V4, protocol::UDP, 5, 0, &udp_hdr(PORT));
+        assert_eq!(
+            check(&f[..ethernet::HEADER_LEN + 19], proto::ALL),
+            Verdict::Malformed
+        );
+        let (f, n) = ipv4_frame(V4, protocol::UDP, 4, 0, &[0; 12]);
         assert_eq!(check(&f[..n], proto::ALL), Verdict::Malformed);
-        let (mut f, n) = ipv4_frame(V4, IPPROTO_UDP, 5, 0, &udp_hdr(PORT));
-        f[ETH_LEN] = 0x65; // version 6 in an IPv4 ethertype
+        let (mut f, n) = ipv4_frame(V4, protocol::UDP, 5, 0, &udp_hdr(PORT));
+        f[ethernet::HEADER_LEN] = 0x65; // version 6 in an IPv4 ethertype
         assert_eq!(check(&f[..n], proto::ALL), Verdict::Malformed);
         // First fragment (MF), later fragment (offset), DF alone is fine.
         for (frag, v) in [
@@ -362,7 +366,7 @@ mod tests {
             (0x0001, Verdict::Pass),
             (0x4000, Verdict::Ours(Kind::Udp)),
         ] {
-            let (f, n) = ipv4_frame(V4, IPPROTO_UDP, 5, frag, &udp_hdr(PORT));
+            let (f, n) = ipv4_frame(V4, protocol::UDP, 5, frag, &udp_hdr(PORT));
             assert_eq!(check(&f[..n], proto::ALL), v);
         }
         let (f, n) = ipv4_frame(V4, 6, 5, 0, &[0; 20]);
@@ -371,30 +375,33 @@ mod tests {
 
     #[test]
     fn ipv4_udp() {
-        let (f, n) = ipv4_frame(V4, IPPROTO_UDP, 5, 0, &udp_hdr(PORT));
+        let (f, n) = ipv4_frame(V4, protocol::UDP, 5, 0, &udp_hdr(PORT));
         assert_eq!(check(&f[..n], proto::ALL), Verdict::Ours(Kind::Udp));
         assert_eq!(check(&f[..n], proto::ALL & !proto::UDP), Verdict::Pass);
         assert_eq!(check(&f[..n - 1], proto::ALL), Verdict::Malformed);
-        let (f, n) = ipv4_frame(V4, IPPROTO_UDP, 5, 0, &udp_hdr(PORT + 1));
+        let (f, n) = ipv4_frame(V4, protocol::UDP, 5, 0, &udp_hdr(PORT + 1));
         assert_eq!(check(&f[..n], proto::ALL), Verdict::Pass);
-        let (f, n) = ipv4_frame(V4, IPPROTO_UDP, 7, 0, &udp_hdr(PORT));
+        let (f, n) = ipv4_frame(V4, protocol::UDP, 7, 0, &udp_hdr(PORT));
         assert_eq!(check(&f[..n], proto::ALL), Verdict::Ours(Kind::Udp));
     }
 
     #[test]
     fn ipv6_icmp() {
-        let echo = [ICMPV6_ECHO_REQUEST, 0, 0, 0, 0, 1, 0, 1];
-        let (f, n) = ipv6_frame(V6, IPPROTO_ICMPV6, &echo);
+        let echo = [icmp::v6::ECHO_REQUEST, 0, 0, 0, 0, 1, 0, 1];
+        let (f, n) = ipv6_frame(V6, protocol::ICMPV6, &echo);
         assert_eq!(check(&f[..n], proto::ALL), Verdict::Ours(Kind::Icmp6));
         assert_eq!(
             check(&f[..n], proto::ALL & !proto::ICMP6_ECHO),
             Verdict::Pass
         );
         assert_eq!(check(&f[..n - 1], proto::ALL), Verdict::Malformed);
-        assert_eq!(check(&f[..ETH_LEN + 39], proto::ALL), Verdict::Malformed);
+        assert_eq!(
+            check(&f[..ethernet::HEADER_LEN + 39], proto::ALL),
+            Verdict::Malformed
+        );
         let mut other = V6;
         other[15] = 2;
-        let (f, n) = ipv6_frame(other, IPPROTO_ICMPV6, &echo);
+        let (f, n) = ipv6_frame(other, protocol::ICMPV6, &echo);
         assert_eq!(check(&f[..n], proto::ALL), Verdict::Pass);
         assert_eq!(check(&f[..n - 1], proto::ALL), Verdict::Pass);
     }
@@ -402,25 +409,25 @@ mod tests {
     #[test]
     fn ipv6_ndp() {
         let solicited_node = [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 1];
-        let (f, n) = ipv6_frame(solicited_node, IPPROTO_ICMPV6, &ns(V6));
+        let (f, n) = ipv6_frame(solicited_node, protocol::ICMPV6, &ns(V6));
         assert_eq!(check(&f[..n], proto::ALL), Verdict::Ours(Kind::Ndp));
         assert_eq!(check(&f[..n], proto::ALL & !proto::NDP), Verdict::Pass);
         assert_eq!(check(&f[..n - 1], proto::ALL), Verdict::Malformed);
         let mut other = V6;
         other[15] = 2;
-        let (f, n) = ipv6_frame(solicited_node, IPPROTO_ICMPV6, &ns(other));
+        let (f, n) = ipv6_frame(solicited_node, protocol::ICMPV6, &ns(other));
         assert_eq!(check(&f[..n], proto::ALL), Verdict::Pass);
     }
 
     #[test]
     fn ipv6_udp_and_extension_headers() {
-        let (f, n) = ipv6_frame(V6, IPPROTO_UDP, &udp_hdr(PORT));
+        let (f, n) = ipv6_frame(V6, protocol::UDP, &udp_hdr(PORT));
         assert_eq!(check(&f[..n], proto::ALL), Verdict::Ours(Kind::Udp));
         assert_eq!(check(&f[..n - 1], proto::ALL), Verdict::Malformed);
         assert_eq!(check(&f[..n], proto::ALL & !proto::UDP), Verdict::Pass);
         let mut other = V6;
         other[0] = 0x30;
-        let (f, n) = ipv6_frame(other, IPPROTO_UDP, &udp_hdr(PORT));
+        let (f, n) = ipv6_frame(other, protocol::UDP, &udp_hdr(PORT));
         assert_eq!(check(&f[..n], proto::ALL), Verdict::Pass);
         // Hop-by-hop options, fragment header: the kernel's.
         for next in [0, 44] {
