@@ -6,43 +6,117 @@ use crate::handlers::{Answer, DropReason};
 use crate::latency::{LatencyHistogram, LatencySnapshot};
 use crate::xsk::sys::XdpStatistics;
 
-/// Live counters of one queue worker.
-#[derive(Debug, Default)]
-pub struct QueueStats {
-    pub rx_packets: AtomicU64,
-    pub rx_bytes: AtomicU64,
-    pub tx_packets: AtomicU64,
-    pub tx_bytes: AtomicU64,
-    pub answers: [AtomicU64; Answer::COUNT],
-    pub drops: [AtomicU64; DropReason::COUNT],
-    /// Dropped frames by what they asked for ([`request_class`]).
-    pub drop_classes: [AtomicU64; RequestClass::COUNT],
+/// Defines [`QueueStats`] (the live atomics), [`Snapshot`] (plain copies),
+/// [`QueueStats::snapshot`] and [`Snapshot::add`] from one list of the scalar counters, so a
+/// counter is written down once: over queues, `sum` counters (and the frame gauges) add up,
+/// `max` gauges take the largest.
+macro_rules! queue_counters {
+    ($($(#[$doc:meta])* $kind:ident $field:ident,)+) => {
+        /// Live counters of one queue worker.
+        #[derive(Debug, Default)]
+        pub struct QueueStats {
+            $($(#[$doc])* pub $field: AtomicU64,)+
+            pub answers: [AtomicU64; Answer::COUNT],
+            pub drops: [AtomicU64; DropReason::COUNT],
+            /// Dropped frames by what they asked for ([`request_class`]).
+            pub drop_classes: [AtomicU64; RequestClass::COUNT],
+            /// Time spent in the handler by sampled packets (one per batch), in nanoseconds.
+            pub handler_ns: LatencyHistogram,
+            /// The socket's last XDP_STATISTICS, kept by the worker when it closes the socket.
+            pub xdp_final: std::sync::Mutex<Option<XdpStatistics>>,
+        }
+
+        /// A point-in-time copy of one queue's counters (or their sum over queues).
+        #[derive(Clone, Debug, Default, PartialEq, Eq)]
+        pub struct Snapshot {
+            $($(#[$doc])* pub $field: u64,)+
+            pub answers: [u64; Answer::COUNT],
+            pub drops: [u64; DropReason::COUNT],
+            pub drop_classes: [u64; RequestClass::COUNT],
+            /// The socket's XDP_STATISTICS.
+            pub xdp: XdpStatistics,
+            /// Handler time of sampled packets.
+            pub handler_ns: LatencySnapshot,
+        }
+
+        impl QueueStats {
+            pub fn snapshot(&self) -> Snapshot {
+                let l = |a: &AtomicU64| a.load(Relaxed);
+                Snapshot {
+                    $($field: l(&self.$field),)+
+                    answers: self.answers.each_ref().map(l),
+                    drops: self.drops.each_ref().map(l),
+                    drop_classes: self.drop_classes.each_ref().map(l),
+                    xdp: XdpStatistics::default(),
+                    handler_ns: {
+                        let mut h = LatencySnapshot::default();
+                        self.handler_ns.snapshot_into(&mut h);
+                        h
+                    },
+                }
+            }
+        }
+
+        impl Snapshot {
+            /// Adds `o` (another queue's counters) into `self`.
+            pub fn add(&mut self, o: &Snapshot) {
+                $(queue_counters!(@merge $kind, self.$field, o.$field);)+
+                for (a, b) in self.answers.iter_mut().zip(o.answers) {
+                    *a += b;
+                }
+                for (a, b) in self.drops.iter_mut().zip(o.drops) {
+                    *a += b;
+                }
+                for (a, b) in self.drop_classes.iter_mut().zip(o.drop_classes) {
+                    *a += b;
+                }
+                self.xdp.add(&o.xdp);
+                for (a, b) in self
+                    .handler_ns
+                    .buckets
+                    .iter_mut()
+                    .zip(&o.handler_ns.buckets)
+                {
+                    *a += b;
+                }
+                self.handler_ns.min = self.handler_ns.min.min(o.handler_ns.min);
+                self.handler_ns.max = self.handler_ns.max.max(o.handler_ns.max);
+            }
+        }
+    };
+    (@merge sum, $a:expr, $b:expr) => { $a += $b };
+    (@merge max, $a:expr, $b:expr) => { $a = $a.max($b) };
+}
+
+queue_counters! {
+    sum rx_packets,
+    sum rx_bytes,
+    sum tx_packets,
+    sum tx_bytes,
     /// Replies dropped because the TX ring had no room.
-    pub tx_ring_full: AtomicU64,
+    sum tx_ring_full,
     /// sendto() calls made to kick TX (need_wakeup set, or copy mode).
-    pub tx_wakeups: AtomicU64,
+    sum tx_wakeups,
     /// TX kicks answered EAGAIN: the kernel stopped at its TX budget with more left.
-    pub tx_kick_again: AtomicU64,
+    sum tx_kick_again,
     /// poll() calls made to kick the fill ring (need_wakeup set on it).
-    pub fill_wakeups: AtomicU64,
+    sum fill_wakeups,
     /// Times the worker went to sleep in poll() for lack of traffic.
-    pub idle_sleeps: AtomicU64,
+    sum idle_sleeps,
     /// Of those, sleeps after which frames were waiting at once (the next receive had some).
-    pub idle_woken: AtomicU64,
-    /// The idle policy's spin threshold now, nanoseconds (gauge).
-    pub idle_spin_ns: AtomicU64,
+    sum idle_woken,
+    /// The idle policy's spin threshold now, nanoseconds (over several queues: the largest).
+    max idle_spin_ns,
     /// recvfrom() calls on an empty RX ring in busy-poll mode (each runs the driver's NAPI).
-    pub busy_polls: AtomicU64,
-    /// Frames in the free list / kernel RX side / kernel TX side (gauges).
-    pub frames_free: AtomicU64,
-    pub frames_kernel_rx: AtomicU64,
-    pub frames_kernel_tx: AtomicU64,
+    sum busy_polls,
+    /// Frames in the free list (gauge).
+    sum frames_free,
+    /// Frames on the kernel's RX side: fill and RX rings (gauge).
+    sum frames_kernel_rx,
+    /// Frames on the kernel's TX side: TX and completion rings (gauge).
+    sum frames_kernel_tx,
     /// Times the frame ledger check failed (must stay 0).
-    pub ledger_errors: AtomicU64,
-    /// Time spent in the handler by sampled packets (one per batch), in nanoseconds.
-    pub handler_ns: LatencyHistogram,
-    /// The socket's last XDP_STATISTICS, kept by the worker when it closes the socket.
-    pub xdp_final: std::sync::Mutex<Option<XdpStatistics>>,
+    sum ledger_errors,
 }
 
 /// Counts gathered during one batch, published with one atomic add per field.
@@ -80,108 +154,9 @@ impl QueueStats {
         }
         add(&self.tx_ring_full, b.tx_ring_full);
     }
-
-    pub fn snapshot(&self) -> Snapshot {
-        let l = |a: &AtomicU64| a.load(Relaxed);
-        Snapshot {
-            rx_packets: l(&self.rx_packets),
-            rx_bytes: l(&self.rx_bytes),
-            tx_packets: l(&self.tx_packets),
-            tx_bytes: l(&self.tx_bytes),
-            answers: self.answers.each_ref().map(l),
-            drops: self.drops.each_ref().map(l),
-            drop_classes: self.drop_classes.each_ref().map(l),
-            tx_ring_full: l(&self.tx_ring_full),
-            tx_wakeups: l(&self.tx_wakeups),
-            tx_kick_again: l(&self.tx_kick_again),
-            fill_wakeups: l(&self.fill_wakeups),
-            idle_sleeps: l(&self.idle_sleeps),
-            idle_woken: l(&self.idle_woken),
-            idle_spin_ns: l(&self.idle_spin_ns),
-            busy_polls: l(&self.busy_polls),
-            frames_free: l(&self.frames_free),
-            frames_kernel_rx: l(&self.frames_kernel_rx),
-            frames_kernel_tx: l(&self.frames_kernel_tx),
-            ledger_errors: l(&self.ledger_errors),
-            xdp: XdpStatistics::default(),
-            handler_ns: {
-                let mut h = LatencySnapshot::default();
-                self.handler_ns.snapshot_into(&mut h);
-                h
-            },
-        }
-    }
-}
-
-/// A point-in-time copy of one queue's counters (or their sum over queues).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Snapshot {
-    pub rx_packets: u64,
-    pub rx_bytes: u64,
-    pub tx_packets: u64,
-    pub tx_bytes: u64,
-    pub answers: [u64; Answer::COUNT],
-    pub drops: [u64; DropReason::COUNT],
-    pub drop_classes: [u64; RequestClass::COUNT],
-    pub tx_ring_full: u64,
-    pub tx_wakeups: u64,
-    pub tx_kick_again: u64,
-    pub fill_wakeups: u64,
-    pub idle_sleeps: u64,
-    pub idle_woken: u64,
-    /// The idle spin threshold (over several queues: the largest).
-    pub idle_spin_ns: u64,
-    pub busy_polls: u64,
-    pub frames_free: u64,
-    pub frames_kernel_rx: u64,
-    pub frames_kernel_tx: u64,
-    pub ledger_errors: u64,
-    /// The socket's XDP_STATISTICS.
-    pub xdp: XdpStatistics,
-    /// Handler time of sampled packets.
-    pub handler_ns: LatencySnapshot,
 }
 
 impl Snapshot {
-    pub fn add(&mut self, o: &Snapshot) {
-        self.rx_packets += o.rx_packets;
-        self.rx_bytes += o.rx_bytes;
-        self.tx_packets += o.tx_packets;
-        self.tx_bytes += o.tx_bytes;
-        for (a, b) in self.answers.iter_mut().zip(o.answers) {
-            *a += b;
-        }
-        for (a, b) in self.drops.iter_mut().zip(o.drops) {
-            *a += b;
-        }
-        for (a, b) in self.drop_classes.iter_mut().zip(o.drop_classes) {
-            *a += b;
-        }
-        self.tx_ring_full += o.tx_ring_full;
-        self.tx_wakeups += o.tx_wakeups;
-        self.tx_kick_again += o.tx_kick_again;
-        self.fill_wakeups += o.fill_wakeups;
-        self.idle_sleeps += o.idle_sleeps;
-        self.idle_woken += o.idle_woken;
-        self.idle_spin_ns = self.idle_spin_ns.max(o.idle_spin_ns);
-        self.busy_polls += o.busy_polls;
-        self.frames_free += o.frames_free;
-        self.frames_kernel_rx += o.frames_kernel_rx;
-        self.frames_kernel_tx += o.frames_kernel_tx;
-        self.ledger_errors += o.ledger_errors;
-        self.xdp.add(&o.xdp);
-        for (a, b) in self
-            .handler_ns
-            .buckets
-            .iter_mut()
-            .zip(&o.handler_ns.buckets)
-        {
-            *a += b;
-        }
-        self.handler_ns.min = self.handler_ns.min.min(o.handler_ns.min);
-        self.handler_ns.max = self.handler_ns.max.max(o.handler_ns.max);
-    }
-
     pub fn answers_total(&self) -> u64 {
         self.answers.iter().sum()
     }
