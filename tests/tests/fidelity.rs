@@ -13,7 +13,7 @@ use std::{
         Arc,
     },
     thread,
-    time::{Duration, Instant},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use integration_tests::{frames::*, raw::PacketSocket, *};
@@ -106,6 +106,56 @@ fn v6_from(from: [u8; 16], next: u8, ty: Option<u8>) -> impl Fn(&[u8]) -> bool {
             && f[22..38] == from
             && ty.is_none_or(|t| f[54] == t)
     }
+}
+
+/// `b` with every 4-byte run equal to the kernel's address replaced by ours.
+fn as_ours(b: &[u8]) -> Vec<u8> {
+    let mut v = b.to_vec();
+    for i in 0..v.len().saturating_sub(3) {
+        if v[i..i + 4] == KERNEL_V4 {
+            v[i..i + 4].copy_from_slice(&XDP_V4);
+        }
+    }
+    v
+}
+
+/// `opts` (echoed options) with each time a timestamp option recorded replaced by `TIME`
+/// when it is within 10 s of this machine's clock (milliseconds since midnight UTC), so
+/// answers recorded at different moments compare equal and implausible times do not.
+fn mask_times(opts: &[u8]) -> Vec<u8> {
+    const TIME: [u8; 4] = [0xee; 4];
+    let mut v = opts.to_vec();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970");
+    let now = ((now.as_secs() % 86_400) * 1000 + u64::from(now.subsec_millis())) as i64;
+    let mut i = 0;
+    while i + 1 < v.len() {
+        match v[i] {
+            0 => break,
+            1 => i += 1,
+            kind => {
+                let len = usize::from(v[i + 1]).max(2);
+                if kind == 68 && len >= 4 && i + len <= v.len() {
+                    let (pointer, flags) = (usize::from(v[i + 2]), v[i + 3] & 0x0f);
+                    // Time slots: every 4 bytes from 5 (flag 0), every second one (1, 3).
+                    let (first, step) = if flags == 0 { (4, 4) } else { (8, 8) };
+                    let mut at = first;
+                    while at + 4 <= len && at < pointer.saturating_sub(1) {
+                        let s = i + at;
+                        let t = i64::from(u32::from_be_bytes([v[s], v[s + 1], v[s + 2], v[s + 3]]));
+                        let d = (t - now).rem_euclid(86_400_000);
+                        if d.min(86_400_000 - d) <= 10_000 {
+                            v[s..s + 4].copy_from_slice(&TIME);
+                        }
+                        at += step;
+                    }
+                }
+                i += len;
+            }
+        }
+    }
+    v
 }
 
 fn echo4_to(t: Target, tos: u8, options: &[u8]) -> Vec<u8> {
@@ -285,10 +335,35 @@ fn answers_match_the_linux_stacks() {
         ),
         ("router alert", &[148, 4, 0, 0], true),
         ("unknown option 0x9e", &[0x9e, 4, 0xab, 0xcd], true),
+        ("TS with room", &[68, 8, 5, 0, 0, 0, 0, 0], true),
         (
-            "TS with room (time not compared)",
-            &[68, 8, 5, 0, 0, 0, 0, 0],
+            "TS with room for two",
+            &[68, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0],
             true,
+        ),
+        (
+            "TS address and time, two entries",
+            &[68, 20, 5, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            true,
+        ),
+        (
+            "TS prespecified, the target twice",
+            &[
+                68, 20, 5, 3, 198, 18, 0, 3, 0, 0, 0, 0, 198, 18, 0, 3, 0, 0, 0, 0,
+            ],
+            true,
+        ),
+        (
+            "TS prespecified, another host first",
+            &[
+                68, 20, 5, 3, 198, 18, 0, 1, 0, 0, 0, 0, 198, 18, 0, 3, 0, 0, 0, 0,
+            ],
+            true,
+        ),
+        (
+            "TS address and time, 4 bytes left after one entry",
+            &[68, 16, 5, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            false,
         ),
         (
             "RR with 1 byte after a slot",
@@ -327,7 +402,9 @@ fn answers_match_the_linux_stacks() {
                 k.is_some()
             ),
         );
-        let o = link.exchange(&echo4_to(OURS, 0, opts), wait, icmp4_from(XDP_V4));
+        // The kernel's address in a prespecified timestamp is ours in the request to us.
+        let opts_ours = as_ours(opts);
+        let o = link.exchange(&echo4_to(OURS, 0, &opts_ours), wait, icmp4_from(XDP_V4));
         check(
             o.is_some() == k.is_some(),
             format!(
@@ -336,14 +413,9 @@ fn answers_match_the_linux_stacks() {
                 o.is_some()
             ),
         );
-        if let (Some(k), Some(o), false) = (&k, &o, what.contains("time not compared")) {
-            let mut kopts = k[34..14 + ihl(k)].to_vec();
-            for i in 0..kopts.len().saturating_sub(3) {
-                if kopts[i..i + 4] == KERNEL_V4 {
-                    kopts[i..i + 4].copy_from_slice(&XDP_V4);
-                }
-            }
-            let oopts = &o[34..14 + ihl(o)];
+        if let (Some(k), Some(o)) = (&k, &o) {
+            let kopts = mask_times(&as_ours(&k[34..14 + ihl(k)]));
+            let oopts = &mask_times(&o[34..14 + ihl(o)])[..];
             check(
                 oopts.starts_with(&kopts) && oopts[kopts.len()..].iter().all(|&b| b == 0),
                 format!("options {what}: kernel echoed {kopts:02x?}, we {oopts:02x?}"),

@@ -116,7 +116,12 @@ fn handler_ns(req: &[u8], packets: u64) -> Result<f64> {
     let t = Instant::now();
     for _ in 0..packets {
         buf[..req.len()].copy_from_slice(req);
-        let v = handlers::handle(std::hint::black_box(&mut buf), req.len(), &id);
+        let v = handlers::handle(
+            std::hint::black_box(&mut buf),
+            req.len(),
+            &id,
+            handlers::TimeOfDay::default(),
+        );
         if !matches!(v, Verdict::Reply { .. }) {
             bail!("the handler did not answer the benchmark request: {v:?}");
         }

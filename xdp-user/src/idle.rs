@@ -24,17 +24,26 @@ use std::{
         atomic::{AtomicU64, Ordering::Relaxed},
         Arc,
     },
-    time::{Duration, Instant},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
+
+use crate::handlers::TimeOfDay;
 
 /// A sleep this long (or longer) is a long idle: the threshold shrinks.
 pub const LONG_IDLE: Duration = Duration::from_millis(50);
 /// The spin share is judged over periods of this length (with traffic in them).
 pub const PERIOD: Duration = Duration::from_millis(20);
 
-/// Monotonic nanoseconds since some fixed start.
+/// Monotonic nanoseconds since some fixed start, and the time of day.
 pub trait Clock: Send {
     fn now_ns(&self) -> u64;
+    /// The wall-clock time of day (UTC) that replies record (the IPv4 timestamp option).
+    fn time_of_day(&self) -> TimeOfDay {
+        let since_epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        TimeOfDay::from_unix(since_epoch)
+    }
 }
 
 /// The real clock (`Instant`, CLOCK_MONOTONIC).
@@ -65,6 +74,10 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now_ns(&self) -> u64 {
         self.0.load(Relaxed)
+    }
+    /// Its own time, read as time since midnight UTC (so tests know what replies record).
+    fn time_of_day(&self) -> TimeOfDay {
+        TimeOfDay::from_unix(Duration::from_nanos(self.now_ns()))
     }
 }
 

@@ -315,7 +315,7 @@ mod tests {
     /// forever; with `--echo-rate` on both, it dies once a burst is spent.
     #[test]
     fn a_spoofed_datagram_between_two_echo_services_dies_under_the_limit() {
-        use crate::handlers::{handle, Identity, Verdict};
+        use crate::handlers::{handle, Identity, TimeOfDay, Verdict};
         use std::net::Ipv4Addr;
         let (mac_a, mac_b) = ([2, 0, 0, 0, 0, 0xa], [2, 0, 0, 0, 0, 0xb]);
         let (ip_a, ip_b) = ([198, 18, 0, 10], [198, 18, 0, 11]);
@@ -346,7 +346,7 @@ mod tests {
                     offset: 0,
                     len: n,
                     kind,
-                } = handle(&mut frame, len, me)
+                } = handle(&mut frame, len, me, TimeOfDay::default())
                 else {
                     return hop;
                 };

@@ -143,7 +143,7 @@ pub fn request(kind: Answer, size: usize, seq: u16) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handlers::{handle, Verdict};
+    use crate::handlers::{handle, TimeOfDay, Verdict};
 
     #[test]
     fn every_request_is_answered_at_every_size() {
@@ -154,7 +154,7 @@ mod tests {
                 assert_eq!(req.len(), size.max(min_len(kind)));
                 let mut buf = req.clone();
                 buf.resize(3840, 0);
-                match handle(&mut buf, req.len(), &id) {
+                match handle(&mut buf, req.len(), &id, TimeOfDay::default()) {
                     Verdict::Reply { kind: k, .. } => assert_eq!(k, kind, "{kind:?} {size}"),
                     v => panic!("{kind:?} at {size} bytes: {v:?}"),
                 }

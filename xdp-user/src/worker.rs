@@ -35,7 +35,7 @@ use std::{
 use anyhow::Result;
 
 use crate::{
-    handlers::{self, Answer, DropReason, Identity, Tail, Verdict},
+    handlers::{self, Answer, DropReason, Identity, Tail, TimeOfDay, Verdict},
     idle::{Clock, Decision, IdleConfig, IdlePolicy, MonotonicClock},
     live_identity::LiveIdentity,
     ratelimit,
@@ -144,9 +144,14 @@ struct TxMeta {
 }
 
 /// Runs the handler over the frame in place.
-fn answer(buf: &mut [u8], rx_len: usize, id: &Identity) -> Result<Reply, DropReason> {
+fn answer(
+    buf: &mut [u8],
+    rx_len: usize,
+    id: &Identity,
+    now: TimeOfDay,
+) -> Result<Reply, DropReason> {
     let len = rx_len.min(buf.len());
-    match handlers::handle(buf, len, id) {
+    match handlers::handle(buf, len, id, now) {
         Verdict::Reply { offset, len, kind } => Ok(Reply { offset, len, kind }),
         Verdict::Drop(reason) => Err(reason),
     }
@@ -179,6 +184,8 @@ pub struct Worker<R: Rings> {
     clock: Box<dyn Clock>,
     policy: IdlePolicy,
     batches: u32,
+    /// The time of day replies record, read from `clock` once per batch.
+    time_of_day: TimeOfDay,
 }
 
 impl<R: Rings> Worker<R> {
@@ -253,6 +260,7 @@ impl<R: Rings> Worker<R> {
             clock,
             policy,
             batches: 0,
+            time_of_day: TimeOfDay::default(),
         }
     }
 
@@ -281,6 +289,8 @@ impl<R: Rings> Worker<R> {
         if self.policy.on_frames(now, n, self.opts.batch) {
             self.publish_idle();
         }
+        // One reading of the wall clock per batch: the time replies record.
+        self.time_of_day = self.clock.time_of_day();
         let mut counts = BatchCounts::default();
         self.handle(n, now, &mut counts);
         self.transmit(&mut counts);
@@ -421,11 +431,11 @@ impl<R: Rings> Worker<R> {
         };
         let verdict = if timed && self.opts.time_handler {
             let t = Instant::now();
-            let v = answer(buf, rx_len, &self.identity);
+            let v = answer(buf, rx_len, &self.identity, self.time_of_day);
             self.stats.handler_ns.record(t.elapsed().as_nanos() as u64);
             v
         } else {
-            answer(buf, rx_len, &self.identity)
+            answer(buf, rx_len, &self.identity, self.time_of_day)
         };
         let verdict = match (verdict, self.limiter.as_mut()) {
             (Ok(r), Some(l)) => {
@@ -496,7 +506,7 @@ impl<R: Rings> Worker<R> {
         };
         let head_len = (head.len as usize).min(buf.len());
         let tail = Tail::new(&segs[..to - from - 1]);
-        let verdict = handlers::handle_chain(buf, head_len, tail, &self.identity);
+        let verdict = handlers::handle_chain(buf, head_len, tail, &self.identity, self.time_of_day);
         let verdict = match (verdict, self.limiter.as_mut()) {
             (Verdict::Reply { offset, len, kind }, Some(l)) => {
                 let reply = buf

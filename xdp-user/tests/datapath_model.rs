@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use xdp_user::{
-    handlers::{Answer, DropReason},
+    handlers::{Answer, DropReason, TimeOfDay},
     idle::{IdleConfig, ManualClock},
     live_identity::LiveIdentity,
     requests::{self, KINDS},
@@ -178,7 +178,12 @@ fn a_reply_that_starts_later_in_the_frame_goes_out_from_there() {
         // The reply is exactly the one to the same request without options.
         let mut want = plain.clone();
         want.resize(4096, 0);
-        let v = xdp_user::handlers::handle(&mut want, plain.len(), &requests::identity());
+        let v = xdp_user::handlers::handle(
+            &mut want,
+            plain.len(),
+            &requests::identity(),
+            TimeOfDay::default(),
+        );
         assert!(
             matches!(v, xdp_user::handlers::Verdict::Reply { offset: 0, len, .. } if len == plain.len()),
             "{v:?}"
@@ -188,6 +193,35 @@ fn a_reply_that_starts_later_in_the_frame_goes_out_from_there() {
         r.assert_audit();
         every_frame_once(&r.w, 64).unwrap();
         assert_eq!(r.w.moves().completed, 1);
+    }
+}
+
+#[test]
+fn the_time_replies_record_is_the_workers_clock_per_batch() {
+    // An echo request with a timestamp option (timestamps only, one slot): the reply carries
+    // the worker clock's time of day, read once per batch.
+    let clock = ManualClock::default();
+    // 01:02:03.456 after midnight.
+    clock.advance(Duration::from_millis(3_723_456));
+    let mut m = KernelModel::new(copy_cfg(64, 16));
+    m.capture = true;
+    let stats = Arc::new(QueueStats::default());
+    let live = Arc::new(LiveIdentity::new(requests::identity()));
+    let mut w = Worker::with_clock(m, 0, stats, live, opts(8), Box::new(clock.clone()));
+    w.complete();
+    w.fill();
+    let plain = requests::request(Answer::Icmp4Echo, 64, 1);
+    let req = with_ipv4_options(&plain, &[68, 8, 5, 0, 0, 0, 0, 0]);
+    for (i, later) in [0u64, 1000].into_iter().enumerate() {
+        clock.advance(Duration::from_millis(later));
+        assert!(matches!(w.rings.arrive(&req), Arrival::Received(_)));
+        w.step();
+        let sent = &w.rings.sent[i].1;
+        let want = (3_723_456 + later as u32).to_be_bytes();
+        assert_eq!(
+            &sent[34..42],
+            &[68, 8, 9, 0, want[0], want[1], want[2], want[3]]
+        );
     }
 }
 
@@ -595,7 +629,12 @@ fn cut_frame(frame: &[u8], cut: u16, buf: usize) -> Vec<&[u8]> {
 /// The reply the handler gives to `req` in one buffer.
 fn reply_in_one_buffer(req: &[u8]) -> Vec<u8> {
     let mut buf = req.to_vec();
-    match xdp_user::handlers::handle(&mut buf, req.len(), &requests::identity()) {
+    match xdp_user::handlers::handle(
+        &mut buf,
+        req.len(),
+        &requests::identity(),
+        TimeOfDay::default(),
+    ) {
         xdp_user::handlers::Verdict::Reply { offset, len, .. } => {
             buf[offset..offset + len].to_vec()
         }

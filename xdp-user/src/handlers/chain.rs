@@ -61,7 +61,7 @@ impl<'a> Tail<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handlers::{handle, handle_chain, Answer, DropReason, Verdict};
+    use crate::handlers::{handle, handle_chain, Answer, DropReason, TimeOfDay, Verdict};
     use crate::requests::{identity, request};
 
     /// Runs `handle_chain` on `frame` cut at `cuts` (first buffer `..cuts[0]`, then the
@@ -74,7 +74,13 @@ mod tests {
         let mut head = frame[..bounds[1]].to_vec();
         let segs: Vec<&[u8]> = bounds[1..].windows(2).map(|w| &frame[w[0]..w[1]]).collect();
         let len = head.len();
-        let v = handle_chain(&mut head, len, Tail::new(&segs), &identity());
+        let v = handle_chain(
+            &mut head,
+            len,
+            Tail::new(&segs),
+            &identity(),
+            TimeOfDay::default(),
+        );
         let mut out = head;
         for s in &segs {
             out.extend_from_slice(s);
@@ -88,7 +94,7 @@ mod tests {
     /// The reply `handle` gives for the frame in one buffer.
     fn whole(frame: &[u8]) -> (Verdict, Vec<u8>) {
         let mut buf = frame.to_vec();
-        let v = handle(&mut buf, frame.len(), &identity());
+        let v = handle(&mut buf, frame.len(), &identity(), TimeOfDay::default());
         if let Verdict::Reply { offset, len, .. } = v {
             buf = buf[offset..offset + len].to_vec();
         }

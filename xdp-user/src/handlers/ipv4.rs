@@ -29,7 +29,7 @@
 //! **Its length is the request's total length** (less the removed options), so request
 //! padding is never echoed.
 
-use super::{icmp4, udp, Answer, DropReason, Identity, LinkDst, NetReply, Tail};
+use super::{icmp4, udp, Answer, DropReason, Identity, LinkDst, NetReply, Tail, TimeOfDay};
 use xdp_wire::checksum;
 pub use xdp_wire::ipv4::is_group;
 use xdp_wire::ipv4::{self, protocol, FLAG_DF, MAX_HEADER_LEN, MIN_HEADER_LEN};
@@ -49,6 +49,8 @@ pub mod option {
     pub use xdp_wire::ipv4::option::{CIPSO, END, LSRR, NOP, RA, RR, SSRR, TIMESTAMP};
     /// Timestamp flag "prespecified addresses" (the low nibble of the fourth byte).
     pub const TS_PRESPEC: u8 = 3;
+    /// Timestamp flag "timestamps only".
+    pub const TS_TSONLY: u8 = 0;
     /// Timestamp flag "address and timestamp".
     pub const TS_TSANDADDR: u8 = 1;
 }
@@ -157,14 +159,17 @@ pub const MAX_OPTIONS_LEN: usize = MAX_HEADER_LEN - MIN_HEADER_LEN;
 ///   there is room for a second address), the pointer advanced each time; when one byte to
 ///   three are left after the first, Linux sends no reply (`ip_options_echo` fails):
 ///   `Malformed`;
-/// * a full timestamp option has its overflow count incremented (not prespecified ones);
-///   one with room is echoed as it came: Linux writes the time of day there, which a pure
-///   handler does not know.
+/// * timestamp: as [`echo_timestamp`] fills it in, with the time `now`.
 ///
 /// Linux's reply header is shorter when options were left out; ours keeps the request's
 /// length (the END padding is longer) because a shorter header would have to start later in
 /// the frame.
-pub fn echo_options(opts: &[u8], our: [u8; 4]) -> Result<[u8; MAX_OPTIONS_LEN], DropReason> {
+pub fn echo_options(
+    opts: &[u8],
+    our: [u8; 4],
+    id: &Identity,
+    now: TimeOfDay,
+) -> Result<[u8; MAX_OPTIONS_LEN], DropReason> {
     let mut out = [option::END; MAX_OPTIONS_LEN];
     let (mut rr, mut ts): (Option<&[u8]>, Option<&[u8]>) = (None, None);
     let mut rest = opts;
@@ -218,16 +223,134 @@ pub fn echo_options(opts: &[u8], our: [u8; 4]) -> Result<[u8; MAX_OPTIONS_LEN], 
             .get_mut(at..at + opt.len())
             .ok_or(DropReason::Malformed)?;
         dst.copy_from_slice(opt);
-        let (pointer, flags) = (dst.get(2).copied(), dst.get(3).copied());
-        if let (Some(pointer), Some(flags)) = (pointer, flags) {
-            if usize::from(pointer) > opt.len() && flags & 0x0f != option::TS_PRESPEC {
-                if let Some(f) = dst.get_mut(3) {
-                    *f = flags.wrapping_add(0x10);
+        echo_timestamp(dst, our, id, now)?;
+    }
+    Ok(out)
+}
+
+/// Whether Linux's `inet_addr_type` would call `a` `RTN_UNICAST` (someone else's address):
+/// not one of ours, not in 0.0.0.0/8 or 255.255.255.255 (`RTN_BROADCAST`), not multicast,
+/// not loopback (`RTN_LOCAL` by the kernel's `127.0.0.0/8` local route). The kernel's own
+/// addresses on this host and its subnet broadcasts are not known here and count as
+/// unicast.
+fn is_others_unicast(a: [u8; 4], id: &Identity) -> bool {
+    !(id.owns_v4(a) || a[0] == 0 || a[0] == 127 || is_group(a))
+}
+
+/// The 4 bytes of `opt` at the 1-based option `pointer`, if the option holds them.
+fn slot(opt: &mut [u8], pointer: usize) -> Result<&mut [u8; 4], DropReason> {
+    pointer
+        .checked_sub(1)
+        .and_then(|at| opt.get_mut(at..at + 4))
+        .and_then(|s| <&mut [u8; 4]>::try_from(s).ok())
+        .ok_or(DropReason::Malformed)
+}
+
+/// The timestamp option `opt` (already accepted by [`check_options`]) of an echo reply sent
+/// from `our` at `now`, filled in as Linux fills it: first as `__ip_options_compile` does on
+/// receipt, then as `ip_options_echo` and `ip_options_build` do on sending.
+///
+/// On receipt, when the pointer is inside the option:
+/// * timestamps only (flag 0): the time at the pointer, pointer + 4;
+/// * address and timestamp (flag 1): our address and the time, pointer + 8;
+/// * prespecified (flag 3): if the address at the pointer is not someone else's unicast
+///   address ([`is_others_unicast`]), the time after it and pointer + 8; else nothing;
+/// * other flags: nothing.
+///
+/// When full (pointer past the option), the overflow count goes up by one (not for
+/// prespecified; 15 was refused by [`check_options`]).
+///
+/// On sending, if the pointer (after receipt) is still inside the option and receipt wrote
+/// an entry: one more entry of the same kind, for prespecified only if the next address is
+/// not someone else's either. No room for it (1 to 3 bytes left, or 4 to 7 with the
+/// address) and `ip_options_echo` fails: no reply (`Malformed`).
+///
+/// The time is milliseconds since midnight UTC in network order (`inet_current_timestamp`).
+pub fn echo_timestamp(
+    opt: &mut [u8],
+    our: [u8; 4],
+    id: &Identity,
+    now: TimeOfDay,
+) -> Result<(), DropReason> {
+    let len = opt.len();
+    let (Some(&pointer), Some(&flags_byte)) = (opt.get(2), opt.get(3)) else {
+        return Err(DropReason::Malformed);
+    };
+    let (pointer, flags) = (usize::from(pointer), flags_byte & 0x0f);
+    let time = now.0.to_be_bytes();
+    // Receipt.
+    let (mut need_addr, mut need_time) = (false, false);
+    let mut advance = 0u8;
+    if pointer <= len {
+        match flags {
+            option::TS_TSONLY => {
+                *slot(opt, pointer)? = time;
+                need_time = true;
+                advance = 4;
+            }
+            option::TS_TSANDADDR => {
+                *slot(opt, pointer)? = our;
+                *slot(opt, pointer + 4)? = time;
+                (need_addr, need_time) = (true, true);
+                advance = 8;
+            }
+            option::TS_PRESPEC => {
+                let addr = *slot(opt, pointer)?;
+                if !is_others_unicast(addr, id) {
+                    *slot(opt, pointer + 4)? = time;
+                    need_time = true;
+                    advance = 8;
                 }
+            }
+            _ => {}
+        }
+    } else if flags != option::TS_PRESPEC {
+        if let Some(f) = opt.get_mut(3) {
+            *f = flags_byte.wrapping_add(0x10);
+        }
+    }
+    let mut pointer = pointer + usize::from(advance);
+    // Sending: `ip_options_echo` decides, `ip_options_build` writes.
+    if pointer > len {
+        return write_pointer(opt, pointer);
+    }
+    let (mut send_addr, mut send_time) = (false, false);
+    if need_addr {
+        if pointer + 3 > len {
+            return Err(DropReason::Malformed);
+        }
+        send_addr = true;
+        pointer += 4;
+    }
+    if need_time {
+        if pointer + 3 > len {
+            return Err(DropReason::Malformed);
+        }
+        if flags != option::TS_PRESPEC {
+            send_time = true;
+            pointer += 4;
+        } else if pointer + 7 <= len {
+            let addr = *slot(opt, pointer)?;
+            if !is_others_unicast(addr, id) {
+                send_time = true;
+                pointer += 8;
             }
         }
     }
-    Ok(out)
+    write_pointer(opt, pointer)?;
+    if send_addr {
+        *slot(opt, pointer - 8)? = our;
+    }
+    if send_time {
+        *slot(opt, pointer - 4)? = time;
+    }
+    Ok(())
+}
+
+fn write_pointer(opt: &mut [u8], pointer: usize) -> Result<(), DropReason> {
+    let p = opt.get_mut(2).ok_or(DropReason::Malformed)?;
+    *p = u8::try_from(pointer).map_err(|_| DropReason::Malformed)?;
+    Ok(())
 }
 
 /// Handles the IPv4 packet at the start of `pkt` (`received` bytes of it came off the wire).
@@ -237,6 +360,7 @@ pub fn handle(
     received: usize,
     tail: Tail,
     id: &Identity,
+    now: TimeOfDay,
 ) -> Result<NetReply, DropReason> {
     let pkt = pkt.get_mut(..received).ok_or(DropReason::Truncated)?;
     let (hl, total) = {
@@ -287,7 +411,7 @@ pub fn handle(
     check_options(options)?;
     // Worked out before anything is written: a drop leaves the frame as it was.
     let reply_options = if ip.protocol() == protocol::ICMP && !options.is_empty() {
-        Some(echo_options(options, dst)?)
+        Some(echo_options(options, dst, id, now)?)
     } else {
         None
     };
@@ -482,11 +606,13 @@ mod tests {
             ),
             ("END, then padding", &[0, 0xff, 0xff, 0xff], &[0, 0, 0, 0]),
             ("unknown option", &[0x9e, 4, 0xab, 0xcd], &[0, 0, 0, 0]),
-            // Timestamp with room: Linux writes the time of day; we echo it as it came.
+            // Timestamp with room for two: the time on receipt and again on sending.
             (
                 "TS with room",
                 &[68, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-                &[68, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                &[
+                    68, 12, 13, 0, T[0], T[1], T[2], T[3], T[0], T[1], T[2], T[3],
+                ],
             ),
             (
                 "TS full",
@@ -512,6 +638,140 @@ mod tests {
         // One to three bytes left after our first address: ip_options_echo fails, no reply.
         let f = icmp4_request_with_options(&[7, 8, 4, 0, 0, 0, 0, 0], b"rr");
         assert_eq!(drop_reason(&f), DropReason::Malformed);
+    }
+
+    /// The time of day the tests answer at, as the option carries it.
+    const T: [u8; 4] = NOW.0.to_be_bytes();
+
+    /// The timestamp option as `ip_options_compile` (receipt), `ip_options_echo` and
+    /// `ip_options_build` (sending) fill it in, written out by hand from the kernel's code.
+    #[test]
+    fn timestamps_are_filled_in_as_linux_fills_them() {
+        let (o, x, t) = (OUR_V4, PEER_V4, T);
+        let z = [0u8; 4];
+        let cat = |parts: &[&[u8]]| parts.concat();
+        // What, the option, the echoed option (`None`: no reply).
+        type Case = (&'static str, Vec<u8>, Option<Vec<u8>>);
+        let cases: Vec<Case> = vec![
+            (
+                "timestamps only, one slot: receipt only",
+                cat(&[&[68, 8, 5, 0], &z]),
+                Some(cat(&[&[68, 8, 9, 0], &t])),
+            ),
+            (
+                "timestamps only, second slot: receipt fills it, full for sending",
+                cat(&[&[68, 12, 9, 0], &[9, 9, 9, 9], &z]),
+                Some(cat(&[&[68, 12, 13, 0], &[9, 9, 9, 9], &t])),
+            ),
+            (
+                "timestamps only, 40 bytes (ping -T tsonly): two entries",
+                cat(&[&[68, 40, 5, 0], &[0; 36]]),
+                Some(cat(&[&[68, 40, 13, 0], &t, &t, &[0; 28]])),
+            ),
+            (
+                "timestamps only, 2 bytes left after receipt: ip_options_echo fails",
+                cat(&[&[68, 10, 5, 0], &z, &[0, 0], &[0, 0]]),
+                None,
+            ),
+            (
+                "address and timestamp, one entry",
+                cat(&[&[68, 12, 5, 1], &z, &z]),
+                Some(cat(&[&[68, 12, 13, 1], &o, &t])),
+            ),
+            (
+                "address and timestamp, two entries",
+                cat(&[&[68, 20, 5, 1], &z, &z, &z, &z]),
+                Some(cat(&[&[68, 20, 21, 1], &o, &t, &o, &t])),
+            ),
+            (
+                "address and timestamp, 4 bytes left after receipt: ip_options_echo fails",
+                cat(&[&[68, 16, 5, 1], &z, &z, &z]),
+                None,
+            ),
+            (
+                "prespecified, ours",
+                cat(&[&[68, 12, 5, 3], &o, &z]),
+                Some(cat(&[&[68, 12, 13, 3], &o, &t])),
+            ),
+            (
+                "prespecified, ours twice",
+                cat(&[&[68, 20, 5, 3], &o, &z, &o, &z]),
+                Some(cat(&[&[68, 20, 21, 3], &o, &t, &o, &t])),
+            ),
+            (
+                "prespecified, ours then another host's",
+                cat(&[&[68, 20, 5, 3], &o, &z, &x, &z]),
+                Some(cat(&[&[68, 20, 13, 3], &o, &t, &x, &z])),
+            ),
+            (
+                "prespecified, ours, 4 bytes left: no second entry, no failure",
+                cat(&[&[68, 16, 5, 3], &o, &z, &z]),
+                Some(cat(&[&[68, 16, 13, 3], &o, &t, &z])),
+            ),
+            (
+                "prespecified, another host's first: untouched",
+                cat(&[&[68, 20, 5, 3], &x, &z, &o, &z]),
+                Some(cat(&[&[68, 20, 5, 3], &x, &z, &o, &z])),
+            ),
+            (
+                "prespecified, 0.0.0.0 (RTN_BROADCAST, not unicast)",
+                cat(&[&[68, 12, 5, 3], &z, &z]),
+                Some(cat(&[&[68, 12, 13, 3], &z, &t])),
+            ),
+            (
+                "prespecified, multicast",
+                cat(&[&[68, 12, 5, 3], &[224, 0, 0, 1], &z]),
+                Some(cat(&[&[68, 12, 13, 3], &[224, 0, 0, 1], &t])),
+            ),
+            (
+                "unknown flag 2: untouched",
+                cat(&[&[68, 8, 5, 2], &z]),
+                Some(cat(&[&[68, 8, 5, 2], &z])),
+            ),
+            (
+                "full: overflow counted, nothing written",
+                cat(&[&[68, 8, 9, 0x10], &[9, 9, 9, 9]]),
+                Some(cat(&[&[68, 8, 9, 0x20], &[9, 9, 9, 9]])),
+            ),
+        ];
+        for (what, opts, want) in cases {
+            let f = icmp4_request_with_options(&opts, b"ts");
+            match want {
+                Some(want) => {
+                    let r = reply(&f, Answer::Icmp4Echo);
+                    assert_eq!(&r[34..34 + opts.len()], &want[..], "{what}");
+                    // The ICMP message is untouched by the options.
+                    assert_eq!(&r[34 + opts.len() + 4..], &f[34 + opts.len() + 4..]);
+                }
+                None => assert_eq!(drop_reason(&f), DropReason::Malformed, "{what}"),
+            }
+        }
+        // The time is the one passed in: another time, other bytes.
+        let f = icmp4_request_with_options(&cat(&[&[68, 8, 5, 0], &z]), b"ts");
+        let mut buf = f.clone();
+        buf.resize(CHUNK, 0);
+        let later = super::super::TimeOfDay(NOW.0 + 1);
+        assert!(matches!(
+            super::super::handle(&mut buf, f.len(), &identity(), later),
+            Verdict::Reply { .. }
+        ));
+        assert_eq!(&buf[38..42], &(NOW.0 + 1).to_be_bytes());
+    }
+
+    #[test]
+    fn time_of_day_is_milliseconds_since_midnight_utc() {
+        use super::super::TimeOfDay;
+        use std::time::Duration;
+        // 2023-11-14 22:13:20.123 UTC.
+        let d = Duration::from_millis(1_700_000_000_123);
+        assert_eq!(TimeOfDay::from_unix(d), TimeOfDay(80_000_123));
+        assert_eq!(TimeOfDay::from_unix(Duration::ZERO), TimeOfDay(0));
+        let last = Duration::from_secs(86_400) - Duration::from_nanos(1);
+        assert_eq!(TimeOfDay::from_unix(last), TimeOfDay(86_399_999));
+        assert_eq!(
+            TimeOfDay::from_unix(Duration::from_secs(86_400)),
+            TimeOfDay(0)
+        );
     }
 
     const PING_R_OPTIONS: [u8; 40] = {

@@ -115,14 +115,14 @@ mod tests {
         for n in 0..14 {
             let mut buf = [0u8; 14];
             assert_eq!(
-                handle(&mut buf, n, &identity()),
+                handle(&mut buf, n, &identity(), NOW),
                 Verdict::Drop(DropReason::Truncated)
             );
         }
         // A buffer shorter than the claimed length: we read only what exists.
         let mut small = [0u8; 10];
         assert_eq!(
-            handle(&mut small, 64, &identity()),
+            handle(&mut small, 64, &identity(), NOW),
             Verdict::Drop(DropReason::Truncated)
         );
     }
@@ -133,7 +133,7 @@ mod tests {
         let f = icmp4_request(b"abc");
         let mut buf = f.clone();
         assert!(matches!(
-            handle(&mut buf, f.len() + 100, &identity()),
+            handle(&mut buf, f.len() + 100, &identity(), NOW),
             Verdict::Reply { len, .. } if len == f.len()
         ));
     }

@@ -123,13 +123,32 @@ xdp_common::named_enum! {
     }
 }
 
+/// The time of day as the IPv4 timestamp option carries it (RFC 791): milliseconds since
+/// midnight UTC, as Linux's `inet_current_timestamp` computes it. The handlers read no clock:
+/// the worker takes the time once per batch and passes it in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimeOfDay(pub u32);
+
+impl TimeOfDay {
+    const MS_PER_DAY: u64 = 86_400_000;
+
+    /// The time of day `since_epoch` after 1970-01-01 00:00 UTC (days are 86 400 s: the Unix
+    /// clock has no leap seconds, nor has Linux's).
+    pub fn from_unix(since_epoch: std::time::Duration) -> Self {
+        let ms = (since_epoch.as_secs() % 86_400) * 1000 + u64::from(since_epoch.subsec_millis());
+        // Below 86 400 000, so it fits.
+        TimeOfDay((ms % Self::MS_PER_DAY) as u32)
+    }
+}
+
 /// Entry point: classify the frame and, if it is a request we answer, rewrite it into the
 /// reply in place. `buf` is the whole frame buffer, `len` the received length (`len <= buf.len()`).
+/// `now` is written where a reply records the time (the IPv4 timestamp option).
 ///
 /// A reply never exceeds `buf.len()`. If `len > buf.len()` (a caller bug) only the bytes
 /// present are considered.
-pub fn handle(buf: &mut [u8], len: usize, id: &Identity) -> Verdict {
-    handle_chain(buf, len, Tail::NONE, id)
+pub fn handle(buf: &mut [u8], len: usize, id: &Identity, now: TimeOfDay) -> Verdict {
+    handle_chain(buf, len, Tail::NONE, id, now)
 }
 
 /// [`handle`] for a frame that continues in further buffers (`tail`, see [`Tail`]): `buf`
@@ -139,8 +158,14 @@ pub fn handle(buf: &mut [u8], len: usize, id: &Identity) -> Verdict {
 /// must all be in the first buffer (`Unsupported` otherwise). A tail past the packet's end
 /// is padding, as in one buffer (an ARP request is answered from the first buffer); a
 /// Neighbor Solicitation in a multi-buffer frame is `Unsupported` (its reply may grow).
-pub fn handle_chain(buf: &mut [u8], len: usize, tail: Tail, id: &Identity) -> Verdict {
-    match dispatch(buf, len, tail, id) {
+pub fn handle_chain(
+    buf: &mut [u8],
+    len: usize,
+    tail: Tail,
+    id: &Identity,
+    now: TimeOfDay,
+) -> Verdict {
+    match dispatch(buf, len, tail, id, now) {
         Ok((offset, len, kind)) => Verdict::Reply { offset, len, kind },
         Err(reason) => Verdict::Drop(reason),
     }
@@ -190,6 +215,7 @@ fn dispatch(
     len: usize,
     tail: Tail,
     id: &Identity,
+    now: TimeOfDay,
 ) -> Result<(usize, usize, Answer), DropReason> {
     // `len` can only exceed the buffer through a caller bug; trust the bytes we have.
     let received = len.min(buf.len());
@@ -212,7 +238,7 @@ fn dispatch(
     }
     let reply = match eth.ethertype() {
         ethertype::ARP => arp::handle(rest, net_received, id)?,
-        ethertype::IPV4 => ipv4::handle(rest, net_received, tail, id)?,
+        ethertype::IPV4 => ipv4::handle(rest, net_received, tail, id, now)?,
         ethertype::IPV6 => ipv6::handle(rest, net_received, tail, id)?,
         // A reply would have to carry the tag; the XDP program leaves tagged traffic to the kernel.
         t if ethertype::is_vlan_tag(t) => return Err(DropReason::Unsupported),

@@ -435,7 +435,7 @@ mod tests {
             let mut buf = req.clone();
             buf.resize(size, 0);
             assert_eq!(
-                handle(&mut buf, 78, &identity()),
+                handle(&mut buf, 78, &identity(), NOW),
                 Verdict::Drop(DropReason::TooBig),
                 "buffer {size}"
             );
@@ -443,7 +443,7 @@ mod tests {
         let mut buf = req.clone();
         buf.resize(86, 0);
         assert_eq!(
-            handle(&mut buf, 78, &identity()),
+            handle(&mut buf, 78, &identity(), NOW),
             Verdict::Reply {
                 offset: 0,
                 len: 86,

@@ -61,14 +61,14 @@ fn runts_never_reply() {
         let whole = if be16(&f, 12) == 0x0806 { 42 } else { f.len() };
         for n in 0..whole {
             let mut exact = f[..n].to_vec();
-            let v = handle(&mut exact, n, &id);
+            let v = handle(&mut exact, n, &id, NOW);
             assert!(
                 matches!(v, Verdict::Drop(_)),
                 "prefix {n} of {whole}: {v:?}"
             );
             let mut full = f.clone();
             full.resize(CHUNK, 0);
-            let v = handle(&mut full, n, &id);
+            let v = handle(&mut full, n, &id, NOW);
             assert!(
                 matches!(v, Verdict::Drop(_)),
                 "len {n} of {whole} in full buffer: {v:?}"
@@ -146,7 +146,7 @@ fn mutated_requests_never_panic_and_replies_are_sound() {
             buf.resize(CHUNK.max(f.len()), 0);
         }
         let before = buf.clone();
-        let v = handle(&mut buf, len, &id);
+        let v = handle(&mut buf, len, &id, NOW);
         if let Verdict::Drop(reason) = v {
             assert_eq!(
                 buf, before,

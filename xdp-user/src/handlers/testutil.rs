@@ -4,7 +4,10 @@
 //! *independently* of `xdp_wire::checksum` (etherparse's own checksum code plus the textbook
 //! RFC 1071 sum of `xdp_testkit::reference`).
 
-use super::{handle, Answer, Identity, Verdict};
+use super::{handle, Answer, Identity, TimeOfDay, Verdict};
+
+/// The time of day the handler tests answer at: 12:34:56.789 UTC.
+pub const NOW: TimeOfDay = TimeOfDay(((12 * 60 + 34) * 60 + 56) * 1000 + 789);
 use etherparse::{ArpOperation, Icmpv4Slice, Icmpv6Slice, Ipv4Header, Ipv4HeaderSlice, UdpHeader};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use xdp_testkit::frame::{self, Ipv4};
@@ -67,7 +70,7 @@ pub fn identity_with(protocols: u32) -> Identity {
 pub fn run_with(frame: &[u8], id: &Identity) -> (Verdict, Vec<u8>) {
     let mut buf = vec![0u8; CHUNK.max(frame.len())];
     buf[..frame.len()].copy_from_slice(frame);
-    let v = handle(&mut buf, frame.len(), id);
+    let v = handle(&mut buf, frame.len(), id, NOW);
     if let Verdict::Reply { offset, len, .. } = v {
         assert!(offset + len <= buf.len());
     }

@@ -28,7 +28,10 @@ pub use xdp_testkit::frame::{
     arp, echo, fix_checksums, ipv4_to, ipv6, multicast_mac, ns, solicited_node, udp,
 };
 use xdp_testkit::reference::{pseudo_v4, pseudo_v6, sum};
-use xdp_user::handlers::{handle, Answer, Identity, Verdict};
+use xdp_user::handlers::{handle, Answer, Identity, TimeOfDay, Verdict};
+
+/// The time of day the properties answer at (any fixed time: replies are checked against it).
+pub const NOW: TimeOfDay = TimeOfDay(43_200_000);
 
 pub const OUR_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
 pub const PEER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
@@ -118,7 +121,7 @@ pub fn check(frame: &[u8], buf_len: usize, len: usize, id: &Identity) -> Result<
     let mut buf = frame.to_vec();
     buf.resize(buf_len, 0);
     let before = buf.clone();
-    let verdict = handle(&mut buf, len, id);
+    let verdict = handle(&mut buf, len, id, NOW);
     // What the handler may treat as the request: the bytes received and present.
     let req = &before[..len.min(before.len())];
     match verdict {
