@@ -76,6 +76,15 @@ pub struct RunArgs {
     /// keep their default.
     #[arg(long, default_value_t = crate::xsk::socket::DEFAULT_TX_BUDGET)]
     pub tx_budget: u32,
+    /// Bind with XDP_USE_SG: frames longer than a UMEM frame arrive as chains of buffers and
+    /// are answered from the same buffers. On by default when the interface's MTU needs more
+    /// than one frame (MTU + 18 > --frame-size - 256).
+    #[arg(long)]
+    pub multi_buffer: bool,
+    /// With multi-buffer: the most buffers a frame may span to be answered (1..=18, the
+    /// kernel's copy-mode TX limit); a longer one is dropped as `chain_too_long`.
+    #[arg(long, default_value_t = crate::xsk::ring::MAX_TX_CHAIN, value_parser = parse_max_chain)]
+    pub max_chain: usize,
     /// Do not set XDP_USE_NEED_WAKEUP: kick the kernel on every batch.
     #[arg(long)]
     pub no_need_wakeup: bool,
@@ -127,6 +136,17 @@ fn parse_protocol(s: &str) -> Result<Protocol, String> {
             Protocol::NAMES.join(", ")
         )
     })
+}
+
+/// Parses `--max-chain N`, 1..=[`crate::xsk::ring::MAX_TX_CHAIN`].
+fn parse_max_chain(s: &str) -> Result<usize, String> {
+    let max = crate::xsk::ring::MAX_TX_CHAIN;
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{s:?}: give a number of buffers from 1 to {max} (the kernel's copy-mode limit)"
+        )),
+    }
 }
 
 /// Parses `--echo-rate RATE[/BURST[/TOTAL]]`.
@@ -205,6 +225,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         huge_pages: args.huge_pages,
         bind: args.bind_mode,
         tx_budget: args.tx_budget,
+        multi_buffer: args.multi_buffer,
     };
     sock_opts.validate()?;
     for ip in &args.addrs {
@@ -215,7 +236,27 @@ pub fn run(args: RunArgs) -> Result<()> {
     }
     let dev = NetDev::open(&args.iface)?;
     let max_frame = dev.mtu + 14 + 4;
-    if max_frame > sock_opts.frame_capacity() {
+    let mut sock_opts = sock_opts;
+    let buffers = max_frame.div_ceil(sock_opts.frame_capacity().max(1));
+    let out = Out { json: args.json };
+    if buffers > 1 && !sock_opts.multi_buffer {
+        sock_opts.multi_buffer = true;
+        out.human(&format!(
+            "note: multi-buffer on: a frame of MTU {} needs {buffers} buffers of {} bytes (XDP_USE_SG)",
+            dev.mtu,
+            sock_opts.frame_capacity()
+        ));
+    }
+    if sock_opts.multi_buffer && buffers as usize > args.max_chain {
+        out.human(&format!(
+            "note: a full frame of MTU {} needs {buffers} buffers of {} bytes, more than --max-chain {}: frames longer than {} bytes are dropped as chain_too_long",
+            dev.mtu,
+            sock_opts.frame_capacity(),
+            args.max_chain,
+            args.max_chain as u32 * sock_opts.frame_capacity()
+        ));
+    }
+    if !sock_opts.multi_buffer && max_frame > sock_opts.frame_capacity() {
         bail!(
             "the MTU of {} ({}) is too large for XDP with {}-byte UMEM frames (room for {} bytes of frame): lower it, e.g. `ip link set dev {} mtu 1500`",
             dev.name,
@@ -230,7 +271,6 @@ pub fn run(args: RunArgs) -> Result<()> {
     xdp_host::signals::install()?;
     raise_memlock_limit();
 
-    let out = Out { json: args.json };
     let id = identity(&args, dev.mac);
     let mut loader = Loader::attach(&dev, args.xdp_mode)?;
     loader.configure(&id)?;
@@ -400,6 +440,7 @@ fn spawn_workers(
         },
         need_wakeup: sock_opts.need_wakeup,
         echo_limit: args.echo_rate,
+        max_chain: args.max_chain,
         ..Default::default()
     };
     let cpus = thread::available_parallelism()
@@ -421,6 +462,12 @@ fn spawn_workers(
                 "queue {queue}: socket mode {mode} (zero-copy not used: {why})"
             )),
             None => out.human(&format!("queue {queue}: socket mode {mode}")),
+        }
+        if sock_opts.multi_buffer {
+            out.human(&format!(
+                "queue {queue}: multi-buffer (XDP_USE_SG), frames of up to {} buffers answered",
+                args.max_chain
+            ));
         }
         if !q.zero_copy {
             out.human(&format!(

@@ -367,7 +367,7 @@ impl<R: Rings> Worker<R> {
                 let k = total - i;
                 if self.discarding || k >= self.opts.max_chain {
                     if !self.discarding {
-                        self.count_long_chain(counts);
+                        self.count_unanswered_chain(i, DropReason::ChainTooLong, counts);
                     }
                     self.discarding = true;
                     self.recycle_rx(i, total, counts);
@@ -383,7 +383,7 @@ impl<R: Rings> Worker<R> {
                 self.discarding = false;
                 self.recycle_rx(i, last + 1, counts);
             } else if last + 1 - i > self.opts.max_chain {
-                self.count_long_chain(counts);
+                self.count_unanswered_chain(i, DropReason::ChainTooLong, counts);
                 self.recycle_rx(i, last + 1, counts);
             } else {
                 self.answer_chain(i, last + 1, now_ns, counts);
@@ -392,12 +392,25 @@ impl<R: Rings> Worker<R> {
         }
     }
 
-    /// One frame dropped as `chain_too_long`, counted once (its buffers may come in several
-    /// batches; their bytes are counted as they come, by [`Worker::recycle_rx`]).
-    fn count_long_chain(&mut self, counts: &mut BatchCounts) {
+    /// One multi-buffer frame, starting at `rx[first]`, dropped unanswered for `reason`:
+    /// counted once (its buffers may come in several batches; their bytes are counted as
+    /// they come, by [`Worker::recycle_rx`]), in the class its first buffer shows.
+    fn count_unanswered_chain(
+        &mut self,
+        first: usize,
+        reason: DropReason,
+        counts: &mut BatchCounts,
+    ) {
+        let d = self.rx[first];
+        // SAFETY: the descriptor came from our RX ring and its frame is still in hand (see
+        // `answer_one`); this shared slice is the only reference while it lives.
+        let class = match unsafe { self.rings.umem().frame_mut(d.addr) } {
+            Some(buf) => request_class(buf.get(..d.len as usize).unwrap_or(buf)),
+            None => RequestClass::Other,
+        };
         counts.rx_packets += 1;
-        counts.drops[DropReason::ChainTooLong as usize] += 1;
-        counts.drop_classes[RequestClass::Other as usize] += 1;
+        counts.drops[reason as usize] += 1;
+        counts.drop_classes[class as usize] += 1;
     }
 
     /// Gives the received buffers `rx[from..to]` back to the pool, counting their bytes.
@@ -698,9 +711,7 @@ impl<R: Rings> Worker<R> {
             // The first buffers of a frame whose last never came: not answered, back to the
             // pool (the rest, if it comes, stays with the kernel's RX side).
             let mut counts = BatchCounts::default();
-            counts.rx_packets += 1;
-            counts.drops[DropReason::Truncated as usize] += 1;
-            counts.drop_classes[RequestClass::Other as usize] += 1;
+            self.count_unanswered_chain(0, DropReason::Truncated, &mut counts);
             self.in_hand += self.carry as u64;
             let k = self.carry;
             self.carry = 0;

@@ -79,6 +79,8 @@ pub const UDP_ECHO_PORT: u16 = 7;
 
 /// Most queues a lab veth end may get.
 pub const MAX_QUEUES: u32 = 128;
+/// Largest lab MTU: the usual jumbo-frame MTU.
+pub const MAX_MTU: u32 = 9000;
 
 /// Name of the client namespace for `prefix`.
 pub fn gen_ns_name(prefix: &str) -> String {
@@ -113,6 +115,8 @@ pub struct LabSpec {
     pub prefix: String,
     /// RX and TX queue count of each veth end (1..=[`MAX_QUEUES`]).
     pub queues: u32,
+    /// MTU of both veth ends (68..=[`MAX_MTU`]); `None` keeps veth's 1500.
+    pub mtu: Option<u32>,
 }
 
 impl LabSpec {
@@ -121,6 +125,15 @@ impl LabSpec {
         Self {
             prefix: prefix.into(),
             queues,
+            mtu: None,
+        }
+    }
+
+    /// The same lab with this MTU on both ends.
+    pub fn with_mtu(self, mtu: u32) -> Self {
+        Self {
+            mtu: Some(mtu),
+            ..self
         }
     }
 
@@ -129,6 +142,11 @@ impl LabSpec {
         validate_prefix(&self.prefix)?;
         if !(1..=MAX_QUEUES).contains(&self.queues) {
             bail!("lab queues must be 1..={MAX_QUEUES}, got {}", self.queues);
+        }
+        if let Some(m) = self.mtu {
+            if !(68..=MAX_MTU).contains(&m) {
+                bail!("lab MTU must be 68..={MAX_MTU}, got {m}");
+            }
         }
         Ok(())
     }
@@ -235,6 +253,12 @@ impl Lab {
             }
             cmd::output(&mut c)
                 .context("turning TX checksum offload off failed (is ethtool installed?)")?;
+        }
+        if let Some(mtu) = self.spec.mtu {
+            let mtu = mtu.to_string();
+            for (ns, dev) in [(gen, GEN_IFACE), (resp, RESP_IFACE)] {
+                run(&["-n", ns, "link", "set", "dev", dev, "mtu", &mtu])?;
+            }
         }
         for (ns, dev) in [(gen, GEN_IFACE), (resp, RESP_IFACE)] {
             run(&["-n", ns, "link", "set", "dev", dev, "up"])?;
@@ -388,6 +412,9 @@ pub fn layout(spec: &LabSpec) -> String {
         s,
         "    XDP-owned (in no kernel): {RESP_XDP_IPV4}  {RESP_XDP_IPV6}  (UDP echo port {UDP_ECHO_PORT})"
     );
+    if let Some(mtu) = spec.mtu {
+        let _ = writeln!(s, "  MTU {mtu} on both ends");
+    }
     let _ = writeln!(s, "  TX checksum offload off on both ends");
     let _ = writeln!(s, "examples:");
     let _ = writeln!(s, "  cargo xtask build --release");

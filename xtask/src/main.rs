@@ -93,6 +93,9 @@ enum LabAction {
         /// Namespace prefix: namespaces are `<prefix>-gen` and `<prefix>-resp`.
         #[arg(long, default_value = lab::DEFAULT_PREFIX, value_parser = parse_prefix)]
         prefix: String,
+        /// MTU of both veth ends (e.g. 9000 for jumbo frames; default veth's 1500).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(68..=lab::MAX_MTU as i64))]
+        mtu: Option<u32>,
     },
     /// Delete the lab's namespaces (no-op if they do not exist).
     Down {
@@ -113,10 +116,17 @@ fn run(cli: Cli) -> Result<()> {
         Task::Setup { verbose } => setup::ensure_toolchain(verbose),
         Task::Build { release } => tasks::build::build(release),
         Task::Lab {
-            action: LabAction::Up { queues, prefix },
+            action:
+                LabAction::Up {
+                    queues,
+                    prefix,
+                    mtu,
+                },
         } => {
             privilege::require_root("lab up")?;
-            let lab = Lab::up_with(LabSpec::new(prefix, queues), true)?;
+            let mut spec = LabSpec::new(prefix, queues);
+            spec.mtu = mtu;
+            let lab = Lab::up_with(spec, true)?;
             println!("{}", lab.layout());
             lab.persist();
             Ok(())
@@ -196,9 +206,17 @@ mod tests {
     fn lab_defaults_and_flags() {
         match parse(&["lab", "up"]).expect("parse").task {
             Task::Lab {
-                action: LabAction::Up { queues, prefix },
+                action:
+                    LabAction::Up {
+                        queues,
+                        prefix,
+                        mtu,
+                    },
             } => {
-                assert_eq!((queues, prefix.as_str()), (1, lab::DEFAULT_PREFIX));
+                assert_eq!(
+                    (queues, prefix.as_str(), mtu),
+                    (1, lab::DEFAULT_PREFIX, None)
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -207,10 +225,17 @@ mod tests {
             .task
         {
             Task::Lab {
-                action: LabAction::Up { queues, prefix },
+                action: LabAction::Up { queues, prefix, .. },
             } => assert_eq!((queues, prefix.as_str()), (2, "t1")),
             other => panic!("{other:?}"),
         }
+        match parse(&["lab", "up", "--mtu", "9000"]).expect("parse").task {
+            Task::Lab {
+                action: LabAction::Up { mtu, .. },
+            } => assert_eq!(mtu, Some(9000)),
+            other => panic!("{other:?}"),
+        }
+        assert!(parse(&["lab", "up", "--mtu", "9001"]).is_err());
         assert!(parse(&["lab", "up", "--queues", "0"]).is_err());
         assert!(parse(&["lab", "up", "--prefix", "bad name"]).is_err());
         assert!(matches!(

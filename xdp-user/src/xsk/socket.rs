@@ -46,6 +46,8 @@ pub struct SocketOptions {
     /// Copy-mode TX budget: descriptors one `sendto()` moves (`XDP_MAX_TX_SKB_BUDGET`),
     /// clamped to `32..=ring_size`; 0 leaves the kernel's default (32).
     pub tx_budget: u32,
+    /// Bind with XDP_USE_SG: frames longer than a UMEM frame arrive as chains of buffers.
+    pub multi_buffer: bool,
 }
 
 impl Default for SocketOptions {
@@ -58,6 +60,7 @@ impl Default for SocketOptions {
             huge_pages: false,
             bind: BindMode::Auto,
             tx_budget: DEFAULT_TX_BUDGET,
+            multi_buffer: false,
         }
     }
 }
@@ -152,6 +155,9 @@ fn bind_once(
     let mut bind = flags;
     if opts.need_wakeup {
         bind |= BindFlags::XDP_USE_NEED_WAKEUP;
+    }
+    if opts.multi_buffer {
+        bind |= BindFlags::XDP_USE_SG;
     }
     let sock_cfg = SocketConfig::builder()
         .rx_queue_size(ring)
