@@ -325,7 +325,7 @@ fn clear_errors_for_bad_setups() {
     if !privileged() {
         return;
     }
-    let lab = lab("errors", 1);
+    let lab = lab("errors", 2);
     let run = |iface: &str, extra: &[&str]| {
         let mut a = vec!["run", "--iface", iface, "--addr", V4, "--duration", "5"];
         a.extend_from_slice(extra);
@@ -368,15 +368,32 @@ fn clear_errors_for_bad_setups() {
     assert_fails_with(&run(lab::RESP_IFACE, &[]), "already serves");
     stop_and_collect(r);
 
-    // An MTU too large for the UMEM frames: refused by the responder before anything is set up.
+    // An MTU larger than one UMEM buffer: multi-buffer is switched on, and the frags-aware
+    // program attaches natively (veth refuses a program without frags above about 3500).
     set_mtu(&lab, 9000, 9000);
-    assert_fails_with(&run(lab::RESP_IFACE, &[]), "too large");
-    // An MTU the frames hold (3600 + 18 < 4096 - 256) but native XDP on veth does not: the
-    // peer's MTU is over what one page holds, and the kernel refuses the attach (ERANGE).
-    set_mtu(&lab, 3600, 1500);
+    let r = start(&lab, &default_args());
+    assert!(
+        r.output().iter().any(|l| l.contains("multi-buffer on")),
+        "no note about multi-buffer"
+    );
+    assert_eq!(status(&lab).0["xdp_mode"], "native");
+    ping_all(&lab, false, 8972, 2, V4);
+    assert_accounting(&stop_totals(r), true);
+    set_mtu(&lab, 1500, 1500);
+    // Native XDP on veth refuses a device with fewer RX queues than its peer has TX queues
+    // (ENOSPC).
+    let channels = |rx: &str| {
+        let ok = lab
+            .exec_resp(&["ethtool", "-L", lab::RESP_IFACE, "rx", rx])
+            .status()
+            .expect("ethtool")
+            .success();
+        assert!(ok, "ethtool -L rx {rx}");
+    };
+    channels("1");
     assert_fails_with(
         &run(lab::RESP_IFACE, &["--xdp-mode", "native"]),
-        "too large for native XDP",
+        "fewer RX queues than its peer has TX queues",
     );
     assert!(!xdp_attached(&lab), "a refused attach left XDP attached");
     // Left to choose, the responder falls back to skb (generic) mode, says so, and answers.
@@ -394,8 +411,8 @@ fn clear_errors_for_bad_setups() {
     let t = stop_totals(r);
     assert_eq!(t.answer("icmp4_echo") + t.answer("icmp6_echo"), 4);
     assert_accounting(&t, true);
+    channels("2");
     // `--xdp-mode skb` asked for.
-    set_mtu(&lab, 1500, 1500);
     let r = start(&lab, &with_arg(default_args(), "--xdp-mode", "skb"));
     let s = status(&lab);
     assert_eq!(s.0["xdp_mode"], "skb", "{}", s.0);

@@ -932,7 +932,7 @@ fn bad_frames_get_no_answer_and_are_counted() {
 
     // Larger than the responder's MTU (and so than what its UMEM frames are sized for): the
     // kernel drops it before the XDP program. The generator end may send it once its own MTU
-    // allows (the peer's XDP program caps it at what a page holds).
+    // allows (veth_xdp_set caps the peer's MTU while an XDP program is attached).
     assert!(lab
         .exec_gen(&["ip", "link", "set", "dev", lab::GEN_IFACE, "mtu", "3000"])
         .status()

@@ -229,6 +229,10 @@ fn attach_error(dev: &NetDev, mode: &str, e: &(dyn std::error::Error + 'static))
         Some(libc::ERANGE) => format!(
             "the MTU of {name} (or of its veth peer) is too large for {mode} XDP: lower it, e.g. `ip link set dev {name} mtu 1500` (on veth set it on both ends), or use --xdp-mode skb"
         ),
+        // veth_xdp_set: "XDP expects number of rx queues not less than peer tx queues".
+        Some(libc::ENOSPC) => format!(
+            "{name} has fewer RX queues than its peer has TX queues, which {mode} XDP on veth refuses: give both ends as many (`ethtool -L {name} rx N`, or create the pair with numrxqueues/numtxqueues), or use --xdp-mode skb"
+        ),
         Some(libc::EOPNOTSUPP) => format!("driver {} has no {mode} XDP support on {name}: use --xdp-mode skb", dev.driver),
         Some(libc::EPERM) | Some(libc::EACCES) => crate::errors::NEED_ROOT.to_string(),
         Some(libc::ENODEV) => format!("{name} disappeared"),

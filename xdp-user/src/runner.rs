@@ -256,6 +256,8 @@ pub fn run(args: RunArgs) -> Result<()> {
             args.max_chain as u32 * sock_opts.frame_capacity()
         ));
     }
+    // Unreachable with multi-buffer switched on above for every MTU that needs it; kept as
+    // the guard for a frame that one buffer cannot hold.
     if !sock_opts.multi_buffer && max_frame > sock_opts.frame_capacity() {
         bail!(
             "the MTU of {} ({}) is too large for XDP with {}-byte UMEM frames (room for {} bytes of frame): lower it, e.g. `ip link set dev {} mtu 1500`",
