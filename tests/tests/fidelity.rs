@@ -578,13 +578,29 @@ fn answers_match_the_linux_stacks() {
         }
     }
 
-    // ARP: to the sender hardware address, also for a probe. (Hardware type 6, which Linux
-    // accepts, is passed to the kernel by the XDP program: not compared here.)
-    for (what, spa) in [("request", GEN_V4), ("probe", [0u8; 4])] {
-        let frame = |t: Target| arp(BROADCAST, GEN_MAC, 1, OTHER_MAC, spa, t.v4);
+    // ARP: to the sender hardware address, also for a probe; hardware type 6 (IEEE 802) is
+    // accepted on Ethernet and answered with type 1; type 2 is answered by neither.
+    for (what, spa, htype) in [
+        ("request", GEN_V4, 1u16),
+        ("probe", [0u8; 4], 1),
+        ("request, hardware type 6", GEN_V4, 6),
+        ("probe, hardware type 6", [0u8; 4], 6),
+        ("request, hardware type 2", GEN_V4, 2),
+    ] {
+        let frame = |t: Target| {
+            let mut f = arp(BROADCAST, GEN_MAC, 1, OTHER_MAC, spa, t.v4);
+            f[14..16].copy_from_slice(&htype.to_be_bytes());
+            f
+        };
         let k = link.exchange(&frame(KERNEL), WAIT, arp_reply_from(KERNEL_V4));
-        let o = link.exchange(&frame(OURS), WAIT, arp_reply_from(XDP_V4));
+        let wait = if k.is_some() { WAIT } else { QUIET };
+        let o = link.exchange(&frame(OURS), wait, arp_reply_from(XDP_V4));
+        check(
+            k.is_some() == (htype != 2),
+            format!("ARP {what}: the kernel answered {}", k.is_some()),
+        );
         match (k, o) {
+            (None, None) => {}
             (Some(k), Some(o)) => {
                 // Ethernet destination, hardware/protocol header, op, sha, tha, tpa.
                 let shape = |f: &[u8]| [&f[0..6], &f[14..22], &f[22..28], &f[32..42]].concat();

@@ -87,8 +87,10 @@ fn arp<F: Frame + ?Sized, T: Tables + ?Sized>(frame: &F, protocols: u32, tables:
         return Verdict::Malformed;
     };
     use arp::field::{HLEN, HTYPE, PLEN, PTYPE, TPA};
-    // Ethernet hardware, IPv4 protocol, address lengths 6 and 4.
-    let eth_ipv4 = be16([arp[HTYPE.start], arp[HTYPE.start + 1]]) == arp::HTYPE_ETHERNET
+    // Ethernet or IEEE 802 hardware (Linux's `arp_process` takes both on an Ethernet
+    // device), IPv4 protocol, address lengths 6 and 4.
+    let htype = be16([arp[HTYPE.start], arp[HTYPE.start + 1]]);
+    let eth_ipv4 = (htype == arp::HTYPE_ETHERNET || htype == arp::HTYPE_IEEE802)
         && be16([arp[PTYPE.start], arp[PTYPE.start + 1]]) == arp::PTYPE_IPV4
         && arp[HLEN] == arp::HLEN_ETHERNET
         && arp[PLEN] == arp::PLEN_IPV4;
@@ -324,6 +326,17 @@ mod tests {
         let mut not_ipv4 = f;
         not_ipv4[ethernet::HEADER_LEN + 3] = 0x06;
         assert_eq!(check(&not_ipv4[..42], proto::ALL), Verdict::Pass);
+        // Hardware type 6 (IEEE 802) is ours as 1 is; others (0, 2, 0x0106) the kernel's.
+        for (htype, want) in [
+            (6u16, Verdict::Ours(Kind::Arp)),
+            (0, Verdict::Pass),
+            (2, Verdict::Pass),
+            (0x0106, Verdict::Pass),
+        ] {
+            let mut g = f;
+            g[ethernet::HEADER_LEN..ethernet::HEADER_LEN + 2].copy_from_slice(&htype.to_be_bytes());
+            assert_eq!(check(&g[..42], proto::ALL), want, "hardware type {htype}");
+        }
     }
 
     #[test]
