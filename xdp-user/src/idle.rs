@@ -6,10 +6,11 @@
 //! pile up. So the worker spins while frames keep arriving and sleeps only after the RX ring
 //! has stayed empty for a measured *time*, the spin threshold, which adapts:
 //!
-//! * **grow** (x2, up to `max`): a sleep was followed by traffic at once: frames were waiting
-//!   after a sleep no longer than the threshold itself (spinning twice as long would have
-//!   caught them without the sleep), or a full batch had piled up during it (the load outran
-//!   the wake-up);
+//! * **grow** (x2, up to `max`): a sleep was followed by traffic at once: the sleep returned
+//!   within [`AT_ONCE`] with frames waiting (they came while the worker went to sleep, so the
+//!   sleep bought nothing), or a full batch had piled up during it (the load outran the
+//!   wake-up). A sleep that ended with a frame after a real wait is what sleeping is for and
+//!   changes nothing;
 //! * **shrink** (/2, down to `min`): a long idle (a sleep of [`LONG_IDLE`] or more), or, over a
 //!   [`PERIOD`] with traffic (a long idle starts a new one), more than half of the awake time
 //!   spent spinning on an empty ring (a low load, where spinning through every gap would keep
@@ -29,6 +30,8 @@ use std::{
 
 use crate::handlers::TimeOfDay;
 
+/// A sleep that returns this quickly with frames waiting did not really sleep.
+pub const AT_ONCE: Duration = Duration::from_micros(5);
 /// A sleep this long (or longer) is a long idle: the threshold shrinks.
 pub const LONG_IDLE: Duration = Duration::from_millis(50);
 /// The spin share is judged over periods of this length (with traffic in them).
@@ -218,7 +221,7 @@ impl IdlePolicy {
         self.slept_this_idle = false;
         let judged = self.pending.take().is_some_and(|d| {
             self.counts.woken_by_traffic += 1;
-            if d <= self.threshold || n >= batch {
+            if d < ns(AT_ONCE) || n >= batch {
                 self.grow();
             }
             true
@@ -319,19 +322,31 @@ mod tests {
     fn a_sleep_followed_by_traffic_at_once_grows_the_threshold() {
         let mut p = policy();
         let t = spin_until_sleep(&mut p, 0, US);
-        p.woke(t, t + 10 * US);
-        p.on_frames(t + 10 * US, 3, 32);
+        p.woke(t, t + 2 * US);
+        p.on_frames(t + 2 * US, 3, 32);
         assert_eq!(p.threshold(), Duration::from_micros(100));
         assert_eq!(p.counts().grown, 1);
         assert_eq!(p.counts().woken_by_traffic, 1);
         // Again and again: capped at max.
-        let mut t = t + 10 * US;
+        let mut t = t + 2 * US;
         for _ in 0..10 {
             t = spin_until_sleep(&mut p, t + US, US);
             p.woke(t, t + US);
             p.on_frames(t + US, 1, 32);
         }
         assert_eq!(p.threshold(), Duration::from_micros(400));
+    }
+
+    #[test]
+    fn a_real_sleep_ended_by_a_few_frames_changes_nothing() {
+        let mut p = policy();
+        let t = spin_until_sleep(&mut p, 0, US);
+        // 20 µs asleep (shorter than the threshold, longer than AT_ONCE), 3 frames.
+        p.woke(t, t + 20 * US);
+        p.on_frames(t + 20 * US, 3, 32);
+        assert_eq!(p.threshold(), Duration::from_micros(50));
+        assert_eq!(p.counts().woken_by_traffic, 1);
+        assert_eq!(p.counts().grown, 0);
     }
 
     #[test]
