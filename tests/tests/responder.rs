@@ -502,6 +502,7 @@ fn every_loop_and_socket_option_answers() {
     let lab = lab("options", 1);
     for extra in [
         &["--busy-poll"][..],
+        &["--busy-poll=force"],
         &["--idle-spin-us", "0", "--idle-spin-max-us", "0"],
         &["--no-need-wakeup"],
         &["--frame-size", "2048"],

@@ -292,6 +292,68 @@ fn rx_vlan_offload_is_reported_at_start() {
     );
 }
 
+/// `--busy-poll` on a veth keeps the default idle policy and says why; `--busy-poll=force`
+/// busy-polls (recvfrom on every empty pass) and reports the interface's NAPI settings.
+#[test]
+fn busy_poll_on_a_veth_says_why_it_is_not_used_unless_forced() {
+    if !privileged() {
+        return;
+    }
+    let lab = lab("busypoll", 1);
+    let r = start_settled(&lab, &args_with(&["--busy-poll"]));
+    let out = stop_and_collect(r);
+    assert!(
+        out.iter().any(
+            |l| l.contains(&format!("busy poll: not used on {}", lab::RESP_IFACE))
+                && l.contains("veth")
+                && l.contains("keeping the default idle policy")
+        ),
+        "{out:?}"
+    );
+    assert_eq!(Totals::from_output(&out).get("busy_polls"), 0);
+    assert!(
+        !out.iter().any(|l| l.contains("napi_defer_hard_irqs")),
+        "{out:?}"
+    );
+
+    let r = start_settled(&lab, &args_with(&["--busy-poll=force"]));
+    let out = stop_and_collect(r);
+    assert!(
+        out.iter().any(|l| l.contains("busy poll: forced on")),
+        "{out:?}"
+    );
+    assert!(
+        out.iter().any(|l| l.contains(&format!(
+            "busy poll: {}: napi_defer_hard_irqs=",
+            lab::RESP_IFACE
+        ))),
+        "{out:?}"
+    );
+    assert!(Totals::from_output(&out).get("busy_polls") > 0, "{out:?}");
+
+    // --busy-poll-tune sets the NAPI settings while running and restores them at exit.
+    let read = |f: &str| -> String {
+        let o = lab
+            .exec_resp(&["cat", &format!("/sys/class/net/{}/{f}", lab::RESP_IFACE)])
+            .output()
+            .expect("cat");
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let before = (read("napi_defer_hard_irqs"), read("gro_flush_timeout"));
+    let r = start_settled(&lab, &args_with(&["--busy-poll=force", "--busy-poll-tune"]));
+    let during = (read("napi_defer_hard_irqs"), read("gro_flush_timeout"));
+    let out = stop_and_collect(r);
+    assert_eq!(during, ("2".to_string(), "200000".to_string()), "{out:?}");
+    assert_eq!(
+        (read("napi_defer_hard_irqs"), read("gro_flush_timeout")),
+        before
+    );
+    assert!(
+        out.iter().any(|l| l.contains("set by --busy-poll-tune")),
+        "{out:?}"
+    );
+}
+
 /// Sends `first`, then one more byte every 1.9 s for at most `secs` seconds, to `connect()`'s
 /// stream; returns how long the server kept the connection open.
 fn trickle<S: std::io::Write>(mut s: S, first: &[u8], secs: u64) -> Duration {

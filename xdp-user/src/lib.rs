@@ -5,9 +5,10 @@
 //! - [`xsk`]: AF_XDP sockets, UMEM, frame accounting.
 //! - [`handlers`]: pure functions that turn a request frame into its reply in place, for the
 //!   [`identity`] we answer as; [`ratelimit`]: the optional per-source echo limit.
-//! - [`worker`]: one queue's loop ([`idle`]: when it sleeps); [`runner`]: the `run` command around the workers.
+//! - [`worker`]: one queue's loop ([`idle`]: when it sleeps; [`busy_poll`]: `--busy-poll`); [`runner`]: the `run` command around the workers.
 //! - [`stats`] and [`report`]: counters and what is printed; [`control`]: the local socket.
 pub mod bench;
+pub mod busy_poll;
 pub mod control;
 pub mod errors;
 pub mod handlers;

@@ -15,6 +15,7 @@ use anyhow::{bail, Context, Result};
 use xdp_common::Protocol;
 
 use crate::{
+    busy_poll::{self, BusyPollChoice, NapiSettings, NapiTuning},
     control,
     errors::{is_root, NEED_ROOT},
     handlers::Identity,
@@ -97,10 +98,17 @@ pub struct RunArgs {
     /// Upper bound of the adaptive spin time, microseconds.
     #[arg(long, default_value_t = 2000, value_name = "US")]
     pub idle_spin_max_us: u64,
-    /// Spin on the rings and never sleep (one busy core per queue, lowest latency), and ask
-    /// the kernel for socket busy polling (SO_PREFER_BUSY_POLL, SO_BUSY_POLL_BUDGET = --batch).
+    /// Socket busy polling as xdpsock -B does it: SO_PREFER_BUSY_POLL, SO_BUSY_POLL (20 µs)
+    /// and SO_BUSY_POLL_BUDGET (= --batch) on each socket, and a loop that never sleeps and
+    /// calls recvfrom() whenever its RX ring is empty, which runs the driver's NAPI from the
+    /// worker's thread. Where that cannot help (veth, SKB mode) the default idle policy stays
+    /// and the start says why; `--busy-poll=force` busy-polls anyway (to measure it).
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "auto", value_name = "auto|force")]
+    pub busy_poll: Option<BusyPollChoice>,
+    /// With busy polling on: set the interface's napi_defer_hard_irqs=2 and
+    /// gro_flush_timeout=200000 (ns) while running, and restore them at exit.
     #[arg(long)]
-    pub busy_poll: bool,
+    pub busy_poll_tune: bool,
     /// Back the UMEM with huge pages (needs HugePages_Total > 0).
     #[arg(long)]
     pub huge_pages: bool,
@@ -283,10 +291,18 @@ pub fn run(args: RunArgs) -> Result<()> {
         ));
     }
 
+    let busy = busy_poll_decision(&args, &dev.driver, loader.attached, &dev.name, out);
+    // Restores the interface's NAPI settings when the run ends (also on error).
+    let _tuning = match busy {
+        true => napi_settings(&args, &dev.name, out),
+        false => None,
+    };
+
     let stop = Arc::new(AtomicBool::new(false));
     let (mut workers, mut sockets) = (Vec::new(), Vec::new());
     if let Err(e) = spawn_workers(
         &args,
+        busy,
         &dev.name,
         &queues,
         &sock_opts,
@@ -420,6 +436,7 @@ type Worker = thread::JoinHandle<Result<worker::WorkerExit>>;
 #[allow(clippy::too_many_arguments)]
 fn spawn_workers(
     args: &RunArgs,
+    busy: bool,
     ifname: &str,
     queues: &[u32],
     sock_opts: &SocketOptions,
@@ -432,14 +449,7 @@ fn spawn_workers(
 ) -> Result<()> {
     let worker_opts = WorkerOptions {
         batch: args.batch,
-        idle: if args.busy_poll {
-            IdleMode::Spin
-        } else {
-            IdleMode::Adaptive(IdleConfig::new(
-                Duration::from_micros(args.idle_spin_us),
-                Duration::from_micros(args.idle_spin_max_us),
-            ))
-        },
+        idle: default_idle(args),
         need_wakeup: sock_opts.need_wakeup,
         echo_limit: args.echo_rate,
         max_chain: args.max_chain,
@@ -453,9 +463,13 @@ fn spawn_workers(
         let rings = XskRings::new(q).with_context(|| format!("queue {queue}"))?;
         let q = &rings.socket;
         loader.register_socket(queue, q.fd())?;
-        if args.busy_poll {
-            if let Err(e) = sys::enable_busy_poll(q.fd(), args.batch as u32) {
-                out.human(&format!("queue {queue}: socket busy polling not enabled ({e}); spinning in user space only"));
+        let mut opts = worker_opts.clone();
+        if busy {
+            match sys::enable_busy_poll(q.fd(), busy_poll::BUSY_POLL_USECS, args.batch as u32) {
+                Ok(()) => opts.idle = IdleMode::BusyPoll,
+                Err(e) => out.human(&format!(
+                    "queue {queue}: socket busy polling not enabled ({e}); keeping the default idle policy"
+                )),
             }
         }
         let mode = socket_mode(q.zero_copy, loader.attached);
@@ -484,7 +498,7 @@ fn spawn_workers(
             mode,
             stats: stats.clone(),
         });
-        let (live, stop, opts) = (live.clone(), stop.clone(), worker_opts.clone());
+        let (live, stop) = (live.clone(), stop.clone());
         let pin = args.pin_cpus.then_some(queue as usize % cpus);
         let worker = thread::Builder::new()
             .name(format!("xsk-q{queue}"))
@@ -498,6 +512,63 @@ fn spawn_workers(
         workers.push(worker);
     }
     Ok(())
+}
+
+/// The idle policy of `--idle-spin-us` / `--idle-spin-max-us`.
+fn default_idle(args: &RunArgs) -> IdleMode {
+    IdleMode::Adaptive(IdleConfig::new(
+        Duration::from_micros(args.idle_spin_us),
+        Duration::from_micros(args.idle_spin_max_us),
+    ))
+}
+
+/// Whether the workers busy-poll, said at start either way when `--busy-poll` was given.
+fn busy_poll_decision(
+    args: &RunArgs,
+    driver: &str,
+    attached: Attached,
+    ifname: &str,
+    out: Out,
+) -> bool {
+    let Some(choice) = args.busy_poll else {
+        return false;
+    };
+    match (busy_poll::refusal(driver, attached), choice) {
+        (None, _) => true,
+        (Some(why), BusyPollChoice::Auto) => {
+            out.human(&format!(
+                "busy poll: not used on {ifname}: {why}; keeping the default idle policy (--busy-poll=force busy-polls anyway)"
+            ));
+            false
+        }
+        (Some(why), BusyPollChoice::Force) => {
+            out.human(&format!("busy poll: forced on {ifname}, although {why}"));
+            true
+        }
+    }
+}
+
+/// Says the interface's NAPI settings for busy polling, and sets them with --busy-poll-tune.
+fn napi_settings(args: &RunArgs, ifname: &str, out: Out) -> Option<NapiTuning> {
+    let tuning = if args.busy_poll_tune {
+        match NapiTuning::apply(ifname) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                out.human(&format!(
+                    "busy poll: --busy-poll-tune could not set the NAPI settings of {ifname}: {e}"
+                ));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    out.human(&busy_poll::settings_note(
+        ifname,
+        &NapiSettings::read(ifname),
+        tuning.is_some(),
+    ));
+    tuning
 }
 
 /// What to tell the user at start about RX VLAN offload (`offload`: the driver's

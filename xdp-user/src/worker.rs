@@ -614,7 +614,12 @@ impl<R: Rings> Worker<R> {
     pub fn kick(&mut self) -> KickReport {
         let mut report = KickReport::default();
         let mut left = self.rings.tx_outstanding();
-        if left == 0 || (self.opts.need_wakeup && !self.rings.tx_needs_wakeup()) {
+        // Busy polling: the sendto() itself runs the driver's NAPI (which sends), so it is
+        // made whenever frames wait, asked for or not (as xdpsock -B does).
+        let asked = !self.opts.need_wakeup
+            || self.rings.tx_needs_wakeup()
+            || self.opts.idle == IdleMode::BusyPoll;
+        if left == 0 || !asked {
             report.left = left;
             return report;
         }

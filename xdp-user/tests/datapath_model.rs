@@ -599,6 +599,27 @@ fn busy_poll_mode_calls_recvfrom_on_every_empty_pass_and_never_sleeps() {
     assert_eq!(w.rings.sent_count, 3);
 }
 
+#[test]
+fn busy_poll_mode_kicks_zero_copy_tx_even_when_the_driver_did_not_ask() {
+    // The driver runs (TX need_wakeup clear): the default loop makes no kick
+    // (zero_copy_tx_is_kicked_only_when_the_driver_asks); busy polling kicks, because its
+    // sendto() is what runs the driver's NAPI.
+    let m = KernelModel::new(zc_cfg(256, 64));
+    let stats = Arc::new(QueueStats::default());
+    let live = Arc::new(LiveIdentity::new(requests::identity()));
+    let o = WorkerOptions {
+        idle: IdleMode::BusyPoll,
+        ..opts(32)
+    };
+    let mut w = Worker::new(m, 0, stats, live, o);
+    w.fill();
+    assert!(!w.rings.tx_needs_wakeup());
+    arrive_n(&mut w, 8);
+    w.step();
+    assert_eq!(w.rings.kicks, 1);
+    assert_eq!(w.rings.sent_count, 8);
+}
+
 // ---------------------------------------------------------------------------------------
 // Multi-buffer frames (XDP_USE_SG)
 // ---------------------------------------------------------------------------------------

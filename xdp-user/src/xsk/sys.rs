@@ -229,15 +229,15 @@ pub fn rx_vlan_offload(ifname: &str) -> io::Result<bool> {
 }
 
 /// Socket-level busy polling for an AF_XDP socket: the kernel polls the driver from our
-/// syscalls instead of waiting for interrupts (SO_PREFER_BUSY_POLL, SO_BUSY_POLL,
-/// SO_BUSY_POLL_BUDGET). Drivers without NAPI busy-poll support ignore it.
-pub fn enable_busy_poll(fd: RawFd, budget: u32) -> io::Result<()> {
+/// syscalls instead of waiting for interrupts (SO_PREFER_BUSY_POLL, SO_BUSY_POLL = `usecs`,
+/// SO_BUSY_POLL_BUDGET = `budget`). Drivers without NAPI busy-poll support ignore it.
+pub fn enable_busy_poll(fd: RawFd, usecs: u32, budget: u32) -> io::Result<()> {
     const SO_BUSY_POLL: libc::c_int = 46;
     const SO_PREFER_BUSY_POLL: libc::c_int = 69;
     const SO_BUSY_POLL_BUDGET: libc::c_int = 70;
     for (name, value) in [
         (SO_PREFER_BUSY_POLL, 1),
-        (SO_BUSY_POLL, 20),
+        (SO_BUSY_POLL, usecs as libc::c_int),
         (SO_BUSY_POLL_BUDGET, budget as libc::c_int),
     ] {
         // SAFETY: `value` is a valid c_int for the duration of the call.
