@@ -25,4 +25,4 @@ pub mod pacing;
 pub mod programs;
 pub mod report;
 pub mod stats;
-pub mod testrun;
+pub use xdp_host::testrun;

@@ -2,8 +2,10 @@
 //! all need, written once:
 //! * [`cpu`]: CPU time (per process and for the machine) and resident memory from `/proc`;
 //! * [`mac`]: parsing and formatting Ethernet addresses;
-//! * [`signals`]: the SIGINT/SIGTERM flag that long-running commands poll (signal-hook).
+//! * [`signals`]: the SIGINT/SIGTERM flag that long-running commands poll (signal-hook);
+//! * [`testrun`]: `BPF_PROG_TEST_RUN` on an XDP program, timed or in live-frames mode.
 
 pub mod cpu;
 pub mod mac;
 pub mod signals;
+pub mod testrun;

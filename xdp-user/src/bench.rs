@@ -162,6 +162,91 @@ pub fn datapath(packets: u64, repeats: u32, batch: usize) -> Result<Vec<Case>> {
     Ok(out)
 }
 
+/// The XDP classifier's cost for one kind of request, from `BPF_PROG_TEST_RUN`.
+#[derive(Clone, Debug)]
+pub struct ClassifierCase {
+    pub kind: Answer,
+    pub frame_len: usize,
+    /// Median over the runs of the kernel's mean nanoseconds per program run.
+    pub ns_per_frame: f64,
+}
+
+/// Times the XDP program (loaded, not attached, its maps holding [`requests::identity`]) over
+/// each kind's 64-byte request with `BPF_PROG_TEST_RUN`, `repeat` program runs per test run,
+/// `repeats` test runs per kind (the median is kept). No socket sits in the XSKMAP, so every
+/// request ends at the XSKMAP lookup (counted `no_socket`, passed): the figure is the
+/// classification, the map lookups and the counter updates, without `bpf_redirect_map` and
+/// without the driver around the program. Each request must be classified as ours (the
+/// `no_socket` counter moves by every run), else this fails. Needs root (CAP_BPF).
+pub fn classifier(repeat: u32, repeats: u32) -> Result<Vec<ClassifierCase>> {
+    use xdp_common::Counter;
+    let mut program = crate::loader::Program::load(1, None)?;
+    program.configure(&requests::identity())?;
+    let mut out = Vec::new();
+    for kind in KINDS {
+        let req = requests::request(kind, 64, 1);
+        let before = program.counters()?[Counter::NoSocket as usize];
+        let mut ns = Vec::new();
+        for _ in 0..repeats.max(1) {
+            let t = xdp_host::testrun::timed(program.fd()?, &req, repeat)
+                .map_err(|e| anyhow::anyhow!(xdp_host::testrun::explain(&e)))?;
+            ns.push(f64::from(t.ns_per_run));
+        }
+        let moved = program.counters()?[Counter::NoSocket as usize] - before;
+        let runs = u64::from(repeat.max(1)) * u64::from(repeats.max(1));
+        if moved != runs {
+            bail!(
+                "the classifier did not take the {} request as ours: no_socket moved by {moved} in {runs} runs",
+                short_name(kind)
+            );
+        }
+        out.push(ClassifierCase {
+            kind,
+            frame_len: req.len(),
+            ns_per_frame: median(ns),
+        });
+    }
+    Ok(out)
+}
+
+/// The classifier's RESULT lines.
+pub fn classifier_lines(cases: &[ClassifierCase]) -> String {
+    let mut s = String::new();
+    for c in cases {
+        let _ = writeln!(
+            s,
+            "RESULT classifier proto={} ns_per_frame={:.1}",
+            short_name(c.kind),
+            c.ns_per_frame
+        );
+    }
+    s
+}
+
+/// The classifier's markdown table, or why it was not measured.
+pub fn classifier_markdown(cases: &Result<Vec<ClassifierCase>, String>) -> String {
+    let mut s = String::from("\n## The XDP classifier (BPF_PROG_TEST_RUN)\n\n");
+    match cases {
+        Ok(cases) => {
+            s.push_str("Kernel-timed mean per program run over the kind's 64-byte request (median of the test runs); no socket in the XSKMAP, so without `bpf_redirect_map`.\n\n");
+            s.push_str("| kind | frame bytes | ns/frame |\n|---|---:|---:|\n");
+            for c in cases {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {:.1} |",
+                    short_name(c.kind),
+                    c.frame_len,
+                    c.ns_per_frame
+                );
+            }
+        }
+        Err(why) => {
+            let _ = writeln!(s, "Not measured: {why}");
+        }
+    }
+    s
+}
+
 /// The RESULT lines.
 pub fn result_lines(cases: &[Case]) -> String {
     let mut s = String::new();

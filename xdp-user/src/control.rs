@@ -276,10 +276,10 @@ pub trait AddrTable {
 
 impl AddrTable for Loader {
     fn add_addr(&mut self, ip: IpAddr) -> Result<()> {
-        Loader::add_addr(self, ip)
+        crate::loader::Program::add_addr(self, ip)
     }
     fn remove_addr(&mut self, ip: IpAddr) -> Result<()> {
-        Loader::remove_addr(self, ip)
+        crate::loader::Program::remove_addr(self, ip)
     }
 }
 

@@ -1,6 +1,7 @@
-//! Loads the XDP program, attaches it (bpf_link, so a killed process leaves nothing behind),
-//! and owns its maps: what we answer for, the socket of each queue, and the counters.
-//! Dropping the [`Loader`] detaches the program.
+//! Loads the XDP program ([`Program`]: loaded, maps owned, attached nowhere), attaches it
+//! ([`Loader`]: bpf_link, so a killed process leaves nothing behind), and owns its maps: what
+//! we answer for, the socket of each queue, and the counters. Dropping the [`Loader`]
+//! detaches the program.
 use std::net::IpAddr;
 
 use anyhow::{anyhow, Context, Result};
@@ -44,41 +45,36 @@ impl Attached {
 }
 
 pub struct Loader {
-    ebpf: Ebpf,
+    program: Program,
     pub attached: Attached,
     /// Why native mode was not used, when auto fell back to SKB mode.
     pub native_refusal: Option<String>,
+}
+
+/// The program loaded (verified by the kernel) with its maps, attached nowhere yet.
+pub struct Program {
+    ebpf: Ebpf,
+}
+
+impl std::ops::Deref for Loader {
+    type Target = Program;
+    fn deref(&self) -> &Program {
+        &self.program
+    }
+}
+
+impl std::ops::DerefMut for Loader {
+    fn deref_mut(&mut self) -> &mut Program {
+        &mut self.program
+    }
 }
 
 impl Loader {
     /// Loads the program, with an XSKMAP of one slot per RX queue of `dev`, and attaches it
     /// to `dev` in the chosen mode.
     pub fn attach(dev: &NetDev, choice: XdpModeChoice) -> Result<Loader> {
-        let slots = xsks_entries(dev.rx_queues);
-        let mut ebpf = EbpfLoader::new()
-            .btf(aya::Btf::from_sys_fs().ok().as_ref())
-            .map_max_entries(maps::XSKS, slots)
-            .load(aya::include_bytes_aligned!(concat!(
-                env!("OUT_DIR"),
-                "/xdp-ebpf"
-            )))
-            .map_err(|e| match &e {
-                aya::EbpfError::MapError(aya::maps::MapError::CreateError { name, .. })
-                    if name == maps::XSKS =>
-                {
-                    load_error(&e).context(format!(
-                        "the kernel refused an XSKMAP of {slots} slots (one per RX queue of {}); serve fewer queues with `ethtool -L {} combined N`",
-                        dev.name, dev.name
-                    ))
-                }
-                _ => load_error(&e),
-            })?;
-        let prog: &mut Xdp = ebpf
-            .program_mut(PROGRAM)
-            .ok_or_else(|| anyhow!("the XDP object has no program {PROGRAM}"))?
-            .try_into()
-            .context("program type")?;
-        prog.load().map_err(|e| load_error(&e))?;
+        let mut program = Program::load(xsks_entries(dev.rx_queues), Some(dev))?;
+        let prog = program.xdp()?;
         let (attached, native_refusal) = match choice {
             XdpModeChoice::Native => {
                 prog.attach_to_if_index(dev.ifindex, XdpMode::Driver)
@@ -104,10 +100,60 @@ impl Loader {
             },
         };
         Ok(Loader {
-            ebpf,
+            program,
             attached,
             native_refusal,
         })
+    }
+}
+
+impl Program {
+    /// Loads the object and the program into the kernel, with an XSKMAP of `slots` slots
+    /// (`dev`, when given, is named in the error if the kernel refuses that size).
+    pub fn load(slots: u32, dev: Option<&NetDev>) -> Result<Program> {
+        let mut ebpf = EbpfLoader::new()
+            .btf(aya::Btf::from_sys_fs().ok().as_ref())
+            .map_max_entries(maps::XSKS, slots)
+            .load(aya::include_bytes_aligned!(concat!(
+                env!("OUT_DIR"),
+                "/xdp-ebpf"
+            )))
+            .map_err(|e| match (&e, dev) {
+                (aya::EbpfError::MapError(aya::maps::MapError::CreateError { name, .. }), Some(dev))
+                    if name == maps::XSKS =>
+                {
+                    load_error(&e).context(format!(
+                        "the kernel refused an XSKMAP of {slots} slots (one per RX queue of {}); serve fewer queues with `ethtool -L {} combined N`",
+                        dev.name, dev.name
+                    ))
+                }
+                _ => load_error(&e),
+            })?;
+        let prog: &mut Xdp = ebpf
+            .program_mut(PROGRAM)
+            .ok_or_else(|| anyhow!("the XDP object has no program {PROGRAM}"))?
+            .try_into()
+            .context("program type")?;
+        prog.load().map_err(|e| load_error(&e))?;
+        Ok(Program { ebpf })
+    }
+
+    fn xdp(&mut self) -> Result<&mut Xdp> {
+        self.ebpf
+            .program_mut(PROGRAM)
+            .ok_or_else(|| anyhow!("the XDP object has no program {PROGRAM}"))?
+            .try_into()
+            .context("program type")
+    }
+
+    /// The loaded program's file descriptor (for `BPF_PROG_TEST_RUN`).
+    pub fn fd(&mut self) -> Result<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd as _;
+        Ok(self
+            .xdp()?
+            .fd()
+            .context("the program is not loaded")?
+            .as_fd())
     }
 
     /// Writes the whole identity into the maps (protocols, addresses, ports), replacing

@@ -38,8 +38,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Measure the user-space data path over the in-memory kernel model (no root needed) and
-    /// print RESULT lines; `--out FILE` also writes a markdown table.
+    /// Measure the user-space data path over the in-memory kernel model (no root needed) and,
+    /// as root, the XDP classifier with BPF_PROG_TEST_RUN; print RESULT lines; `--out FILE`
+    /// also writes markdown tables.
     #[command(name = "bench-datapath", hide = true)]
     BenchDatapath {
         /// Requests per run.
@@ -111,8 +112,18 @@ fn main() -> ExitCode {
         (Ok(()), Some((packets, repeats, batch, out, note))) => {
             bench::datapath(packets, repeats, batch).and_then(|cases| {
                 print!("{}", bench::result_lines(&cases));
+                let classifier = if nix::unistd::geteuid().is_root() {
+                    bench::classifier(1_000_000, repeats).map_err(|e| format!("{e:#}"))
+                } else {
+                    Err("needs root (CAP_BPF) for BPF_PROG_TEST_RUN".to_string())
+                };
+                match &classifier {
+                    Ok(c) => print!("{}", bench::classifier_lines(c)),
+                    Err(why) => eprintln!("bench-datapath: classifier not measured: {why}"),
+                }
+                let md = bench::markdown(&cases, &note) + &bench::classifier_markdown(&classifier);
                 match out {
-                    Some(p) => std::fs::write(&p, bench::markdown(&cases, &note))
+                    Some(p) => std::fs::write(&p, md)
                         .map_err(|e| anyhow::anyhow!("writing {}: {e}", p.display())),
                     None => Ok(()),
                 }

@@ -70,8 +70,8 @@ pub struct BenchArgs {
     /// A quick look: one 2-second run per configuration, no sweep (about a minute).
     #[arg(long)]
     pub quick: bool,
-    /// Measure only the user-space data path over the in-memory kernel model (no lab, no
-    /// root): RESULT lines and results/datapath.md.
+    /// Measure only the user-space data path over the in-memory kernel model (no lab) and, as
+    /// root, the XDP classifier with BPF_PROG_TEST_RUN: RESULT lines and results/datapath.md.
     #[arg(long)]
     pub datapath: bool,
     /// CPU the generator runs on (veth delivers to the receiver's XDP on the sending CPU).
