@@ -481,12 +481,6 @@ pub fn totals_field(lines: &[String], label: &str, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Address-resolution frames the generator's kernel may send on its own (neighbour refresh)
-/// that can arrive while the responder shuts down: the XDP program still redirects them, but
-/// the workers have stopped reading. At most this many per class are allowed to be missing
-/// from user space's counts in a lossless test; echo and UDP frames come only from the tests.
-pub const CHATTER_IN_FLIGHT: u64 = 2;
-
 /// Checks the totals against sources that are counted apart from each other:
 /// * per class, what the XDP program redirected (`xdp.redirected_<class>`, counted in BPF as it
 ///   classifies) against what user space did with frames it classified the same way from their
@@ -499,12 +493,13 @@ pub const CHATTER_IN_FLIGHT: u64 = 2;
 /// * user space classified every dropped frame as one the XDP program redirects.
 ///
 /// With `lossless` (a test that sends slowly), nothing may be lost or recycled, and the
-/// classes must match exactly, except for at most [`CHATTER_IN_FLIGHT`] ARP or NDP frames
-/// per class that arrived during shutdown.
+/// classes must match exactly: the responder takes its sockets out of the XSKMAP before its
+/// workers stop, so even the generator kernel's own ARP/NDP chatter during shutdown is either
+/// answered or passed to the kernel, never left on an RX ring.
 pub fn assert_accounting(t: &Totals, lossless: bool) {
     let xsk_lost = t.xsk("rx_dropped") + t.xsk("rx_ring_full");
     let ring_full = t.get("tx_ring_full");
-    let (mut gap, mut in_flight) = (0u64, 0u64);
+    let mut gap = 0u64;
     let mut report = Vec::new();
     for (class, kinds) in CLASSES {
         let redirected = t.xdp(&format!("redirected_{class}"));
@@ -519,16 +514,10 @@ pub fn assert_accounting(t: &Totals, lossless: bool) {
         );
         let missing = redirected - answered - dropped;
         if lossless {
-            let allowed = if matches!(class, "arp" | "ndp") {
-                CHATTER_IN_FLIGHT
-            } else {
-                0
-            };
-            assert!(
-                missing <= allowed,
+            assert_eq!(
+                missing, 0,
                 "{class}: XDP redirected {redirected} frames, user space answered {answered} and dropped {dropped}"
             );
-            in_flight += missing;
         } else {
             gap += missing;
         }
@@ -555,8 +544,8 @@ pub fn assert_accounting(t: &Totals, lossless: bool) {
     let (redirected, rx) = (t.xdp("redirected"), t.get("rx_packets"));
     assert_eq!(
         redirected,
-        rx + xsk_lost + in_flight,
-        "XDP redirected {redirected} frames but user space received {rx} and the sockets dropped or refused {xsk_lost} ({in_flight} ARP/NDP frames in flight at exit)"
+        rx + xsk_lost,
+        "XDP redirected {redirected} frames but user space received {rx} and the sockets dropped or refused {xsk_lost}"
     );
     for field in ["rx_invalid_descs", "tx_invalid_descs"] {
         assert_eq!(

@@ -14,15 +14,6 @@ fn stop_and_collect(mut r: xtask::responder::Responder) -> Vec<String> {
     r.output()
 }
 
-/// Starts the responder and gives its workers a moment to fill their rings: `ready` is
-/// printed as the worker threads start, and a frame that arrives before a worker has put
-/// frames on its fill ring is dropped by the socket (`rx_dropped`).
-fn start_settled(lab: &Lab, args: &[String]) -> xtask::responder::Responder {
-    let r = start(lab, args);
-    std::thread::sleep(Duration::from_millis(300));
-    r
-}
-
 fn args_with(extra: &[&str]) -> Vec<String> {
     let mut args = default_args();
     args.extend(extra.iter().map(|s| s.to_string()));
@@ -46,7 +37,7 @@ fn all_80_queues_of_a_veth_are_served() {
     }
     let lab = lab("q80", 80);
     // Small UMEMs: 80 queues of the default 16 MiB would be 1.3 GiB of pinned memory.
-    let r = start_settled(
+    let r = start(
         &lab,
         &args_with(&[
             "--queues",
@@ -84,7 +75,7 @@ fn addr_add_validates_and_rolls_back_on_a_full_map() {
         return;
     }
     let lab = lab("addrs", 1);
-    let r = start_settled(&lab, &default_args());
+    let r = start(&lab, &default_args());
     for bad in [
         "224.0.0.1",
         "255.255.255.255",
@@ -157,7 +148,7 @@ fn echo_rate_limits_udp_echo() {
             lab::GEN_IFACE
         ]
     ));
-    let r = start_settled(&lab, &args_with(&["--echo-rate", "5/5"]));
+    let r = start(&lab, &args_with(&["--echo-rate", "5/5"]));
     let got = lab
         .in_gen(|| {
             let s = UdpSocket::bind("0.0.0.0:0").expect("bind");
@@ -235,7 +226,7 @@ time.sleep(60)
             second.starts_with("filesystem refused"),
             "uid 65534: {second}"
         );
-        let r = start_settled(&lab, &default_args());
+        let r = start(&lab, &default_args());
         let status = responder_cmd(&lab, &["status", "--iface", lab::RESP_IFACE]);
         assert!(status.status.success(), "{}", text(&status));
         assert!(
@@ -272,7 +263,7 @@ fn rx_vlan_offload_is_reported_at_start() {
         return;
     }
     let lab = lab("rxvlan", 1);
-    let r = start_settled(&lab, &default_args());
+    let r = start(&lab, &default_args());
     let out = stop_and_collect(r);
     assert!(
         out.iter().any(|l| l.contains("rx-vlan-offload is on")
@@ -284,7 +275,7 @@ fn rx_vlan_offload_is_reported_at_start() {
         .status()
         .expect("ethtool");
     assert!(off.success());
-    let r = start_settled(&lab, &default_args());
+    let r = start(&lab, &default_args());
     let out = stop_and_collect(r);
     assert!(
         !out.iter().any(|l| l.contains("rx-vlan-offload")),
@@ -300,7 +291,7 @@ fn busy_poll_on_a_veth_says_why_it_is_not_used_unless_forced() {
         return;
     }
     let lab = lab("busypoll", 1);
-    let r = start_settled(&lab, &args_with(&["--busy-poll"]));
+    let r = start(&lab, &args_with(&["--busy-poll"]));
     let out = stop_and_collect(r);
     assert!(
         out.iter().any(
@@ -316,7 +307,7 @@ fn busy_poll_on_a_veth_says_why_it_is_not_used_unless_forced() {
         "{out:?}"
     );
 
-    let r = start_settled(&lab, &args_with(&["--busy-poll=force"]));
+    let r = start(&lab, &args_with(&["--busy-poll=force"]));
     let out = stop_and_collect(r);
     assert!(
         out.iter().any(|l| l.contains("busy poll: forced on")),
@@ -340,7 +331,7 @@ fn busy_poll_on_a_veth_says_why_it_is_not_used_unless_forced() {
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     };
     let before = (read("napi_defer_hard_irqs"), read("gro_flush_timeout"));
-    let r = start_settled(&lab, &args_with(&["--busy-poll=force", "--busy-poll-tune"]));
+    let r = start(&lab, &args_with(&["--busy-poll=force", "--busy-poll-tune"]));
     let during = (read("napi_defer_hard_irqs"), read("gro_flush_timeout"));
     let out = stop_and_collect(r);
     assert_eq!(during, ("2".to_string(), "200000".to_string()), "{out:?}");
@@ -379,7 +370,7 @@ fn slow_clients_neither_block_scrapes_nor_hold_shutdown() {
         return;
     }
     let lab = lab("slowcli", 1);
-    let mut r = start_settled(&lab, &args_with(&["--prometheus", "127.0.0.1:19435"]));
+    let mut r = start(&lab, &args_with(&["--prometheus", "127.0.0.1:19435"]));
     let scrape = || {
         lab.in_resp(|| {
             use std::io::{Read, Write};
@@ -523,7 +514,7 @@ fn an_offloaded_vlan_tag_is_invisible_to_xdp_and_the_advice_removes_it() {
         ]
     ));
 
-    let r = start_settled(&lab, &default_args());
+    let r = start(&lab, &default_args());
     assert!(
         r.output()
             .iter()
@@ -545,7 +536,7 @@ fn an_offloaded_vlan_tag_is_invisible_to_xdp_and_the_advice_removes_it() {
         &lab,
         &["ethtool", "-K", lab::GEN_IFACE, "txvlan", "off"]
     ));
-    let r = start_settled(&lab, &default_args());
+    let r = start(&lab, &default_args());
     gen_ok(
         &lab,
         &["ping", "-c", "3", "-i", "0.2", "-W", "1", "198.18.0.2"],

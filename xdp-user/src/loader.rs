@@ -229,6 +229,19 @@ impl Program {
             .with_context(|| format!("registering the socket of queue {queue} in XSKS"))
     }
 
+    /// Empties the XSKMAP slot of `queue`: from then on the XDP program passes that queue's
+    /// frames to the kernel (its redirect falls back to `XDP_PASS`). An empty slot is fine.
+    pub fn unregister_socket(&mut self, queue: u32) -> Result<()> {
+        let mut xsks = XskMap::try_from(self.map(maps::XSKS)?)?;
+        match xsks.unset(queue) {
+            Err(e) if errno_in_chain(&e) == Some(libc::ENOENT) => Ok(()),
+            Err(aya::maps::MapError::KeyNotFound) => Ok(()),
+            other => {
+                other.with_context(|| format!("removing the socket of queue {queue} from XSKS"))
+            }
+        }
+    }
+
     /// The program's counters, summed over CPUs, in [`Counter`] order.
     pub fn counters(&self) -> Result<[u64; Counter::COUNT]> {
         let map = self

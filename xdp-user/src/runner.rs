@@ -1,11 +1,17 @@
 //! `xdp-responder run`: checks the interface, attaches the program, opens one AF_XDP socket
 //! per queue, runs one worker thread per socket, reports counters, and tears all down on
 //! SIGINT/SIGTERM, at the end of --duration, or when the interface goes away.
+//!
+//! Order at start: a socket goes into the XSKMAP only after its worker filled the fill ring,
+//! and `ready` is printed once every queue's socket is there. At the end the sockets leave
+//! the XSKMAP first (the program passes frames to the kernel again), the workers answer
+//! what was already redirected, then stop and drain their TX rings.
 use std::{
     net::IpAddr,
+    os::fd::AsRawFd,
     sync::{
         atomic::{AtomicBool, Ordering},
-        Arc, Mutex,
+        mpsc, Arc, Mutex,
     },
     thread,
     time::{Duration, Instant},
@@ -398,6 +404,18 @@ pub fn run(args: RunArgs) -> Result<()> {
             }
         }
     };
+    // The XDP program stops redirecting before the workers stop: with every socket out of the
+    // XSKMAP it passes our frames to the kernel, so no frame lands on an RX ring nobody reads.
+    // The workers keep answering for a moment, until what was redirected before has arrived.
+    {
+        let mut l = loader.lock().unwrap_or_else(|p| p.into_inner());
+        for &q in &queues {
+            if let Err(e) = l.unregister_socket(q) {
+                out.human(&format!("queue {q}: {e:#}"));
+            }
+        }
+    }
+    thread::sleep(UNREGISTER_GRACE);
     stop.store(true, Ordering::SeqCst);
     let mut exits = Vec::new();
     let mut failure = None;
@@ -431,8 +449,9 @@ pub fn run(args: RunArgs) -> Result<()> {
 
 type Worker = thread::JoinHandle<Result<worker::WorkerExit>>;
 
-/// Opens one socket per queue, registers it in the XSKMAP and starts its worker, adding to
-/// `workers` and `sockets` as it goes, so that on error the caller can stop what started.
+/// Opens one socket per queue, starts its worker and, once the worker has filled its fill
+/// ring, puts the socket into the XSKMAP; adds to `workers` and `sockets` as it goes, so
+/// that on error the caller can stop what started.
 #[allow(clippy::too_many_arguments)]
 fn spawn_workers(
     args: &RunArgs,
@@ -462,7 +481,12 @@ fn spawn_workers(
         let q = socket::open(ifname, queue, sock_opts, loader.attached == Attached::Skb)?;
         let rings = XskRings::new(q).with_context(|| format!("queue {queue}"))?;
         let q = &rings.socket;
-        loader.register_socket(queue, q.fd())?;
+        // Our own descriptor of the socket, for the XSKMAP update after the worker (which
+        // owns the socket) has filled its fill ring: the socket stays open while we hold it.
+        // SAFETY: `q.fd()` is the open socket of `rings`, alive for this borrow.
+        let map_fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(q.fd()) }
+            .try_clone_to_owned()
+            .with_context(|| format!("queue {queue}: duplicating the socket descriptor"))?;
         let mut opts = worker_opts.clone();
         if busy {
             match sys::enable_busy_poll(q.fd(), busy_poll::BUSY_POLL_USECS, args.batch as u32) {
@@ -500,19 +524,37 @@ fn spawn_workers(
         });
         let (live, stop) = (live.clone(), stop.clone());
         let pin = args.pin_cpus.then_some(queue as usize % cpus);
+        let (primed_tx, primed) = mpsc::channel();
         let worker = thread::Builder::new()
             .name(format!("xsk-q{queue}"))
             .spawn(move || {
                 if let Some(cpu) = pin {
                     pin_to_cpu(cpu);
                 }
-                worker::run(rings, queue, stats, live, stop, opts)
+                worker::run_primed(rings, queue, stats, live, stop, opts, move || {
+                    let _ = primed_tx.send(());
+                })
             })
             .context("spawning worker")?;
         workers.push(worker);
+        // Into the XSKMAP only once its fill ring is full: before, the XDP program passes the
+        // queue's frames to the kernel instead of dropping them on an empty fill ring.
+        primed.recv_timeout(PRIME_WAIT).map_err(|_| {
+            anyhow::anyhow!(
+                "queue {queue}: the worker did not fill its fill ring within {PRIME_WAIT:?}"
+            )
+        })?;
+        loader.register_socket(queue, map_fd.as_raw_fd())?;
+        drop(map_fd);
     }
     Ok(())
 }
+
+/// How long the start waits for a worker to fill its fill ring.
+const PRIME_WAIT: Duration = Duration::from_secs(10);
+/// How long the XDP program's redirects already made take to reach the RX rings once the
+/// sockets left the XSKMAP (they complete within the driver's poll that made them).
+const UNREGISTER_GRACE: Duration = Duration::from_millis(20);
 
 /// The idle policy of `--idle-spin-us` / `--idle-spin-max-us`.
 fn default_idle(args: &RunArgs) -> IdleMode {

@@ -757,7 +757,25 @@ pub fn run<R: Rings>(
     stop: Arc<AtomicBool>,
     opts: WorkerOptions,
 ) -> Result<WorkerExit> {
+    run_primed(rings, queue, stats, live, stop, opts, || {})
+}
+
+/// As [`run`], calling `primed` once the fill ring holds every frame it takes and before the
+/// first receive: from then on a frame the kernel puts on this socket finds a buffer (the
+/// runner puts the socket into the XSKMAP only after this).
+pub fn run_primed<R: Rings>(
+    rings: R,
+    queue: u32,
+    stats: Arc<QueueStats>,
+    live: Arc<LiveIdentity>,
+    stop: Arc<AtomicBool>,
+    opts: WorkerOptions,
+    primed: impl FnOnce(),
+) -> Result<WorkerExit> {
     let mut w = Worker::new(rings, queue, stats, live, opts);
+    w.complete();
+    w.fill();
+    primed();
     while !stop.load(Relaxed) {
         w.step();
     }
