@@ -27,8 +27,18 @@ use crate::{
     xsk::model::{KernelModel, Mode, ModelConfig},
 };
 
-/// Frame sizes measured.
+/// Frame sizes measured for every kind.
 pub const SIZES: [usize; 2] = [64, 1500];
+/// The jumbo frame size, measured for the kinds that span buffers (UDP and ICMP/ICMPv6 echo):
+/// three 3840-byte UMEM buffers, received and answered as a multi-buffer chain.
+pub const JUMBO: usize = 9000;
+/// The kinds measured at [`JUMBO`].
+pub const JUMBO_KINDS: [Answer; 4] = [
+    Answer::Udp4,
+    Answer::Udp6,
+    Answer::Icmp4Echo,
+    Answer::Icmp6Echo,
+];
 
 /// One measured case.
 #[derive(Clone, Debug)]
@@ -58,6 +68,7 @@ fn run_loop(req: &[u8], packets: u64, batch: usize) -> Result<f64> {
     let mut m = KernelModel::new(ModelConfig {
         mode: Mode::ZeroCopy,
         need_wakeup: false,
+        multi_buffer: req.len() > RX_BUFFER,
         ..ModelConfig::default()
     });
     m.auto_driver = true;
@@ -74,6 +85,9 @@ fn run_loop(req: &[u8], packets: u64, batch: usize) -> Result<f64> {
         b.copy_from_slice(&frame);
         Some(frame.len())
     }));
+    // A jumbo request spans three buffers: size the batch in descriptors to hold as many
+    // frames as a batch of single-buffer ones.
+    let batch = batch * req.len().div_ceil(RX_BUFFER);
     let stats = Arc::new(QueueStats::default());
     let live = Arc::new(LiveIdentity::new(requests::identity()));
     let opts = WorkerOptions {
@@ -95,14 +109,32 @@ fn run_loop(req: &[u8], packets: u64, batch: usize) -> Result<f64> {
     Ok(ns)
 }
 
+/// Bytes of frame one RX buffer of the model holds (4096-byte frames, 256 headroom).
+const RX_BUFFER: usize = 3840;
+
 /// Time per packet of rewriting the request into frames spread over a UMEM-sized buffer.
+/// A request longer than a buffer is written as the model writes it: into a scratch buffer,
+/// then cut into buffers.
 fn rewrite_ns(req: &[u8], packets: u64) -> f64 {
     let frames = 4096usize;
     let mut umem = vec![0u8; frames * 4096];
+    let mut scratch = vec![0u8; req.len()];
     let t = Instant::now();
-    for i in 0..packets as usize {
-        let at = (i % frames) * 4096 + 256;
-        umem[at..at + req.len()].copy_from_slice(req);
+    if req.len() > RX_BUFFER {
+        let mut f = 0;
+        for _ in 0..packets {
+            scratch.copy_from_slice(std::hint::black_box(req));
+            for piece in scratch.chunks(RX_BUFFER) {
+                let at = (f % frames) * 4096 + 256;
+                umem[at..at + piece.len()].copy_from_slice(piece);
+                f += 1;
+            }
+        }
+    } else {
+        for i in 0..packets as usize {
+            let at = (i % frames) * 4096 + 256;
+            umem[at..at + req.len()].copy_from_slice(req);
+        }
     }
     std::hint::black_box(&umem);
     t.elapsed().as_nanos() as f64 / packets as f64
@@ -112,13 +144,18 @@ fn rewrite_ns(req: &[u8], packets: u64) -> f64 {
 /// rewrite measured the same way and taken out).
 fn handler_ns(req: &[u8], packets: u64) -> Result<f64> {
     let id = requests::identity();
-    let mut buf = vec![0u8; 3840];
+    let mut buf = vec![0u8; RX_BUFFER];
+    // A jumbo request as the worker hands it over: the first buffer (rewritten by the
+    // handler, so reset each time) and the rest as the read-only tail.
+    let (head, rest) = req.split_at(req.len().min(RX_BUFFER));
+    let segs: Vec<&[u8]> = rest.chunks(RX_BUFFER).collect();
     let t = Instant::now();
     for _ in 0..packets {
-        buf[..req.len()].copy_from_slice(req);
-        let v = handlers::handle(
+        buf[..head.len()].copy_from_slice(head);
+        let v = handlers::handle_chain(
             std::hint::black_box(&mut buf),
-            req.len(),
+            head.len(),
+            handlers::Tail::new(&segs),
             &id,
             handlers::TimeOfDay::default(),
         );
@@ -129,7 +166,7 @@ fn handler_ns(req: &[u8], packets: u64) -> Result<f64> {
     let total = t.elapsed().as_nanos() as f64 / packets as f64;
     let t = Instant::now();
     for _ in 0..packets {
-        buf[..req.len()].copy_from_slice(std::hint::black_box(req));
+        buf[..head.len()].copy_from_slice(std::hint::black_box(head));
         std::hint::black_box(&mut buf);
     }
     let copy = t.elapsed().as_nanos() as f64 / packets as f64;
@@ -139,8 +176,12 @@ fn handler_ns(req: &[u8], packets: u64) -> Result<f64> {
 /// Measures every case, `repeats` times each, and returns the medians.
 pub fn datapath(packets: u64, repeats: u32, batch: usize) -> Result<Vec<Case>> {
     let mut out = Vec::new();
-    for size in SIZES {
-        for kind in KINDS {
+    let cases = SIZES
+        .iter()
+        .flat_map(|&s| KINDS.iter().map(move |&k| (s, k)))
+        .chain(JUMBO_KINDS.iter().map(|&k| (JUMBO, k)));
+    for (size, kind) in cases {
+        {
             let req = requests::request(kind, size, 1);
             let (mut total, mut model, mut handler) = (Vec::new(), Vec::new(), Vec::new());
             for _ in 0..repeats.max(1) {
@@ -302,9 +343,10 @@ mod tests {
     #[test]
     fn a_short_run_measures_every_case() {
         let cases = datapath(2_000, 1, 32).unwrap();
-        assert_eq!(cases.len(), KINDS.len() * SIZES.len());
+        assert_eq!(cases.len(), KINDS.len() * SIZES.len() + JUMBO_KINDS.len());
         let lines = result_lines(&cases);
-        assert_eq!(lines.matches("RESULT datapath ").count(), 12);
+        assert_eq!(lines.matches("RESULT datapath ").count(), 16);
         assert!(lines.contains("proto=ndp size=1500"));
+        assert!(lines.contains("proto=udp4 size=9000"));
     }
 }

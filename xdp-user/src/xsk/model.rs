@@ -413,8 +413,20 @@ impl KernelModel {
         let Some(mut src) = self.source.take() else {
             return;
         };
+        // Multi-buffer: the source writes the whole frame into a scratch buffer, which then
+        // arrives as a chain (a second copy, part of the model's own cost).
+        let mut scratch = if self.cfg.multi_buffer {
+            vec![0u8; MAX_TX_CHAIN * self.rx_buffer_len()]
+        } else {
+            Vec::new()
+        };
         for _ in 0..self.source_burst {
-            match self.arrive_with(&mut src) {
+            let got = if self.cfg.multi_buffer {
+                src(&mut scratch).map(|len| self.arrive(scratch.get(..len).unwrap_or(&[])))
+            } else {
+                self.arrive_with(&mut src)
+            };
+            match got {
                 Some(Arrival::Received(_)) => {}
                 Some(_) => break,
                 None => {

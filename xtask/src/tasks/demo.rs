@@ -1,7 +1,9 @@
 //! `cargo xtask demo`: build the responder, bring up a lab, run the responder in the
 //! responder namespace, send real traffic from the client namespace (ping, ping -6,
 //! arping, UDP echo, kernel pass-through), stop the responder, tear the lab down and
-//! print which checks passed.
+//! print which checks passed. The lab's MTU is 9000, so the demo also shows one 8972-byte
+//! ping and one 8972-byte UDP echo answered as multi-buffer frames (three UMEM buffers each).
+//! The other checks keep to sizes that fit 1500 bytes.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -21,6 +23,12 @@ use crate::{cmd, privilege, setup, signals};
 /// Default namespace prefix of the demo lab (distinct from `lab up`'s default, so a demo
 /// never tears down a lab somebody brought up by hand).
 pub const DEMO_PREFIX: &str = "xdpdemo";
+/// MTU of the demo lab's veth ends: jumbo frames.
+pub const DEMO_MTU: u32 = 9000;
+/// The largest ICMP and UDP payload over IPv4 at [`DEMO_MTU`] (9000 - 20 - 8).
+pub const JUMBO_V4: usize = DEMO_MTU as usize - 28;
+/// The jumbo UDP echo's one size.
+pub const UDP_SIZES_JUMBO: &[usize] = &[JUMBO_V4];
 /// UDP echo payload sizes over IPv4 (1472 = 1500 - 20 - 8).
 pub const UDP_SIZES_V4: &[usize] = &[0, 1, 64, 512, 1472];
 /// UDP echo payload sizes over IPv6 (1452 = 1500 - 40 - 8).
@@ -56,6 +64,8 @@ enum Check {
     UdpEcho {
         target: SocketAddr,
         sizes: &'static [usize],
+        /// Said after the target in the check's name.
+        note: &'static str,
     },
 }
 
@@ -63,7 +73,7 @@ impl Check {
     fn name(&self) -> String {
         match self {
             Check::Command { name, .. } => name.clone(),
-            Check::UdpEcho { target, .. } => format!("udp echo {target} (XDP)"),
+            Check::UdpEcho { target, note, .. } => format!("udp echo {target} (XDP{note})"),
         }
     }
 }
@@ -99,10 +109,30 @@ fn checks() -> Vec<Check> {
         Check::UdpEcho {
             target: SocketAddr::new(IpAddr::V4(lab::RESP_XDP_IPV4), lab::UDP_ECHO_PORT),
             sizes: UDP_SIZES_V4,
+            note: "",
         },
         Check::UdpEcho {
             target: SocketAddr::new(IpAddr::V6(lab::RESP_XDP_IPV6), lab::UDP_ECHO_PORT),
             sizes: UDP_SIZES_V6,
+            note: "",
+        },
+        cmd(
+            &format!("ping -s {JUMBO_V4} {x4} (XDP, multi-buffer)"),
+            &[
+                "ping",
+                "-c",
+                "1",
+                "-W",
+                "1",
+                "-s",
+                &JUMBO_V4.to_string(),
+                &x4,
+            ],
+        ),
+        Check::UdpEcho {
+            target: SocketAddr::new(IpAddr::V4(lab::RESP_XDP_IPV4), lab::UDP_ECHO_PORT),
+            sizes: UDP_SIZES_JUMBO,
+            note: ", 8972 bytes, multi-buffer",
         },
         cmd(
             &format!("ping {k4} (kernel pass-through)"),
@@ -155,7 +185,10 @@ pub fn demo(opts: &DemoOptions) -> Result<()> {
         "demo: bringing up lab {:?} with {} queue(s)...",
         opts.prefix, opts.queues
     );
-    let lab = Lab::up_with(LabSpec::new(opts.prefix.clone(), opts.queues), true)?;
+    let lab = Lab::up_with(
+        LabSpec::new(opts.prefix.clone(), opts.queues).with_mtu(DEMO_MTU),
+        true,
+    )?;
     println!("{}", lab.layout());
 
     let result = with_lab(&lab, &bin, opts, stop);
@@ -254,7 +287,7 @@ fn run_check(lab: &Lab, check: &Check, stop: &AtomicBool) -> Result<Outcome> {
                 Outcome::fail(name, cmd::describe_status(status), start.elapsed())
             })
         }
-        Check::UdpEcho { target, sizes } => {
+        Check::UdpEcho { target, sizes, .. } => {
             let (target, sizes) = (*target, *sizes);
             let report = lab.in_gen(move || udp_echo_check(target, sizes, UDP_TIMEOUT))??;
             println!("{report}");
@@ -299,6 +332,8 @@ mod tests {
             "198.18.0.2:7",
             "[2001:2::2]:7",
             "ping 198.18.0.3",
+            "ping -s 8972 198.18.0.2",
+            "8972 bytes, multi-buffer",
         ] {
             assert!(
                 names.iter().any(|n| n.contains(needle)),
