@@ -149,14 +149,7 @@ mod tests {
         s as u16
     }
 
-    fn xorshift(state: &mut u64) -> u64 {
-        let mut x = *state;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *state = x;
-        x
-    }
+    use xdp_testkit::rng::XorShift;
 
     #[test]
     fn rfc1071_example() {
@@ -170,9 +163,9 @@ mod tests {
 
     #[test]
     fn matches_reference_for_all_lengths_and_odd_tails() {
-        let mut st = 0x1234_5678_9abc_def0;
+        let mut st = XorShift(0x1234_5678_9abc_def0);
         for len in 0..200 {
-            let data: Vec<u8> = (0..len).map(|_| xorshift(&mut st) as u8).collect();
+            let data: Vec<u8> = (0..len).map(|_| st.next_u64() as u8).collect();
             assert_eq!(sum(&data), reference(&data), "len {len}");
         }
         assert_eq!(sum(&[0xff; 1500]), reference(&[0xff; 1500]));
@@ -182,12 +175,12 @@ mod tests {
 
     #[test]
     fn pieces_summed_at_their_offsets_give_the_whole_sum() {
-        let mut st = 0x0bad_cafe_f00d_0001;
+        let mut st = XorShift(0x0bad_cafe_f00d_0001);
         for len in [0usize, 1, 2, 3, 7, 64, 1501, 3840, 9000] {
-            let data: Vec<u8> = (0..len).map(|_| xorshift(&mut st) as u8).collect();
+            let data: Vec<u8> = (0..len).map(|_| st.next_u64() as u8).collect();
             for _ in 0..20 {
                 let mut cuts: Vec<usize> = (0..4)
-                    .map(|_| (xorshift(&mut st) as usize) % (len + 1))
+                    .map(|_| (st.next_u64() as usize) % (len + 1))
                     .collect();
                 cuts.push(0);
                 cuts.push(len);
@@ -207,9 +200,9 @@ mod tests {
         assert_eq!(fold(0xffff), 0xffff);
         assert_eq!(fold(0x1_0000), 1);
         assert_eq!(fold(u64::MAX), 0xffff);
-        let mut st = 7;
+        let mut st = XorShift(7);
         for _ in 0..10_000 {
-            let v = xorshift(&mut st);
+            let v = st.next_u64();
             // fold(v) == v mod 0xffff, with 0xffff standing for a non-zero multiple.
             let m = (v % 0xffff) as u16;
             let f = fold(v);
@@ -219,16 +212,16 @@ mod tests {
 
     #[test]
     fn incremental_update_matches_recompute() {
-        let mut st = 0xdead_beef_cafe_f00d;
+        let mut st = XorShift(0xdead_beef_cafe_f00d);
         for _ in 0..5000 {
-            let mut msg: Vec<u8> = (0..32).map(|_| xorshift(&mut st) as u8).collect();
+            let mut msg: Vec<u8> = (0..32).map(|_| st.next_u64() as u8).collect();
             msg[2] = 0;
             msg[3] = 0;
             let c = finish(sum(&msg));
             msg[2..4].copy_from_slice(&c.to_be_bytes());
             assert!(verifies(sum(&msg)));
             let old = u16::from_be_bytes([msg[0], msg[1]]);
-            let new = xorshift(&mut st) as u16;
+            let new = st.next_u64() as u16;
             msg[0..2].copy_from_slice(&new.to_be_bytes());
             let c2 = update(c, old, new);
             msg[2..4].copy_from_slice(&c2.to_be_bytes());

@@ -282,13 +282,10 @@ pub fn build() -> Result<Bins> {
 pub fn make_file(dir: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join("ladder-file.bin");
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rng = xdp_testkit::rng::XorShift(0x9e37_79b9_7f4a_7c15);
     let mut data = Vec::with_capacity(FILE_SIZE);
     while data.len() < FILE_SIZE {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        data.extend_from_slice(&x.to_le_bytes());
+        data.extend_from_slice(&rng.next_u64().to_le_bytes());
     }
     data.truncate(FILE_SIZE);
     std::fs::write(&path, &data).with_context(|| format!("writing {}", path.display()))?;
