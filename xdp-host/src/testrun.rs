@@ -112,23 +112,33 @@ impl<'a> LiveFrames<'a> {
             batch_size: self.batch.min(repeat),
             ..Default::default()
         };
-        // SAFETY: `attr` is a properly laid out `bpf_attr` prefix whose size we pass; the
-        // kernel reads `data_in` (the frame, alive and unchanged for the call) and `ctx_in`
-        // (our `XdpMd`) only for the given sizes, and writes only into `attr` itself (no
-        // output buffers are given: live mode forbids them).
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_bpf,
-                BPF_PROG_TEST_RUN,
-                &mut attr as *mut TestRunAttr,
-                std::mem::size_of::<TestRunAttr>(),
-            )
-        };
-        if rc < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+        // SAFETY: `data_in` (the frame) and `ctx_in` (our `XdpMd`) point into `self`, alive
+        // and unchanged for the call, with their sizes; no output buffers are given (live
+        // mode forbids them).
+        unsafe { test_run(&mut attr) }
     }
+}
+
+/// Issues `BPF_PROG_TEST_RUN` with `attr`; the kernel writes its results into `attr`.
+///
+/// # Safety
+/// Every buffer `attr` names (`data_in`, `ctx_in`, and `data_out`/`ctx_out` if set) must be
+/// valid for its given size for the duration of the call, the output ones writable.
+unsafe fn test_run(attr: &mut TestRunAttr) -> io::Result<()> {
+    // SAFETY: `attr` is a properly laid out `bpf_attr` prefix whose size we pass; the kernel
+    // touches only the buffers it names, which the caller guarantees, and `attr` itself.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_PROG_TEST_RUN,
+            attr as *mut TestRunAttr,
+            std::mem::size_of::<TestRunAttr>(),
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// What a timed test run reported.
@@ -153,20 +163,9 @@ pub fn timed(prog: BorrowedFd<'_>, frame: &[u8], repeat: u32) -> io::Result<Time
         repeat: repeat.max(1),
         ..Default::default()
     };
-    // SAFETY: `attr` is a properly laid out `bpf_attr` prefix whose size we pass; the kernel
-    // reads `data_in` (the frame, alive and unchanged for the call) for `data_size_in` bytes
-    // and writes only into `attr` itself (no output buffers and no context are given).
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            BPF_PROG_TEST_RUN,
-            &mut attr as *mut TestRunAttr,
-            std::mem::size_of::<TestRunAttr>(),
-        )
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    // SAFETY: `data_in` is the borrowed frame, alive and unchanged for the call, with its
+    // length; no output buffers and no context are given.
+    unsafe { test_run(&mut attr) }?;
     Ok(Timed {
         retval: attr.retval,
         ns_per_run: attr.duration,
