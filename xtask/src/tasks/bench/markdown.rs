@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::plan::{compare_keys, keys, Load};
+use super::plan::{compare_keys, keys, Load, SWEEP_DEFAULTS};
 use super::results::{mpps, Comparison, Measured, Results, SHARES};
 use super::sample::Spread;
 
@@ -150,7 +150,12 @@ fn render_rest(s: &mut String, r: &Results) {
 
     if !r.sweep.is_empty() {
         let base = r.max_pps(keys::NATIVE);
-        let _ = writeln!(s, "\n## Responder sweep (native mode, one flag changed from the defaults: --batch 64, --ring-size 2048, need_wakeup on)\n");
+        let d = &SWEEP_DEFAULTS;
+        let _ = writeln!(
+            s,
+            "\n## Responder sweep (native mode, one flag changed from the defaults: --batch {}, --ring-size {}, need_wakeup on)\n",
+            d.batch, d.ring_size
+        );
         let _ = writeln!(s, "| flags | answered Mpps | vs default | loss at max % | invalid / replies | server CPU ns/answer |");
         let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
         if let Some(m) = r.max_of(keys::NATIVE) {

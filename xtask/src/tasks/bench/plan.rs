@@ -321,22 +321,37 @@ pub fn main_scenarios() -> Vec<Scenario> {
 /// Keys of the configurations whose RTT is measured at a fixed low rate.
 pub const RTT_KEYS: [&str; 3] = [keys::NATIVE, keys::SIMPLE, keys::MMSG];
 
-/// The responder sweep (native mode; defaults: batch 64, ring 2048, need_wakeup on), one
-/// factor at a time.
+/// The responder's own defaults for the flags the sweep changes (`xdp-responder run`'s
+/// `--batch` and `--ring-size`): the sweep's baseline, named in its heading.
+pub const SWEEP_DEFAULTS: SweepDefaults = SweepDefaults {
+    batch: "32",
+    ring_size: "2048",
+};
+
+/// See [`SWEEP_DEFAULTS`].
+pub struct SweepDefaults {
+    pub batch: &'static str,
+    pub ring_size: &'static str,
+}
+
+/// The responder sweep (native mode, from [`SWEEP_DEFAULTS`] with need_wakeup on), one
+/// factor at a time; a value equal to the default is the baseline and not run again.
 pub fn sweep_scenarios() -> Vec<Scenario> {
     let resp = |extra: &[&str]| Server::Responder {
         xdp_mode: "native",
         extra: extra.iter().map(|s| s.to_string()).collect(),
     };
     let mut v = Vec::new();
-    for b in ["16", "32", "128", "256"] {
+    let batches = ["16", "32", "64", "128", "256"];
+    for b in batches.into_iter().filter(|b| *b != SWEEP_DEFAULTS.batch) {
         v.push(Scenario::new(
             &format!("sweep-batch-{b}"),
             &format!("--batch {b}"),
             resp(&["--batch", b]),
         ));
     }
-    for r in ["512", "1024", "4096"] {
+    let rings = ["512", "1024", "2048", "4096"];
+    for r in rings.into_iter().filter(|r| *r != SWEEP_DEFAULTS.ring_size) {
         // The UMEM must hold at least two rings' worth of frames.
         let frames = (2 * r.parse::<u32>().unwrap_or(2048)).max(4096).to_string();
         v.push(Scenario::new(
@@ -414,6 +429,29 @@ pub fn gen_command(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sweep_defaults_are_the_responders() {
+        // The sweep's baseline must be what `xdp-responder run` uses without the flags.
+        let runner = include_str!("../../../../xdp-user/src/runner.rs");
+        for (value, field) in [
+            (SWEEP_DEFAULTS.batch, "pub batch: usize,"),
+            (SWEEP_DEFAULTS.ring_size, "pub ring_size: u32,"),
+        ] {
+            let at = runner.find(field).expect(field);
+            let attr = runner[..at].rfind("#[arg(").expect("clap attribute");
+            let want = format!("default_value_t = {value})]");
+            assert!(
+                runner[attr..at].contains(&want),
+                "{field}: runner.rs has {}",
+                &runner[attr..at]
+            );
+        }
+        let sweep = sweep_scenarios();
+        assert!(!sweep.iter().any(|s| s.key == "sweep-batch-32"));
+        assert!(sweep.iter().any(|s| s.key == "sweep-batch-64"));
+        assert!(!sweep.iter().any(|s| s.key == "sweep-ring-2048"));
+    }
 
     #[test]
     fn five_configurations_with_unique_keys() {
