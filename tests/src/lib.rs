@@ -246,6 +246,26 @@ pub fn gen_ok(lab: &Lab, args: &[&str]) -> bool {
     gen_output(lab, args).status.success()
 }
 
+/// A permanent neighbour entry in the generator namespace: `ip` is at the responder's MAC, so
+/// that no request waits for (or races with) address resolution. True if `ip neigh` succeeded.
+pub fn pin_neighbour(lab: &Lab, ip: &str) -> bool {
+    gen_ok(
+        lab,
+        &[
+            "ip",
+            "neigh",
+            "replace",
+            ip,
+            "lladdr",
+            lab::RESP_MAC,
+            "dev",
+            lab::GEN_IFACE,
+            "nud",
+            "permanent",
+        ],
+    )
+}
+
 /// Runs a command in the generator namespace, echoing its output.
 pub fn gen_output(lab: &Lab, args: &[&str]) -> Output {
     let mut cmd = lab.exec_gen(args);

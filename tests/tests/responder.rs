@@ -475,21 +475,7 @@ fn unserved_queue_falls_back_to_the_kernel() {
     let r = start(&lab, &with_arg(default_args(), "--queues", "0"));
     // A permanent neighbour entry: no ARP exchange, whose reply could release the queued
     // request from the CPU of the other queue.
-    assert!(gen_ok(
-        &lab,
-        &[
-            "ip",
-            "neigh",
-            "replace",
-            V4,
-            "lladdr",
-            lab::RESP_MAC,
-            "dev",
-            lab::GEN_IFACE,
-            "nud",
-            "permanent"
-        ],
-    ));
+    assert!(pin_neighbour(&lab, V4));
     let args = on_cpu(0, &["ping", "-c", "1", "-W", "2", V4]);
     assert!(
         gen_ok(&lab, &args.iter().map(String::as_str).collect::<Vec<_>>()),

@@ -808,22 +808,15 @@ fn bad_frames_get_no_answer_and_are_counted() {
     // port unreachable); pinned neighbour entries keep it from resolving the responder's
     // addresses meanwhile, so that every answer captured below is one to a frame we sent.
     let pin = |v: &str, on: bool| {
-        let args: Vec<&str> = if on {
-            vec![
-                "ip",
-                "neigh",
-                "replace",
-                v,
-                "lladdr",
-                lab::RESP_MAC,
-                "dev",
-                lab::GEN_IFACE,
-                "nud",
-                "permanent",
-            ]
+        if on {
+            assert!(pin_neighbour(&lab, v), "ip neigh replace");
         } else {
-            vec!["ip", "neigh", "del", v, "dev", lab::GEN_IFACE]
-        };
+            assert!(
+                gen_ok(&lab, &["ip", "neigh", "del", v, "dev", lab::GEN_IFACE]),
+                "ip neigh del"
+            );
+        }
+    };
         assert!(
             gen_ok(&lab, &args),
             "ip neigh {}",

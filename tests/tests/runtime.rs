@@ -135,19 +135,7 @@ fn echo_rate_limits_udp_echo() {
     }
     let lab = lab("udprate", 1);
     // A static neighbour: no ARP round trip while the datagrams go out.
-    assert!(gen_ok(
-        &lab,
-        &[
-            "ip",
-            "neigh",
-            "replace",
-            "198.18.0.2",
-            "lladdr",
-            "02:00:00:00:00:02",
-            "dev",
-            lab::GEN_IFACE
-        ]
-    ));
+    assert!(pin_neighbour(&lab, "198.18.0.2"));
     let r = start(&lab, &args_with(&["--echo-rate", "5/5"]));
     let got = lab
         .in_gen(|| {
@@ -500,19 +488,7 @@ fn an_offloaded_vlan_tag_is_invisible_to_xdp_and_the_advice_removes_it() {
         ]
     ));
     // No ARP over a VLAN the responder side does not have: a static neighbour.
-    assert!(gen_ok(
-        &lab,
-        &[
-            "ip",
-            "neigh",
-            "replace",
-            "198.18.0.2",
-            "lladdr",
-            "02:00:00:00:00:02",
-            "dev",
-            lab::GEN_IFACE
-        ]
-    ));
+    assert!(pin_neighbour(&lab, "198.18.0.2"));
 
     let r = start(&lab, &default_args());
     assert!(
