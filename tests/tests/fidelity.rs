@@ -35,6 +35,19 @@ struct Link {
     rx: PacketSocket,
 }
 
+/// The failure when the kernel and we differ in whether `what` was answered at all.
+fn answered_differently(
+    what: impl std::fmt::Display,
+    k: &Option<Vec<u8>>,
+    o: &Option<Vec<u8>>,
+) -> String {
+    format!(
+        "{what}: kernel answered {}, we answered {}",
+        k.is_some(),
+        o.is_some()
+    )
+}
+
 impl Link {
     /// Sends `frame` and returns the first frame within `wait` that `want` accepts.
     fn exchange(
@@ -304,11 +317,7 @@ fn answers_match_the_linux_stacks() {
             ),
             (k, o) => check(
                 false,
-                format!(
-                    "ICMP echo TOS {tos:#04x}: kernel answered {}, we answered {}",
-                    k.is_some(),
-                    o.is_some()
-                ),
+                answered_differently(format!("ICMP echo TOS {tos:#04x}"), &k, &o),
             ),
         }
     }
@@ -407,11 +416,7 @@ fn answers_match_the_linux_stacks() {
         let o = link.exchange(&echo4_to(OURS, 0, &opts_ours), wait, icmp4_from(XDP_V4));
         check(
             o.is_some() == k.is_some(),
-            format!(
-                "options {what}: kernel answered {}, we answered {}",
-                k.is_some(),
-                o.is_some()
-            ),
+            answered_differently(format!("options {what}"), &k, &o),
         );
         if let (Some(k), Some(o)) = (&k, &o) {
             let kopts = mask_times(&as_ours(&k[34..14 + ihl(k)]));
@@ -440,14 +445,7 @@ fn answers_match_the_linux_stacks() {
                     ),
                 );
             }
-            (k, o) => check(
-                false,
-                format!(
-                    "UDP: kernel answered {}, we answered {}",
-                    k.is_some(),
-                    o.is_some()
-                ),
-            ),
+            (k, o) => check(false, answered_differently("UDP", &k, &o)),
         }
     }
     // With IP options a Linux socket answers without them, and so do we: header, lengths and
@@ -501,11 +499,7 @@ fn answers_match_the_linux_stacks() {
             }
             (k, o) => check(
                 false,
-                format!(
-                    "UDP with options {what}: kernel answered {}, we answered {}",
-                    k.is_some(),
-                    o.is_some()
-                ),
+                answered_differently(format!("UDP with options {what}"), &k, &o),
             ),
         }
     }
@@ -567,14 +561,7 @@ fn answers_match_the_linux_stacks() {
                     ),
                 );
             }
-            (k, o) => check(
-                false,
-                format!(
-                    "{what}: kernel answered {}, we answered {}",
-                    k.is_some(),
-                    o.is_some()
-                ),
-            ),
+            (k, o) => check(false, answered_differently(what, &k, &o)),
         }
     }
 
@@ -613,14 +600,7 @@ fn answers_match_the_linux_stacks() {
                     ),
                 );
             }
-            (k, o) => check(
-                false,
-                format!(
-                    "ARP {what}: kernel answered {}, we answered {}",
-                    k.is_some(),
-                    o.is_some()
-                ),
-            ),
+            (k, o) => check(false, answered_differently(format!("ARP {what}"), &k, &o)),
         }
     }
 
@@ -670,14 +650,7 @@ fn answers_match_the_linux_stacks() {
                 );
             }
             (None, None) => {}
-            (k, o) => check(
-                false,
-                format!(
-                    "{what}: kernel answered {}, we answered {}",
-                    k.is_some(),
-                    o.is_some()
-                ),
-            ),
+            (k, o) => check(false, answered_differently(what, &k, &o)),
         }
     }
 
