@@ -440,20 +440,20 @@ fn clear_errors_for_bad_setups() {
             .any(|l| l.contains("native XDP refused, running in SKB mode")),
         "no note about the fallback"
     );
-    let s = status(&lab);
-    assert_eq!(s.0["xdp_mode"], "skb", "{}", s.0);
-    ping_all(&lab, false, 56, 2, V4);
-    ping_all(&lab, true, 56, 2, V6);
-    let t = stop_totals(r);
-    assert_eq!(t.answer("icmp4_echo") + t.answer("icmp6_echo"), 4);
-    assert_accounting(&t, true);
+    answers_in_skb_mode(&lab, r);
     channels("2");
     // `--xdp-mode skb` asked for.
     let r = start(&lab, &with_arg(default_args(), "--xdp-mode", "skb"));
-    let s = status(&lab);
+    answers_in_skb_mode(&lab, r);
+}
+
+/// The running responder `r` reports SKB mode and answers two pings each over IPv4 and IPv6;
+/// then it is stopped and its accounting checked.
+fn answers_in_skb_mode(lab: &Lab, r: xtask::responder::Responder) {
+    let s = status(lab);
     assert_eq!(s.0["xdp_mode"], "skb", "{}", s.0);
-    ping_all(&lab, false, 56, 2, V4);
-    ping_all(&lab, true, 56, 2, V6);
+    ping_all(lab, false, 56, 2, V4);
+    ping_all(lab, true, 56, 2, V6);
     let t = stop_totals(r);
     assert_eq!(t.answer("icmp4_echo") + t.answer("icmp6_echo"), 4);
     assert_accounting(&t, true);
