@@ -28,7 +28,7 @@ use std::{
 
 use integration_tests::{frames::*, raw::PacketSocket, *};
 use xdp_testkit::rng::XorShift;
-use xtask::echo::udp_echo_check;
+use xtask::{echo::udp_echo_check, responder::Responder};
 
 const V4: &str = "198.18.0.2";
 const V6: &str = "2001:2::2";
@@ -74,6 +74,11 @@ fn echo4(eth_dst: [u8; 6], eth_src: [u8; 6], src: [u8; 4], dst: [u8; 4], data: &
     )
 }
 
+/// An IPv4 packet from the generator to the responder's address (see `frames::ipv4`).
+fn to_us4(proto: u8, frag: u16, options: &[u8], l4: &[u8]) -> Vec<u8> {
+    ipv4(RESP_MAC, GEN_MAC, GEN_V4, XDP_V4, proto, frag, options, l4)
+}
+
 fn good_echo4() -> Vec<u8> {
     echo4(
         RESP_MAC,
@@ -85,16 +90,7 @@ fn good_echo4() -> Vec<u8> {
 }
 
 fn good_udp4(sport: u16, data: &[u8]) -> Vec<u8> {
-    ipv4(
-        RESP_MAC,
-        GEN_MAC,
-        GEN_V4,
-        XDP_V4,
-        17,
-        0x4000,
-        &[],
-        &udp4(GEN_V4, XDP_V4, sport, 7, data),
-    )
+    to_us4(17, 0x4000, &[], &udp4(GEN_V4, XDP_V4, sport, 7, data))
 }
 
 fn echo6(eth_dst: [u8; 6], src: [u8; 16], dst: [u8; 16], hop: u8) -> Vec<u8> {
@@ -323,11 +319,7 @@ fn bad_frames() -> Vec<Case> {
         ),
         case(
             "IPv4 option with length 1",
-            ipv4(
-                RESP_MAC,
-                GEN_MAC,
-                GEN_V4,
-                XDP_V4,
+            to_us4(
                 1,
                 0,
                 &[0x44, 0x01, 0, 0],
@@ -337,11 +329,7 @@ fn bad_frames() -> Vec<Case> {
         ),
         case(
             "IPv4 loose source route",
-            ipv4(
-                RESP_MAC,
-                GEN_MAC,
-                GEN_V4,
-                XDP_V4,
+            to_us4(
                 1,
                 0,
                 &[0x83, 7, 4, 198, 18, 0, 1, 0],
@@ -404,16 +392,7 @@ fn bad_frames() -> Vec<Case> {
         ),
         case(
             "UDP to a port not served (9)",
-            ipv4(
-                RESP_MAC,
-                GEN_MAC,
-                GEN_V4,
-                XDP_V4,
-                17,
-                0,
-                &[],
-                &udp4(GEN_V4, XDP_V4, 40004, 9, b"discard"),
-            ),
+            to_us4(17, 0, &[], &udp4(GEN_V4, XDP_V4, 40004, 9, b"discard")),
             Kernel,
         ),
         case(
@@ -429,30 +408,12 @@ fn bad_frames() -> Vec<Case> {
         ),
         case(
             "ICMP echo reply to us",
-            ipv4(
-                RESP_MAC,
-                GEN_MAC,
-                GEN_V4,
-                XDP_V4,
-                1,
-                0,
-                &[],
-                &icmp4(0, 0, &echo_body(1, 1, b"reply")),
-            ),
+            to_us4(1, 0, &[], &icmp4(0, 0, &echo_body(1, 1, b"reply"))),
             Kernel,
         ),
         case(
             "ICMP timestamp request to us",
-            ipv4(
-                RESP_MAC,
-                GEN_MAC,
-                GEN_V4,
-                XDP_V4,
-                1,
-                0,
-                &[],
-                &icmp4(13, 0, &[0; 16]),
-            ),
+            to_us4(1, 0, &[], &icmp4(13, 0, &[0; 16])),
             Kernel,
         ),
         // ARP.
@@ -817,12 +778,6 @@ fn bad_frames_get_no_answer_and_are_counted() {
             );
         }
     };
-        assert!(
-            gen_ok(&lab, &args),
-            "ip neigh {}",
-            if on { "replace" } else { "del" }
-        );
-    };
     pin(V4, true);
     pin(V6, true);
 
@@ -1148,6 +1103,13 @@ fn flood(secs: f64) -> FloodReport {
     report
 }
 
+/// The command name of process `pid` (`/proc/PID/comm`), if it exists.
+fn comm(pid: u32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map(|c| c.trim().to_string())
+        .ok()
+}
+
 #[test]
 fn soak_flood_keeps_accounting_exact_and_memory_flat() {
     if !privileged() {
@@ -1163,10 +1125,7 @@ fn soak_flood_keeps_accounting_exact_and_memory_flat() {
     let r = start(&lab, &args);
     let pid = r.pid();
     assert_eq!(
-        std::fs::read_to_string(format!("/proc/{pid}/comm"))
-            .map(|c| c.trim().to_string())
-            .ok()
-            .as_deref(),
+        comm(pid).as_deref(),
         Some("xdp-responder"),
         "pid {pid} is not the responder"
     );
@@ -1218,10 +1177,7 @@ fn soak_flood_keeps_accounting_exact_and_memory_flat() {
         "the responder exited during the flood"
     );
     assert_eq!(
-        std::fs::read_to_string(format!("/proc/{pid}/comm"))
-            .map(|c| c.trim().to_string())
-            .ok()
-            .as_deref(),
+        comm(pid).as_deref(),
         Some("xdp-responder"),
         "the responder died during the flood"
     );
@@ -1333,6 +1289,46 @@ fn bucket_bounds(burst: u64, rate: f64, min_span: f64, wall: Duration) -> (u64, 
     (lo.saturating_sub(1), hi + 1)
 }
 
+/// A run of echo requests against `--echo-rate`, as [`rate_limited_pings`] leaves it.
+struct RateRun {
+    lab: Lab,
+    responder: Responder,
+    /// The responder's counters before the pings and after them.
+    before: Totals,
+    after: Totals,
+    /// Replies each pinger got: IPv4, then IPv6.
+    received: Vec<u64>,
+    /// The longest pinger's wall time, and the span its request interval implies.
+    wall: Duration,
+    min_span: f64,
+}
+
+/// Starts the responder with `--echo-rate echo_rate` in a lab of its own, resolves both
+/// neighbours first (so that no echo request waits for resolution), waits until the buckets
+/// are full again, then pings `count` times 50 ms apart from an IPv4 and an IPv6 source at once.
+fn rate_limited_pings(name: &str, echo_rate: &str, count: u32) -> RateRun {
+    let interval = 0.05;
+    let lab = lab(name, 1);
+    let mut args = default_args();
+    args.extend(["--echo-rate", echo_rate].map(String::from));
+    let responder = start(&lab, &args);
+    gen_ok(&lab, &["ping", "-c", "1", "-W", "2", V4]);
+    gen_ok(&lab, &["ping", "-6", "-c", "1", "-W", "2", V6]);
+    std::thread::sleep(Duration::from_secs(2));
+    let before = status(&lab);
+    let (received, wall) = concurrent_pings(&lab, &[false, true], count, interval);
+    let after = status(&lab);
+    RateRun {
+        lab,
+        responder,
+        before,
+        after,
+        received,
+        wall,
+        min_span: f64::from(count - 1) * interval,
+    }
+}
+
 /// `--echo-rate`: each source pinging faster than its limit gets its burst plus the rate over
 /// the time it pinged, the rest counted as `rate_limited`; two sources have a bucket each;
 /// address resolution (ARP, NDP) is never limited.
@@ -1341,20 +1337,18 @@ fn echo_rate_limit_holds_back_fast_pingers() {
     if !privileged() {
         return;
     }
-    let lab = lab("ratelimit", 1);
-    let mut args = default_args();
-    args.extend(["--echo-rate", "5/5"].map(String::from));
-    let r = start(&lab, &args);
-    // Neighbours first, so that no echo request waits for resolution.
-    gen_ok(&lab, &["ping", "-c", "1", "-W", "2", V4]);
-    gen_ok(&lab, &["ping", "-6", "-c", "1", "-W", "2", V6]);
-    std::thread::sleep(Duration::from_secs(2)); // both buckets full again
-    let before = status(&lab);
     // 40 requests 50 ms apart from each of two sources (IPv4 and IPv6), against 5/s, burst 5.
-    let (count, interval) = (40u32, 0.05);
-    let (received, wall) = concurrent_pings(&lab, &[false, true], count, interval);
-    let (lo, hi) = bucket_bounds(5, 5.0, f64::from(count - 1) * interval, wall);
-    let mid = status(&lab);
+    let count = 40;
+    let RateRun {
+        lab,
+        responder: r,
+        before,
+        after: mid,
+        received,
+        wall,
+        min_span,
+    } = rate_limited_pings("ratelimit", "5/5", count);
+    let (lo, hi) = bucket_bounds(5, 5.0, min_span, wall);
     for (i, (kind, got)) in [("icmp4_echo", received[0]), ("icmp6_echo", received[1])]
         .into_iter()
         .enumerate()
@@ -1412,19 +1406,18 @@ fn echo_rate_global_limit_caps_all_sources() {
     if !privileged() {
         return;
     }
-    let lab = lab("ratetotal", 1);
-    let mut args = default_args();
-    args.extend(["--echo-rate", "1000/1000/5"].map(String::from));
-    let r = start(&lab, &args);
-    gen_ok(&lab, &["ping", "-c", "1", "-W", "2", V4]);
-    gen_ok(&lab, &["ping", "-6", "-c", "1", "-W", "2", V6]);
-    std::thread::sleep(Duration::from_secs(2));
-    let before = status(&lab);
-    let (count, interval) = (20u32, 0.05);
-    let (received, wall) = concurrent_pings(&lab, &[false, true], count, interval);
-    let after = status(&lab);
+    let count = 20;
+    let RateRun {
+        responder: r,
+        before,
+        after,
+        received,
+        wall,
+        min_span,
+        ..
+    } = rate_limited_pings("ratetotal", "1000/1000/5", count);
     let answered: u64 = received.iter().sum();
-    let (lo, hi) = bucket_bounds(5, 5.0, f64::from(count - 1) * interval, wall);
+    let (lo, hi) = bucket_bounds(5, 5.0, min_span, wall);
     assert!(
         (lo..=hi).contains(&answered),
         "{answered} of {} answered from two sources in {wall:?} under a global 5/s, burst 5; expected {lo}..={hi}",
