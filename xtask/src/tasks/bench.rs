@@ -27,7 +27,7 @@ use anyhow::{bail, Context, Result};
 use self::plan::{GenRun, Scenario};
 use self::results::{Env, Measured, Memory, Results};
 use self::sample::{Runs, Sample};
-use super::cargo;
+use super::build;
 use crate::lab::{self, Lab, LabSpec};
 use crate::responder::Responder;
 use crate::{cmd, paths, privilege, setup, signals};
@@ -222,18 +222,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
 /// `--datapath`: the responder's `bench-datapath` over the in-memory model, one core.
 fn datapath(args: &BenchArgs) -> Result<()> {
     println!("bench: building the responder (release)...");
-    cmd::run(&mut cargo(&[
-        "build",
-        "--release",
-        "--package",
-        paths::RESPONDER_PACKAGE,
-        "--bin",
-        paths::RESPONDER_BIN,
-    ]))
-    .context("building the responder failed")?;
-    let bin = paths::target_dir()
-        .join("release")
-        .join(paths::RESPONDER_BIN);
+    let bin = build::build_responder_release()?;
     let busy = busy_pct(Duration::from_secs(1))?;
     let note = format!(
         "One core (pinned to CPU {}), median of {} runs per case; the machine was {busy:.0}% busy before the run.",
@@ -261,33 +250,8 @@ fn datapath(args: &BenchArgs) -> Result<()> {
 /// Builds the responder and the generator (release).
 fn build() -> Result<Bins> {
     println!("bench: building the responder and the generator (release)...");
-    cmd::run(&mut cargo(&[
-        "build",
-        "--release",
-        "--package",
-        paths::RESPONDER_PACKAGE,
-        "--bin",
-        paths::RESPONDER_BIN,
-        "--package",
-        "xdp-gen",
-        "--bin",
-        "xdp-gen",
-    ]))
-    .context("building the responder and xdp-gen failed")?;
-    let dir = paths::target_dir().join("release");
-    let bins = Bins {
-        responder: dir.join(paths::RESPONDER_BIN),
-        gen: dir.join("xdp-gen"),
-    };
-    for b in [&bins.responder, &bins.gen] {
-        if !b.is_file() {
-            bail!("build succeeded but {} does not exist", b.display());
-        }
-    }
-    Ok(Bins {
-        responder: std::fs::canonicalize(&bins.responder)?,
-        gen: std::fs::canonicalize(&bins.gen)?,
-    })
+    let [responder, gen] = build::build_release([build::RESPONDER, build::GEN])?;
+    Ok(Bins { responder, gen })
 }
 
 /// What the lab needs beyond `Lab::up`: GRO on the responder's veth end, so that frames the

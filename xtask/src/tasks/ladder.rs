@@ -21,7 +21,7 @@ use anyhow::{bail, Context, Result};
 
 use super::bench::plan::{self, GenRun, Scenario};
 use super::bench::sample::Sample;
-use super::cargo;
+use super::build;
 use crate::lab::{self, Lab, LabSpec};
 use crate::responder::Responder;
 use crate::{cmd, paths, privilege, setup, signals};
@@ -250,31 +250,12 @@ pub struct Bins {
 /// Builds the responder, the generator and xdp-ladder (release).
 pub fn build() -> Result<Bins> {
     println!("ladder: building the responder, xdp-gen and xdp-ladder (release)...");
-    cmd::run(&mut cargo(&[
-        "build",
-        "--release",
-        "--package",
-        paths::RESPONDER_PACKAGE,
-        "--bin",
-        paths::RESPONDER_BIN,
-        "--package",
-        "xdp-gen",
-        "--bin",
-        "xdp-gen",
-        "--package",
-        "xdp-ladder",
-        "--bin",
-        "xdp-ladder",
-    ]))
-    .context("building the ladder's binaries failed")?;
-    let dir = paths::target_dir().join("release");
-    let abs = |n: &str| -> Result<PathBuf> {
-        std::fs::canonicalize(dir.join(n)).with_context(|| format!("{n} was not built"))
-    };
+    let [responder, gen, ladder] =
+        build::build_release([build::RESPONDER, build::GEN, build::LADDER])?;
     Ok(Bins {
-        responder: abs(paths::RESPONDER_BIN)?,
-        gen: abs("xdp-gen")?,
-        ladder: abs("xdp-ladder")?,
+        responder,
+        gen,
+        ladder,
     })
 }
 
