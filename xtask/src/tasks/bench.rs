@@ -155,6 +155,17 @@ struct Bins {
     gen: PathBuf,
 }
 
+/// What every server start and generator run of one benchmark shares: the lab, the
+/// binaries, the options, the stop flag (set on SIGINT), and the generators' raw output so
+/// far (written to latest-raw.txt).
+struct Bench<'a> {
+    lab: &'a Lab,
+    bins: &'a Bins,
+    args: &'a BenchArgs,
+    stop: &'a AtomicBool,
+    raw: String,
+}
+
 /// Runs the benchmark.
 pub fn bench(args: &BenchArgs) -> Result<()> {
     if args.datapath {
@@ -186,12 +197,18 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
     }
     println!("bench: bringing up lab {:?}...", args.prefix);
     let lab = Lab::up_with(LabSpec::new(args.prefix.clone(), 1), true)?;
-    let mut raw = String::new();
+    let mut b = Bench {
+        lab: &lab,
+        bins: &bins,
+        args: &args,
+        stop,
+        raw: String::new(),
+    };
     let outcome = tune_lab(&lab).and_then(|()| {
         let mut r = if args.only_dpdk {
             Results::default()
         } else {
-            measure(&lab, &bins, &args, stop, &mut raw)?
+            measure(&mut b)?
         };
         let with = match dpdk_ready {
             Ok(()) => true,
@@ -202,12 +219,13 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
             }
         };
         if with || !args.variants.is_empty() {
-            let (c, note) = dpdk::compare(&lab, &bins, &args, with, stop, &mut raw)?;
+            let (c, note) = dpdk::compare(&mut b, with)?;
             r.dpdk = Some(c);
             r.dpdk_note = note.or(r.dpdk_note.take());
         }
         Ok(r)
     });
+    let raw = b.raw;
     println!("bench: tearing down lab {:?}...", args.prefix);
     let down = Lab::down_with(&args.prefix, true);
     drop(lab);
@@ -299,14 +317,9 @@ pub(crate) fn tune_lab(lab: &Lab) -> Result<()> {
 }
 
 /// Every measurement, in order: the five configurations (max, 80%, RTT), then the sweep.
-fn measure(
-    lab: &Lab,
-    bins: &Bins,
-    args: &BenchArgs,
-    stop: &AtomicBool,
-    raw: &mut String,
-) -> Result<Results> {
+fn measure(b: &mut Bench) -> Result<Results> {
     let mut r = Results::default();
+    let args = b.args;
     let n = args.repeats;
     let throughput = |rate: Option<f64>| GenRun {
         load: plan::Load::Udp,
@@ -318,20 +331,11 @@ fn measure(
     for sc in plan::main_scenarios() {
         let rtt = plan::RTT_KEYS.contains(&sc.key.as_str());
         let planned_runs = 2 * n + if rtt { n } else { 0 };
-        let mut server = match start_server(lab, bins, args, &sc, planned_runs, stop) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("bench: {}: not measured: {e:#}", sc.label);
-                r.max.push(Measured {
-                    scenario: sc,
-                    rate: None,
-                    runs: Runs::default(),
-                });
-                continue;
-            }
+        let Some(mut server) = b.start_or_skip(&sc, planned_runs, &mut r.max) else {
+            continue;
         };
         let pid = sc.has_process().then(|| server.pid());
-        let max = runs(lab, bins, args, &sc, &throughput(None), pid, n, stop, raw)?;
+        let max = b.runs(&sc, &throughput(None), pid, n)?;
         let top = max.rx_pps().map(|s| s.median).unwrap_or(0.0);
         r.max.push(Measured {
             scenario: sc.clone(),
@@ -340,7 +344,7 @@ fn measure(
         });
         if top > 0.0 {
             let rate = Some(LOSS_LOAD * top);
-            let at80 = runs(lab, bins, args, &sc, &throughput(rate), pid, n, stop, raw)?;
+            let at80 = b.runs(&sc, &throughput(rate), pid, n)?;
             r.at80.push(Measured {
                 scenario: sc.clone(),
                 rate,
@@ -356,7 +360,7 @@ fn measure(
                 warmup: args.warmup.min(0.5),
                 sample_every: 1,
             };
-            let timed = runs(lab, bins, args, &sc, &run, pid, n, stop, raw)?;
+            let timed = b.runs(&sc, &run, pid, n)?;
             r.rtt.push(Measured {
                 scenario: sc.clone(),
                 rate,
@@ -376,20 +380,11 @@ fn measure(
     }
     if !args.no_sweep {
         for sc in plan::sweep_scenarios() {
-            let mut server = match start_server(lab, bins, args, &sc, n, stop) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("bench: {}: not measured: {e:#}", sc.label);
-                    r.sweep.push(Measured {
-                        scenario: sc,
-                        rate: None,
-                        runs: Runs::default(),
-                    });
-                    continue;
-                }
+            let Some(mut server) = b.start_or_skip(&sc, n, &mut r.sweep) else {
+                continue;
             };
             let pid = Some(server.pid());
-            let max = runs(lab, bins, args, &sc, &throughput(None), pid, n, stop, raw)?;
+            let max = b.runs(&sc, &throughput(None), pid, n)?;
             r.sweep.push(Measured {
                 scenario: sc.clone(),
                 rate: None,
@@ -401,23 +396,108 @@ fn measure(
     Ok(r)
 }
 
-/// Starts `sc`'s server in the responder namespace, bounded to `planned_runs` runs plus slack.
-fn start_server(
-    lab: &Lab,
-    bins: &Bins,
-    args: &BenchArgs,
-    sc: &Scenario,
-    planned_runs: u32,
-    stop: &AtomicBool,
-) -> Result<Responder> {
-    println!("\nbench: === {} ===", sc.label);
-    let secs = (f64::from(planned_runs) * args.run_secs()).ceil() as u64 + SERVER_SLACK_SECS;
-    let argv = sc.server_command(&bins.responder, &bins.gen, args.server_cpu, secs);
-    let mut server = Responder::spawn(lab.exec_resp(&argv), &format!("[{}] ", sc.key))?;
-    server
-        .wait_ready_for(READY_TIMEOUT, stop, sc.ready_marker())
-        .with_context(|| format!("{} did not start", sc.label))?;
-    Ok(server)
+impl Bench<'_> {
+    /// Starts `sc`'s server in the responder namespace, bounded to `planned_runs` runs plus
+    /// slack.
+    fn start_server(&self, sc: &Scenario, planned_runs: u32) -> Result<Responder> {
+        println!("\nbench: === {} ===", sc.label);
+        let args = self.args;
+        let secs = (f64::from(planned_runs) * args.run_secs()).ceil() as u64 + SERVER_SLACK_SECS;
+        let argv = sc.server_command(&self.bins.responder, &self.bins.gen, args.server_cpu, secs);
+        let mut server = Responder::spawn(self.lab.exec_resp(&argv), &format!("[{}] ", sc.key))?;
+        server
+            .wait_ready_for(READY_TIMEOUT, self.stop, sc.ready_marker())
+            .with_context(|| format!("{} did not start", sc.label))?;
+        Ok(server)
+    }
+
+    /// As [`Bench::start_server`]; a server that does not start is reported and `sc` goes into
+    /// `into` as not measured.
+    fn start_or_skip(
+        &self,
+        sc: &Scenario,
+        planned_runs: u32,
+        into: &mut Vec<Measured>,
+    ) -> Option<Responder> {
+        match self.start_server(sc, planned_runs) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("bench: {}: not measured: {e:#}", sc.label);
+                into.push(Measured {
+                    scenario: sc.clone(),
+                    rate: None,
+                    runs: Runs::default(),
+                });
+                None
+            }
+        }
+    }
+
+    /// `n` generator runs against `sc`; a failed run is reported and left out.
+    fn runs(&mut self, sc: &Scenario, run: &GenRun, pid: Option<u32>, n: u32) -> Result<Runs> {
+        let mut out = Runs::default();
+        for i in 1..=n {
+            if let Some(s) = self.one_run(sc, run, pid, &format!("{i}/{n}"))? {
+                out.0.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One generator run against `sc` (`what` names it in the log); `None` if it failed
+    /// (reported).
+    fn one_run(
+        &mut self,
+        sc: &Scenario,
+        run: &GenRun,
+        pid: Option<u32>,
+        what: &str,
+    ) -> Result<Option<Sample>> {
+        if self.stop.load(Ordering::SeqCst) {
+            bail!("interrupted");
+        }
+        let rate = run
+            .rate
+            .map_or("max".to_string(), |r| format!("{r:.0} pps"));
+        let load = run.load.proto();
+        let argv = plan::gen_command(&self.bins.gen, sc, run, self.args.gen_cpu, pid);
+        let text = match cmd::output(&mut self.lab.exec_gen(&argv)) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!(
+                    "bench: {} {load} at {rate}, run {what} failed: {e:#}",
+                    sc.label
+                );
+                return Ok(None);
+            }
+        };
+        let _ = writeln!(
+            self.raw,
+            "## {} | {load} | rate {rate} | run {what}\n{}",
+            sc.key,
+            text.trim_end()
+        );
+        match Sample::from_output(&text) {
+            Ok(s) => {
+                println!(
+                    "bench: {} {load} at {rate}, run {what}: answered {:.3} Mpps (offered {:.3}), loss {:.3}%, invalid {}, server CPU {} ns/answer, rtt p50 {:.1} µs p99 {:.1} µs",
+                    sc.key,
+                    s.rx_pps / 1e6,
+                    s.tx_pps / 1e6,
+                    s.loss_pct,
+                    s.invalid,
+                    s.server_ns_per_reply().map_or("-".to_string(), |n| format!("{n:.0}")),
+                    s.rtt_p50_ns as f64 / 1e3,
+                    s.rtt_p99_ns as f64 / 1e3
+                );
+                Ok(Some(s))
+            }
+            Err(e) => {
+                eprintln!("bench: {}: {e:#}", sc.key);
+                Ok(None)
+            }
+        }
+    }
 }
 
 fn stop_server(server: &mut Responder, sc: &Scenario) {
@@ -429,97 +509,6 @@ fn stop_server(server: &mut Responder, sc: &Scenario) {
         ),
         Ok(_) => {}
         Err(e) => eprintln!("bench: stopping {}: {e:#}", sc.label),
-    }
-}
-
-/// `n` generator runs against `sc`; a failed run is reported and left out.
-#[allow(clippy::too_many_arguments)]
-fn runs(
-    lab: &Lab,
-    bins: &Bins,
-    args: &BenchArgs,
-    sc: &Scenario,
-    run: &GenRun,
-    pid: Option<u32>,
-    n: u32,
-    stop: &AtomicBool,
-    raw: &mut String,
-) -> Result<Runs> {
-    let mut out = Runs::default();
-    for i in 1..=n {
-        if let Some(s) = one_run(
-            lab,
-            bins,
-            args,
-            sc,
-            run,
-            pid,
-            &format!("{i}/{n}"),
-            stop,
-            raw,
-        )? {
-            out.0.push(s);
-        }
-    }
-    Ok(out)
-}
-
-/// One generator run against `sc` (`what` names it in the log); `None` if it failed (reported).
-#[allow(clippy::too_many_arguments)]
-fn one_run(
-    lab: &Lab,
-    bins: &Bins,
-    args: &BenchArgs,
-    sc: &Scenario,
-    run: &GenRun,
-    pid: Option<u32>,
-    what: &str,
-    stop: &AtomicBool,
-    raw: &mut String,
-) -> Result<Option<Sample>> {
-    if stop.load(Ordering::SeqCst) {
-        bail!("interrupted");
-    }
-    let rate = run
-        .rate
-        .map_or("max".to_string(), |r| format!("{r:.0} pps"));
-    let load = run.load.proto();
-    let argv = plan::gen_command(&bins.gen, sc, run, args.gen_cpu, pid);
-    let text = match cmd::output(&mut lab.exec_gen(&argv)) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!(
-                "bench: {} {load} at {rate}, run {what} failed: {e:#}",
-                sc.label
-            );
-            return Ok(None);
-        }
-    };
-    let _ = writeln!(
-        raw,
-        "## {} | {load} | rate {rate} | run {what}\n{}",
-        sc.key,
-        text.trim_end()
-    );
-    match Sample::from_output(&text) {
-        Ok(s) => {
-            println!(
-                "bench: {} {load} at {rate}, run {what}: answered {:.3} Mpps (offered {:.3}), loss {:.3}%, invalid {}, server CPU {} ns/answer, rtt p50 {:.1} µs p99 {:.1} µs",
-                sc.key,
-                s.rx_pps / 1e6,
-                s.tx_pps / 1e6,
-                s.loss_pct,
-                s.invalid,
-                s.server_ns_per_reply().map_or("-".to_string(), |n| format!("{n:.0}")),
-                s.rtt_p50_ns as f64 / 1e3,
-                s.rtt_p99_ns as f64 / 1e3
-            );
-            Ok(Some(s))
-        }
-        Err(e) => {
-            eprintln!("bench: {}: {e:#}", sc.key);
-            Ok(None)
-        }
     }
 }
 

@@ -15,14 +15,13 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 
 use anyhow::{bail, Context, Result};
 
 use super::plan::{self, compare_keys, GenRun, Load, Scenario, Server};
 use super::results::{Comparison, PeerMeasured, SHARES};
 use super::sample::Runs;
-use super::{one_run, start_server, stop_server, BenchArgs, Bins, STOP_GRACE};
+use super::{stop_server, Bench, STOP_GRACE};
 use crate::lab::{self, Lab};
 use crate::{cmd, paths, setup};
 
@@ -127,24 +126,36 @@ struct Started {
     watched: u32,
 }
 
-fn start(
-    lab: &Lab,
-    bins: &Bins,
-    args: &BenchArgs,
-    sc: &Scenario,
-    planned_runs: u32,
-    stop: &AtomicBool,
-) -> Result<Started> {
+fn start(b: &Bench, sc: &Scenario, planned_runs: u32) -> Result<Started> {
     if let Server::Dpdk { file_prefix, .. } = &sc.server {
-        cleanup(lab, file_prefix);
+        cleanup(b.lab, file_prefix);
     }
-    let server = start_server(lab, bins, args, sc, planned_runs, stop)?;
+    let server = b.start_server(sc, planned_runs)?;
     let spawned = server.pid();
     let watched = match sc.server {
         Server::Dpdk { .. } => watched_pid(spawned),
         _ => spawned,
     };
     Ok(Started { server, watched })
+}
+
+/// As [`start`]; a server that does not start is reported, with a note that it did not
+/// start in round `round`.
+fn start_or_note(
+    b: &Bench,
+    sc: &Scenario,
+    planned_runs: u32,
+    round: &str,
+    notes: &mut Vec<String>,
+) -> Option<Started> {
+    match start(b, sc, planned_runs) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            eprintln!("bench: {}: not measured: {e:#}", sc.label);
+            notes.push(format!("{} did not start in {round}: {e:#}", sc.label));
+            None
+        }
+    }
 }
 
 fn finish(lab: &Lab, sc: &Scenario, mut s: Started) {
@@ -164,14 +175,8 @@ fn finish(lab: &Lab, sc: &Scenario, mut s: Started) {
 
 /// Runs the comparison. A configuration that fails to start is reported in the note and
 /// left out of its round.
-pub(super) fn compare(
-    lab: &Lab,
-    bins: &Bins,
-    args: &BenchArgs,
-    dpdk: bool,
-    stop: &AtomicBool,
-    raw: &mut String,
-) -> Result<(Comparison, Option<String>)> {
+pub(super) fn compare(b: &mut Bench, dpdk: bool) -> Result<(Comparison, Option<String>)> {
+    let (lab, args) = (b.lab, b.args);
     let scs = plan::compare_scenarios(&file_prefix(&args.prefix), &args.variants, dpdk);
     let rounds = args.dpdk_rounds;
     let share_rounds = args.share_rounds;
@@ -201,32 +206,14 @@ pub(super) fn compare(
         );
         for sc in order(round) {
             let loads = sc.loads();
-            let started = match start(lab, bins, args, sc, loads.len() as u32, stop) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("bench: {}: not measured: {e:#}", sc.label);
-                    notes.push(format!(
-                        "{} did not start in round {}: {e:#}",
-                        sc.label,
-                        round + 1
-                    ));
-                    continue;
-                }
+            let when = format!("round {}", round + 1);
+            let Some(started) = start_or_note(b, sc, loads.len() as u32, &when, &mut notes) else {
+                continue;
             };
             for &load in loads {
                 let what = format!("round {}/{rounds}", round + 1);
                 let run = gen_run(load, None);
-                if let Some(s) = one_run(
-                    lab,
-                    bins,
-                    args,
-                    sc,
-                    &run,
-                    Some(started.watched),
-                    &what,
-                    stop,
-                    raw,
-                )? {
+                if let Some(s) = b.one_run(sc, &run, Some(started.watched), &what)? {
                     per_round.insert((round, sc.key.clone(), load), s.rx_pps);
                     max.entry((sc.key.clone(), load)).or_default().0.push(s);
                 }
@@ -281,17 +268,9 @@ pub(super) fn compare(
                 continue;
             }
             let planned = (loads.len() * SHARES.len()) as u32;
-            let started = match start(lab, bins, args, sc, planned, stop) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("bench: {}: not measured: {e:#}", sc.label);
-                    notes.push(format!(
-                        "{} did not start in share round {}: {e:#}",
-                        sc.label,
-                        round + 1
-                    ));
-                    continue;
-                }
+            let when = format!("share round {}", round + 1);
+            let Some(started) = start_or_note(b, sc, planned, &when, &mut notes) else {
+                continue;
             };
             for &load in &loads {
                 let Some(top) = top(&sc.key, load) else {
@@ -300,17 +279,7 @@ pub(super) fn compare(
                 for (i, share) in SHARES.iter().enumerate() {
                     let what = format!("round {}/{share_rounds}, {:.0}%", round + 1, share * 100.0);
                     let run = gen_run(load, Some(share * top));
-                    if let Some(s) = one_run(
-                        lab,
-                        bins,
-                        args,
-                        sc,
-                        &run,
-                        Some(started.watched),
-                        &what,
-                        stop,
-                        raw,
-                    )? {
+                    if let Some(s) = b.one_run(sc, &run, Some(started.watched), &what)? {
                         at.entry((sc.key.clone(), load, i)).or_default().0.push(s);
                     }
                 }
