@@ -92,6 +92,12 @@ pub fn resp_ns_name(prefix: &str) -> String {
     format!("{prefix}-{RESP_NS_SUFFIX}")
 }
 
+/// clap value parser for lab prefixes ([`validate_prefix`]).
+pub fn parse_prefix(s: &str) -> Result<String, String> {
+    validate_prefix(s).map_err(|e| e.to_string())?;
+    Ok(s.to_string())
+}
+
 /// Check that `prefix` makes valid, tidy namespace names: 1-32 characters of
 /// `[A-Za-z0-9_-]`, not starting with `-`.
 pub fn validate_prefix(prefix: &str) -> Result<()> {

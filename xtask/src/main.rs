@@ -61,7 +61,7 @@ enum Task {
         #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(5..=3600))]
         seconds: u64,
         /// Namespace prefix of the demo lab.
-        #[arg(long, default_value = tasks::demo::DEMO_PREFIX, value_parser = parse_prefix)]
+        #[arg(long, default_value = tasks::demo::DEMO_PREFIX, value_parser = lab::parse_prefix)]
         prefix: String,
         /// Use this responder binary instead of building one.
         #[arg(long, value_name = "PATH")]
@@ -83,7 +83,7 @@ enum Task {
     Ladder(tasks::ladder::LadderArgs),
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, PartialEq, Subcommand)]
 enum LabAction {
     /// Create the lab (removing leftovers of the same prefix first) and print its layout.
     Up {
@@ -91,7 +91,7 @@ enum LabAction {
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=lab::MAX_QUEUES as i64))]
         queues: u32,
         /// Namespace prefix: namespaces are `<prefix>-gen` and `<prefix>-resp`.
-        #[arg(long, default_value = lab::DEFAULT_PREFIX, value_parser = parse_prefix)]
+        #[arg(long, default_value = lab::DEFAULT_PREFIX, value_parser = lab::parse_prefix)]
         prefix: String,
         /// MTU of both veth ends (e.g. 9000 for jumbo frames; default veth's 1500).
         #[arg(long, value_parser = clap::value_parser!(u32).range(68..=lab::MAX_MTU as i64))]
@@ -100,45 +100,16 @@ enum LabAction {
     /// Delete the lab's namespaces (no-op if they do not exist).
     Down {
         /// Namespace prefix of the lab to delete.
-        #[arg(long, default_value = lab::DEFAULT_PREFIX, value_parser = parse_prefix)]
+        #[arg(long, default_value = lab::DEFAULT_PREFIX, value_parser = lab::parse_prefix)]
         prefix: String,
     },
-}
-
-/// clap value parser for lab prefixes.
-fn parse_prefix(s: &str) -> Result<String, String> {
-    lab::validate_prefix(s).map_err(|e| e.to_string())?;
-    Ok(s.to_string())
 }
 
 fn run(cli: Cli) -> Result<()> {
     match cli.task {
         Task::Setup { verbose } => setup::ensure_toolchain(verbose),
         Task::Build { release } => tasks::build::build(release),
-        Task::Lab {
-            action:
-                LabAction::Up {
-                    queues,
-                    prefix,
-                    mtu,
-                },
-        } => {
-            privilege::require_root("lab up")?;
-            let mut spec = LabSpec::new(prefix, queues);
-            spec.mtu = mtu;
-            let lab = Lab::up_with(spec, true)?;
-            println!("{}", lab.layout());
-            lab.persist();
-            Ok(())
-        }
-        Task::Lab {
-            action: LabAction::Down { prefix },
-        } => {
-            privilege::require_root("lab down")?;
-            Lab::down_with(&prefix, true)?;
-            println!("lab {prefix:?} is down");
-            Ok(())
-        }
+        Task::Lab { action } => lab_action(action),
         Task::Run { args } => tasks::run::run(&args),
         Task::Demo {
             queues,
@@ -154,6 +125,30 @@ fn run(cli: Cli) -> Result<()> {
         Task::Test { skip_privileged } => tasks::ci::test(skip_privileged),
         Task::Bench(args) => tasks::bench::bench(&args),
         Task::Ladder(args) => tasks::ladder::ladder(&args),
+    }
+}
+
+fn lab_action(action: LabAction) -> Result<()> {
+    match action {
+        LabAction::Up {
+            queues,
+            prefix,
+            mtu,
+        } => {
+            privilege::require_root("lab up")?;
+            let mut spec = LabSpec::new(prefix, queues);
+            spec.mtu = mtu;
+            let lab = Lab::up_with(spec, true)?;
+            println!("{}", lab.layout());
+            lab.persist();
+            Ok(())
+        }
+        LabAction::Down { prefix } => {
+            privilege::require_root("lab down")?;
+            Lab::down_with(&prefix, true)?;
+            println!("lab {prefix:?} is down");
+            Ok(())
+        }
     }
 }
 
@@ -202,55 +197,43 @@ mod tests {
         walk(&Cli::command());
     }
 
+    /// The lab action `args` parse to.
+    fn lab(args: &[&str]) -> LabAction {
+        match parse(args).expect("parse").task {
+            Task::Lab { action } => action,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// `lab up` with these values.
+    fn up(queues: u32, prefix: &str, mtu: Option<u32>) -> LabAction {
+        LabAction::Up {
+            queues,
+            prefix: prefix.into(),
+            mtu,
+        }
+    }
+
     #[test]
     fn lab_defaults_and_flags() {
-        match parse(&["lab", "up"]).expect("parse").task {
-            Task::Lab {
-                action:
-                    LabAction::Up {
-                        queues,
-                        prefix,
-                        mtu,
-                    },
-            } => {
-                assert_eq!(
-                    (queues, prefix.as_str(), mtu),
-                    (1, lab::DEFAULT_PREFIX, None)
-                );
-            }
-            other => panic!("{other:?}"),
-        }
-        match parse(&["lab", "up", "--queues", "2", "--prefix", "t1"])
-            .expect("parse")
-            .task
-        {
-            Task::Lab {
-                action: LabAction::Up { queues, prefix, .. },
-            } => assert_eq!((queues, prefix.as_str()), (2, "t1")),
-            other => panic!("{other:?}"),
-        }
-        match parse(&["lab", "up", "--mtu", "9000"]).expect("parse").task {
-            Task::Lab {
-                action: LabAction::Up { mtu, .. },
-            } => assert_eq!(mtu, Some(9000)),
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(lab(&["lab", "up"]), up(1, lab::DEFAULT_PREFIX, None));
+        assert_eq!(
+            lab(&["lab", "up", "--queues", "2", "--prefix", "t1"]),
+            up(2, "t1", None)
+        );
+        assert_eq!(
+            lab(&["lab", "up", "--mtu", "9000"]),
+            up(1, lab::DEFAULT_PREFIX, Some(9000))
+        );
         assert!(parse(&["lab", "up", "--mtu", "9001"]).is_err());
         assert!(parse(&["lab", "up", "--queues", "0"]).is_err());
         assert!(parse(&["lab", "up", "--prefix", "bad name"]).is_err());
-        assert!(matches!(
-            parse(&["lab", "down"]).expect("parse").task,
-            Task::Lab {
-                action: LabAction::Down { .. }
-            }
-        ));
+        assert!(matches!(lab(&["lab", "down"]), LabAction::Down { .. }));
     }
 
     #[test]
     fn run_passes_everything_through() {
-        match parse(&[
-            "run",
-            "--",
+        let through = [
             "run",
             "--iface",
             "eth1",
@@ -258,23 +241,12 @@ mod tests {
             "192.0.2.1",
             "--queues",
             "all",
-        ])
-        .expect("parse")
-        .task
+        ];
+        match parse(&[&["run", "--"][..], &through].concat())
+            .expect("parse")
+            .task
         {
-            Task::Run { args } => assert_eq!(
-                args,
-                [
-                    "run",
-                    "--iface",
-                    "eth1",
-                    "--addr",
-                    "192.0.2.1",
-                    "--queues",
-                    "all"
-                ]
-                .map(OsString::from)
-            ),
+            Task::Run { args } => assert_eq!(args, through.map(OsString::from)),
             other => panic!("{other:?}"),
         }
     }

@@ -81,7 +81,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1)]
     pub server_cpu: usize,
     /// Namespace prefix of the benchmark lab.
-    #[arg(long, default_value = BENCH_PREFIX, value_parser = parse_prefix)]
+    #[arg(long, default_value = BENCH_PREFIX, value_parser = lab::parse_prefix)]
     pub prefix: String,
     /// Directory for latest.md, latest.svg and latest-raw.txt (relative: to the workspace).
     #[arg(long, default_value = "results")]
@@ -115,11 +115,6 @@ fn parse_secs(s: &str) -> Result<f64, String> {
         return Err(format!("must be 0..=60 seconds, got {v}"));
     }
     Ok(v)
-}
-
-fn parse_prefix(s: &str) -> Result<String, String> {
-    lab::validate_prefix(s).map_err(|e| e.to_string())?;
-    Ok(s.to_string())
 }
 
 impl BenchArgs {
