@@ -519,24 +519,16 @@ pub fn median(runs: &[Measured], f: impl Fn(&Measured) -> Option<f64>) -> Option
 /// Bytes copied between user memory and the kernel by the server's (and, for packets, the
 /// generator's) work, per unit, from the fentry probes.
 pub fn user_copy_bytes(m: &Measured) -> Option<f64> {
-    if !m.fentry() {
-        return None;
-    }
-    let keys = [
-        "_copy_to_iter",
-        "_copy_from_iter",
-        "_copy_from_iter_nocache",
-        "csum_and_copy_to_iter",
-        "csum_and_copy_from_iter_full",
-        "copy_folio_from_iter_atomic",
-    ];
-    Some(
-        keys.iter()
-            .map(|k| {
-                m.per_unit(&format!("server.{k}.bytes")).unwrap_or(0.0)
-                    + m.per_unit(&format!("peer.{k}.bytes")).unwrap_or(0.0) * packet_peer(m)
-            })
-            .sum(),
+    fentry_bytes(
+        m,
+        &[
+            "_copy_to_iter",
+            "_copy_from_iter",
+            "_copy_from_iter_nocache",
+            "csum_and_copy_to_iter",
+            "csum_and_copy_from_iter_full",
+            "copy_folio_from_iter_atomic",
+        ],
     )
 }
 
@@ -558,10 +550,15 @@ pub fn user_bytes(m: &Measured) -> Option<f64> {
 
 /// Kernel-internal copies (skb, UMEM) per unit, from the fentry probes.
 pub fn kernel_copy_bytes(m: &Measured) -> Option<f64> {
+    fentry_bytes(m, &["skb_copy_bits", "skb_store_bits", "__xsk_rcv"])
+}
+
+/// Bytes the fentry probes on the copy functions `keys` counted per unit: the server's, plus
+/// the peer's where they are the server's work ([`packet_peer`]); `None` without fentry.
+fn fentry_bytes(m: &Measured, keys: &[&str]) -> Option<f64> {
     if !m.fentry() {
         return None;
     }
-    let keys = ["skb_copy_bits", "skb_store_bits", "__xsk_rcv"];
     Some(
         keys.iter()
             .map(|k| {
