@@ -41,46 +41,44 @@ pub enum Mode {
     Zerocopy,
 }
 
-/// Options of `xdp-ladder file-server`.
+/// What server and client must agree on: the file and the server's TCP address.
 #[derive(clap::Args, Debug)]
-pub struct ServerArgs {
-    #[arg(long, value_enum)]
-    pub mode: Mode,
-    /// The file to serve.
+pub struct Service {
+    /// The file served (the client reads it too, to verify every delivery).
     #[arg(long)]
     pub file: std::path::PathBuf,
-    /// Address to listen on.
+    /// The server's address: where it listens, where the client connects.
     #[arg(long)]
     pub addr: IpAddr,
-    /// TCP port to listen on.
+    /// The server's TCP port.
     #[arg(long)]
     pub port: u16,
-    /// Exit after this many seconds.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub seconds: u64,
     /// Pin to this CPU.
     #[arg(long)]
     pub cpu: Option<usize>,
 }
 
+/// Options of `xdp-ladder file-server`.
+#[derive(clap::Args, Debug)]
+pub struct ServerArgs {
+    /// How the file is sent.
+    #[arg(long, value_enum)]
+    pub mode: Mode,
+    #[command(flatten)]
+    pub service: Service,
+    /// Exit after this many seconds.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub seconds: u64,
+}
+
 /// Options of `xdp-ladder file-client`.
 #[derive(clap::Args, Debug)]
 pub struct ClientArgs {
-    /// The file the server serves (read here to verify every delivery).
-    #[arg(long)]
-    pub file: std::path::PathBuf,
-    /// Server address.
-    #[arg(long)]
-    pub addr: IpAddr,
-    /// Server port.
-    #[arg(long)]
-    pub port: u16,
+    #[command(flatten)]
+    pub service: Service,
     /// Receive for this many seconds.
     #[arg(long)]
     pub seconds: f64,
-    /// Pin to this CPU.
-    #[arg(long)]
-    pub cpu: Option<usize>,
 }
 
 /// Pins the calling thread to `cpu`.
@@ -102,6 +100,32 @@ fn check(ret: isize, what: &str) -> std::io::Result<usize> {
     } else {
         Ok(ret as usize)
     }
+}
+
+/// `splice(2)` of up to `len` bytes from `from` to `to` (`SPLICE_F_MOVE | SPLICE_F_MORE`),
+/// reading at `*from_off` (which it advances) when `from` is the file, from the pipe's head
+/// when it is `None`; `what` names the call in an error. Returns the bytes moved.
+fn splice(
+    from: RawFd,
+    from_off: Option<&mut libc::loff_t>,
+    to: RawFd,
+    len: usize,
+    what: &str,
+) -> std::io::Result<usize> {
+    let off = from_off.map_or(std::ptr::null_mut(), |o| o as *mut libc::loff_t);
+    // SAFETY: splice between two fds; `off` is null or points to a live `loff_t` for the
+    // duration of the call; the output side takes no offset (a pipe or a socket).
+    let n = unsafe {
+        libc::splice(
+            from,
+            off,
+            to,
+            std::ptr::null_mut(),
+            len,
+            libc::SPLICE_F_MOVE | libc::SPLICE_F_MORE,
+        )
+    };
+    check(n, what)
 }
 
 /// The file, opened and mapped.
@@ -159,17 +183,18 @@ struct ServerTotals {
 
 /// Runs the file server.
 pub fn serve(args: &ServerArgs) -> Result<()> {
-    pin(args.cpu)?;
-    let src = Source::open(&args.file)?;
+    let svc = &args.service;
+    pin(svc.cpu)?;
+    let src = Source::open(&svc.file)?;
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let listener = TcpListener::bind(SocketAddr::new(args.addr, args.port))
-        .with_context(|| format!("binding {}:{}", args.addr, args.port))?;
+    let listener = TcpListener::bind(SocketAddr::new(svc.addr, svc.port))
+        .with_context(|| format!("binding {}:{}", svc.addr, svc.port))?;
     listener.set_nonblocking(true)?;
     println!(
         "ready: file-server mode={:?} addr={}:{} size={} pid={}",
         args.mode,
-        args.addr,
-        args.port,
+        svc.addr,
+        svc.port,
         src.len,
         std::process::id()
     );
@@ -279,18 +304,11 @@ fn send_file(
             }
             Mode::Splice => {
                 let mut o = off as libc::loff_t;
-                // SAFETY: splice between open fds with a live offset for the file side.
-                let n = check(
-                    unsafe {
-                        libc::splice(
-                            fds.file,
-                            &mut o,
-                            fds.pipe_w,
-                            std::ptr::null_mut(),
-                            want,
-                            libc::SPLICE_F_MOVE | libc::SPLICE_F_MORE,
-                        )
-                    },
+                let n = splice(
+                    fds.file,
+                    Some(&mut o),
+                    fds.pipe_w,
+                    want,
                     "splice file->pipe",
                 )?;
                 if n == 0 {
@@ -298,20 +316,7 @@ fn send_file(
                 }
                 let mut left = n;
                 while left > 0 {
-                    // SAFETY: as above, pipe -> socket, no offsets.
-                    let m = check(
-                        unsafe {
-                            libc::splice(
-                                fds.pipe_r,
-                                std::ptr::null_mut(),
-                                fds.sock,
-                                std::ptr::null_mut(),
-                                left,
-                                libc::SPLICE_F_MOVE | libc::SPLICE_F_MORE,
-                            )
-                        },
-                        "splice pipe->socket",
-                    )?;
+                    let m = splice(fds.pipe_r, None, fds.sock, left, "splice pipe->socket")?;
                     if m == 0 {
                         return Err(std::io::ErrorKind::WriteZero.into());
                     }
@@ -407,16 +412,17 @@ fn reap(sock: RawFd, totals: &mut ServerTotals, wait: Duration) {
 /// Runs the client: connects, receives the file again and again for `--seconds`, compares
 /// every byte of every delivery with the file, and prints a `RESULT` line.
 pub fn client(args: &ClientArgs) -> Result<()> {
-    pin(args.cpu)?;
+    let svc = &args.service;
+    pin(svc.cpu)?;
     if !(0.1..=3600.0).contains(&args.seconds) {
         bail!("--seconds must be 0.1..=3600");
     }
     let expected =
-        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+        std::fs::read(&svc.file).with_context(|| format!("reading {}", svc.file.display()))?;
     if expected.is_empty() {
-        bail!("{} is empty", args.file.display());
+        bail!("{} is empty", svc.file.display());
     }
-    let addr = SocketAddr::new(args.addr, args.port);
+    let addr = SocketAddr::new(svc.addr, svc.port);
     let mut sock = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
         .with_context(|| format!("connecting to {addr}"))?;
     sock.set_read_timeout(Some(Duration::from_secs(2)))?;
