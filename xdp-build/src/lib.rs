@@ -1,6 +1,7 @@
-//! The one build step both `xdp-user` and `xdp-gen` need: build the `xdp-ebpf` package (every
-//! binary: the responder's XDP program and the generator's) for the bpf target with nightly
-//! and bpf-linker, into the calling build script's `OUT_DIR`.
+//! The one build step `xdp-user`, `xdp-gen` and `xdp-ladder` need: build the `xdp-ebpf`
+//! package (every binary: the responder's XDP program, the generator's programs and the copy
+//! ladder's counters) for the bpf target with nightly and bpf-linker, into the calling build
+//! script's `OUT_DIR`.
 
 use std::path::Path;
 

@@ -6,6 +6,8 @@
 //! * [`responder`]: the responder as a child process (ready line, SIGINT stop);
 //! * [`setup`]: toolchain installation and the build environment;
 //! * [`cmd`]: running commands with echo and clear errors;
+//! * [`paths`]: the workspace, cargo, the target directory and the responder binary;
+//! * [`privilege`]: the root check of the tasks that need it;
 //! * [`tasks`]: the `cargo xtask` subcommands.
 
 pub mod cmd;

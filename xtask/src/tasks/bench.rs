@@ -5,7 +5,7 @@
 //!
 //! * [`plan`]: the configurations and their command lines;
 //! * [`sample`]: parsing `xdp-gen`'s `RESULT` line, medians and spread;
-//! * [`results`]: what was measured, ratios and the bar;
+//! * [`results`]: what was measured, ratios and the targets they are checked against;
 //! * [`markdown`], [`svg`]: rendering;
 //! * this file: building, the lab, running servers and the generator, in order.
 

@@ -281,7 +281,7 @@ pub fn compare_scenarios(file_prefix: &str, variants: &[String], dpdk: bool) -> 
     v
 }
 
-/// The five configurations the issue asks to compare, in table order.
+/// The five configurations compared, in table order.
 pub fn main_scenarios() -> Vec<Scenario> {
     vec![
         Scenario::new(

@@ -1,5 +1,5 @@
 //! Everything one benchmark run measured, and the figures derived from it (ratios, the
-//! issue's bar). Rendering lives in `markdown` and `svg`.
+//! targets they are checked against). Rendering lives in `markdown` and `svg`.
 
 use super::plan::{compare_keys, keys, Load, Scenario};
 use super::sample::{Runs, Spread};
@@ -175,7 +175,7 @@ impl Comparison {
             .map(|s| s.median)
     }
 
-    /// The issue's targets for this comparison.
+    /// The targets this comparison is checked against, each with whether it was met.
     pub fn targets(&self) -> Vec<BarCheck> {
         let mut v = Vec::new();
         for load in [Load::Udp, Load::Icmp] {
@@ -230,7 +230,7 @@ impl Comparison {
     }
 }
 
-/// One line of the bar from the issue.
+/// One target of the comparison and whether the run met it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BarCheck {
     pub what: String,
