@@ -32,13 +32,10 @@ pub const PLEN_IPV4: u8 = 4;
 pub const OP_REQUEST: u16 = 1;
 pub const OP_REPLY: u16 = 2;
 
-/// A typed view of an ARP packet.
-#[derive(Debug, Clone)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A typed view of an ARP packet.
+    pub struct Packet, LEN
 }
-
-view!(Packet, LEN);
 
 impl<T: AsRef<[u8]>> Packet<T> {
     #[inline(always)]

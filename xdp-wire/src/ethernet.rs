@@ -1,7 +1,7 @@
 //! Ethernet II (IEEE 802.3 framing with an EtherType; no FCS: the NIC strips it on receive and
 //! adds it on send).
 
-use crate::{get, get_u16, put, put_u16, view};
+use crate::{get, get_u16, put, put_u16, rest, rest_mut, view};
 
 /// Field ranges of the Ethernet II header.
 pub mod field {
@@ -51,13 +51,10 @@ pub fn is_valid_unicast(mac: &[u8; 6]) -> bool {
     !is_group(mac) && *mac != [0; 6]
 }
 
-/// A typed view of an Ethernet II frame.
-#[derive(Debug, Clone)]
-pub struct Frame<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A typed view of an Ethernet II frame.
+    pub struct Frame, HEADER_LEN
 }
-
-view!(Frame, HEADER_LEN);
 
 impl<T: AsRef<[u8]>> Frame<T> {
     #[inline(always)]
@@ -75,7 +72,7 @@ impl<T: AsRef<[u8]>> Frame<T> {
     /// The bytes after the header (empty if there are none).
     #[inline(always)]
     pub fn payload(&self) -> &[u8] {
-        self.buffer.as_ref().get(field::PAYLOAD).unwrap_or(&[])
+        rest(self.buffer.as_ref(), field::PAYLOAD)
     }
 }
 
@@ -94,10 +91,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Frame<T> {
     }
     #[inline(always)]
     pub fn payload_mut(&mut self) -> &mut [u8] {
-        self.buffer
-            .as_mut()
-            .get_mut(field::PAYLOAD)
-            .unwrap_or(&mut [])
+        rest_mut(self.buffer.as_mut(), field::PAYLOAD)
     }
 }
 

@@ -3,7 +3,7 @@
 //! in the type numbers ([`v4`], [`v6`]) and in the checksum: ICMPv6's covers the IPv6
 //! pseudo-header, ICMPv4's nothing but the message (pass a pseudo-header sum of 0).
 
-use crate::{checksum, get_u16, get_u8, put_u16, put_u8, view};
+use crate::{checksum, get_u16, get_u8, put_u16, put_u8, rest, rest_mut, view};
 
 /// Field ranges of the ICMP header and of the echo message.
 pub mod field {
@@ -45,13 +45,10 @@ pub mod v6 {
     pub const NEIGHBOR_ADVERTISEMENT: u8 = 136;
 }
 
-/// A typed view of an ICMPv4 or ICMPv6 message (the whole message: header and body).
-#[derive(Debug, Clone)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A typed view of an ICMPv4 or ICMPv6 message (the whole message: header and body).
+    pub struct Packet, HEADER_LEN
 }
-
-view!(Packet, HEADER_LEN);
 
 impl<T: AsRef<[u8]>> Packet<T> {
     #[inline(always)]
@@ -81,7 +78,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// The bytes after the 8-byte header.
     #[inline(always)]
     pub fn data(&self) -> &[u8] {
-        self.buffer.as_ref().get(field::DATA).unwrap_or(&[])
+        rest(self.buffer.as_ref(), field::DATA)
     }
     /// Whether the checksum over the whole buffer verifies, with `pseudo` the pseudo-header
     /// sum (0 for ICMPv4).
@@ -114,7 +111,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
     #[inline(always)]
     pub fn data_mut(&mut self) -> &mut [u8] {
-        self.buffer.as_mut().get_mut(field::DATA).unwrap_or(&mut [])
+        rest_mut(self.buffer.as_mut(), field::DATA)
     }
     /// Changes the type and updates the checksum incrementally (RFC 1624): an echo request
     /// becomes its reply without touching the data.

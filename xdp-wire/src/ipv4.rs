@@ -1,6 +1,6 @@
 //! IPv4 (RFC 791), options included.
 
-use crate::{checksum, get, get_u16, get_u8, put, put_u16, put_u8, view, Error, Field};
+use crate::{checksum, get, get_u16, get_u8, put, put_u16, put_u8, tlv, view, Error, Field};
 
 /// Field ranges of the IPv4 header.
 pub mod field {
@@ -92,13 +92,10 @@ pub fn is_group(ip: [u8; 4]) -> bool {
     is_multicast(ip) || is_broadcast(ip)
 }
 
-/// A typed view of an IPv4 packet.
-#[derive(Debug, Clone)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A typed view of an IPv4 packet.
+    pub struct Packet, MIN_HEADER_LEN
 }
-
-view!(Packet, MIN_HEADER_LEN);
 
 impl<T: AsRef<[u8]>> Packet<T> {
     /// The length fields against the buffer: `20 <= IHL*4 <= total length <= buffer`
@@ -304,13 +301,29 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
 }
 
-/// One option as [`Options`] frames it: its type and all its bytes (type and length
-/// included; a single byte for NOP).
+/// IPv4 option framing, as Linux's `ip_options_compile` frames options: END ends the list,
+/// NOP is one byte, every other option has a length byte of at least 2 that stays inside the
+/// options.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Opt<'a> {
-    pub kind: u8,
-    pub bytes: &'a [u8],
+pub struct Framing;
+
+impl tlv::Framing for Framing {
+    #[inline]
+    fn len(kind: u8, len: Option<u8>) -> Option<usize> {
+        match kind {
+            option::END => None,
+            option::NOP => Some(1),
+            // A missing length or one under 2 is a framing error (length 0).
+            _ => Some(match len {
+                Some(l) if l >= 2 => usize::from(l),
+                _ => 0,
+            }),
+        }
+    }
 }
+
+/// One IPv4 option.
+pub type Opt<'a> = tlv::Opt<'a, Framing>;
 
 impl Opt<'_> {
     /// The option's data after its type and length bytes.
@@ -319,54 +332,9 @@ impl Opt<'_> {
     }
 }
 
-/// The options of a header, framed the way Linux's `ip_options_compile` frames them: END
-/// ends the list, NOP is one byte, every other option has a length byte of at least 2 that
-/// stays inside the options. A framing error is yielded once as `Err(Malformed)`, then the
-/// iteration ends.
-#[derive(Clone, Debug)]
-pub struct Options<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Options<'a> {
-    pub fn new(options: &'a [u8]) -> Self {
-        Options { rest: options }
-    }
-}
-
-impl<'a> Iterator for Options<'a> {
-    type Item = Result<Opt<'a>, Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let (&kind, after) = self.rest.split_first()?;
-        match kind {
-            option::END => {
-                self.rest = &[];
-                return None;
-            }
-            option::NOP => {
-                let bytes = self.rest.get(..1).unwrap_or(&[]);
-                self.rest = after;
-                return Some(Ok(Opt { kind, bytes }));
-            }
-            _ => {}
-        }
-        let len = after.first().map(|l| usize::from(*l));
-        match len
-            .filter(|l| *l >= 2)
-            .and_then(|l| self.rest.split_at_checked(l))
-        {
-            Some((bytes, rest)) => {
-                self.rest = rest;
-                Some(Ok(Opt { kind, bytes }))
-            }
-            None => {
-                self.rest = &[];
-                Some(Err(Error::Malformed))
-            }
-        }
-    }
-}
+/// The options of a header ([`Framing`]). A framing error is yielded once as
+/// `Err(Malformed)`, then the iteration ends.
+pub type Options<'a> = tlv::Options<'a, Framing>;
 
 /// The IPv4 header's fields (options are passed to [`Repr::emit`] as bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! IPv6 (RFC 8200): the fixed header, the extension header numbers and their generic framing.
 
-use crate::{checksum, get, get_u16, get_u8, put, put_u16, put_u8, view};
+use crate::{checksum, get, get_u16, get_u8, put, put_u16, put_u8, rest_mut, view};
 
 /// Field ranges of the fixed IPv6 header.
 pub mod field {
@@ -87,13 +87,10 @@ pub const fn multicast_mac(a: &[u8; 16]) -> [u8; 6] {
     [0x33, 0x33, a[12], a[13], a[14], a[15]]
 }
 
-/// A typed view of an IPv6 packet.
-#[derive(Debug, Clone)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A typed view of an IPv6 packet.
+    pub struct Packet, HEADER_LEN
 }
-
-view!(Packet, HEADER_LEN);
 
 impl<T: AsRef<[u8]>> Packet<T> {
     #[inline(always)]
@@ -187,10 +184,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// room behind it).
     #[inline(always)]
     pub fn rest_mut(&mut self) -> &mut [u8] {
-        self.buffer
-            .as_mut()
-            .get_mut(field::PAYLOAD)
-            .unwrap_or(&mut [])
+        rest_mut(self.buffer.as_mut(), field::PAYLOAD)
     }
 }
 

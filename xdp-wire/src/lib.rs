@@ -15,7 +15,8 @@
 //!
 //! Modules: [`ethernet`], [`arp`], [`ipv4`] (options included), [`ipv6`] (extension header
 //! numbers and their generic view), [`icmp`] (the header ICMPv4 and ICMPv6 share, echo),
-//! [`ndp`] (Neighbor Solicitation / Advertisement and their options), [`udp`].
+//! [`ndp`] (Neighbor Solicitation / Advertisement and their options), [`udp`]; [`tlv`] holds
+//! the option-list iteration IPv4 and NDP share.
 //!
 //! # Why our own and not etherparse or `smoltcp::wire`
 //! * It must build for the bpf target and pass the verifier: the XDP classifier and the
@@ -50,6 +51,7 @@ pub mod icmp;
 pub mod ipv4;
 pub mod ipv6;
 pub mod ndp;
+pub mod tlv;
 pub mod udp;
 
 /// The byte range of a fixed-size field within its header.
@@ -111,10 +113,29 @@ pub(crate) fn put_u8(b: &mut [u8], at: usize, v: u8) {
     }
 }
 
-/// Generates the parts every view shares: `new_unchecked`, `new_checked` (the buffer holds at
-/// least `$min` bytes), `into_inner`, `as_bytes` and `as_bytes_mut`.
+/// The bytes of `b` from `r.start` on, or none when the buffer ends before (never panics).
+#[inline(always)]
+pub(crate) fn rest(b: &[u8], r: Rest) -> &[u8] {
+    b.get(r).unwrap_or(&[])
+}
+
+/// [`rest`], writable.
+#[inline(always)]
+pub(crate) fn rest_mut(b: &mut [u8], r: Rest) -> &mut [u8] {
+    b.get_mut(r).unwrap_or(&mut [])
+}
+
+/// Defines a view type: the struct over a buffer `T` and the parts every view shares,
+/// `new_unchecked`, `new_checked` (the buffer holds at least `$min` bytes), `into_inner`,
+/// `as_bytes` and `as_bytes_mut`.
 macro_rules! view {
-    ($name:ident, $min:expr) => {
+    ($(#[$meta:meta])* pub struct $name:ident, $min:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone)]
+        pub struct $name<T: AsRef<[u8]>> {
+            buffer: T,
+        }
+
         impl<T: AsRef<[u8]>> $name<T> {
             /// A view over `buffer` without a length check. Safe (reads past the end give
             /// zeros, writes are dropped) but only meaningful after a check.

@@ -2,7 +2,7 @@
 //! types 135 and 136) and their options. The ICMPv6 header (type, code, checksum) is the
 //! [`crate::icmp`] layout; this view adds the NS/NA body.
 
-use crate::{get, get_u8, icmp, put, view, Error};
+use crate::{get, get_u8, icmp, put, rest, rest_mut, tlv, view, Error};
 
 /// Field ranges of a Neighbor Solicitation / Advertisement.
 pub mod field {
@@ -48,13 +48,10 @@ pub const fn lladdr_option(kind: u8, mac: [u8; 6]) -> [u8; option::LLADDR_LEN] {
     [kind, 1, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]]
 }
 
-/// A typed view of a Neighbor Solicitation or Advertisement (the whole ICMPv6 message).
-#[derive(Debug, Clone)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A typed view of a Neighbor Solicitation or Advertisement (the whole ICMPv6 message).
+    pub struct Packet, HEADER_LEN
 }
-
-view!(Packet, HEADER_LEN);
 
 impl<T: AsRef<[u8]>> Packet<T> {
     /// The ICMPv6 header view of the same bytes.
@@ -72,7 +69,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
     #[inline(always)]
     pub fn options(&self) -> Options<'_> {
-        Options::new(self.buffer.as_ref().get(field::OPTIONS).unwrap_or(&[]))
+        Options::new(rest(self.buffer.as_ref(), field::OPTIONS))
     }
 }
 
@@ -96,19 +93,24 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
     #[inline(always)]
     pub fn options_mut(&mut self) -> &mut [u8] {
-        self.buffer
-            .as_mut()
-            .get_mut(field::OPTIONS)
-            .unwrap_or(&mut [])
+        rest_mut(self.buffer.as_mut(), field::OPTIONS)
     }
 }
 
-/// One option: its type and all its bytes (type and length included).
+/// NDP option framing: every option has a length byte counting units of
+/// [`option::UNIT`] bytes; a length of 0 is a framing error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Opt<'a> {
-    pub kind: u8,
-    pub bytes: &'a [u8],
+pub struct Framing;
+
+impl tlv::Framing for Framing {
+    #[inline]
+    fn len(_kind: u8, len: Option<u8>) -> Option<usize> {
+        Some(len.map_or(0, |u| usize::from(u) * option::UNIT))
+    }
 }
+
+/// One NDP option.
+pub type Opt<'a> = tlv::Opt<'a, Framing>;
 
 impl Opt<'_> {
     /// The Ethernet address of a link-layer address option of one unit, else `None`.
@@ -120,37 +122,9 @@ impl Opt<'_> {
     }
 }
 
-/// The options of an NS/NA: each has a length in 8-byte units; a length of 0 or an option
-/// running past the message is yielded once as `Err(Malformed)`, then the iteration ends.
-#[derive(Clone, Debug)]
-pub struct Options<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Options<'a> {
-    pub fn new(options: &'a [u8]) -> Self {
-        Options { rest: options }
-    }
-}
-
-impl<'a> Iterator for Options<'a> {
-    type Item = Result<Opt<'a>, Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let (&kind, after) = self.rest.split_first()?;
-        let len = after.first().map_or(0, |u| usize::from(*u) * option::UNIT);
-        match self.rest.split_at_checked(len) {
-            Some((bytes, rest)) if len > 0 => {
-                self.rest = rest;
-                Some(Ok(Opt { kind, bytes }))
-            }
-            _ => {
-                self.rest = &[];
-                Some(Err(Error::Malformed))
-            }
-        }
-    }
-}
+/// The options of an NS/NA ([`Framing`]): a length of 0 or an option running past the
+/// message is yielded once as `Err(Malformed)`, then the iteration ends.
+pub type Options<'a> = tlv::Options<'a, Framing>;
 
 /// A Neighbor Advertisement's fields, with an optional Target Link-Layer Address option.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

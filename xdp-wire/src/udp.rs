@@ -1,6 +1,6 @@
 //! UDP (RFC 768).
 
-use crate::{checksum, get_u16, put_u16, view};
+use crate::{checksum, get_u16, put_u16, rest, rest_mut, view};
 
 /// Field ranges of the UDP header.
 pub mod field {
@@ -17,13 +17,10 @@ pub mod field {
 /// Length of the UDP header.
 pub const HEADER_LEN: usize = field::PAYLOAD.start;
 
-/// A typed view of a UDP datagram (header and payload).
-#[derive(Debug, Clone)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+view! {
+    /// A typed view of a UDP datagram (header and payload).
+    pub struct Packet, HEADER_LEN
 }
-
-view!(Packet, HEADER_LEN);
 
 impl<T: AsRef<[u8]>> Packet<T> {
     #[inline(always)]
@@ -44,7 +41,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
     #[inline(always)]
     pub fn payload(&self) -> &[u8] {
-        self.buffer.as_ref().get(field::PAYLOAD).unwrap_or(&[])
+        rest(self.buffer.as_ref(), field::PAYLOAD)
     }
     /// Whether the checksum over the whole buffer verifies, with `pseudo` the pseudo-header
     /// sum. A field of 0 is not special here: the caller decides what it means (none over
@@ -74,10 +71,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
     #[inline(always)]
     pub fn payload_mut(&mut self) -> &mut [u8] {
-        self.buffer
-            .as_mut()
-            .get_mut(field::PAYLOAD)
-            .unwrap_or(&mut [])
+        rest_mut(self.buffer.as_mut(), field::PAYLOAD)
     }
     /// Writes the checksum over the whole buffer, `pseudo` being the pseudo-header sum; a
     /// computed 0 is sent as 0xffff (0 would mean "none" over IPv4 and is invalid over IPv6).
