@@ -30,28 +30,21 @@ pub fn arp(
     spa: [u8; 4],
     tpa: [u8; 4],
 ) -> Vec<u8> {
-    arp_with_tha(eth_dst, eth_src, op, sha, spa, [0; 6], tpa)
-}
-
-/// An Ethernet/IPv4 ARP packet with every address chosen, target hardware address included.
-pub fn arp_with_tha(
-    eth_dst: [u8; 6],
-    eth_src: [u8; 6],
-    op: u16,
-    sha: [u8; 6],
-    spa: [u8; 4],
-    tha: [u8; 6],
-    tpa: [u8; 4],
-) -> Vec<u8> {
-    let mut a = [0u8; arp::LEN];
-    arp::Repr {
+    let r = arp::Repr {
         op,
         sha,
         spa,
-        tha,
+        tha: [0; 6],
         tpa,
-    }
-    .emit(&mut arp::Packet::new_unchecked(&mut a[..]));
+    };
+    arp_packet(eth_dst, eth_src, &r)
+}
+
+/// An Ethernet frame holding the ARP packet `r` (every address chosen, target hardware
+/// address included).
+pub fn arp_packet(eth_dst: [u8; 6], eth_src: [u8; 6], r: &arp::Repr) -> Vec<u8> {
+    let mut a = [0u8; arp::LEN];
+    r.emit(&mut arp::Packet::new_unchecked(&mut a[..]));
     ethernet(eth_dst, eth_src, ethertype::ARP, &a)
 }
 

@@ -44,13 +44,6 @@ mod tests {
         v
     }
 
-    fn drop_reason(frame: &[u8]) -> DropReason {
-        match run(frame) {
-            Verdict::Drop(r) => r,
-            v => panic!("expected a drop, got {v:?}"),
-        }
-    }
-
     #[test]
     fn echo_reply_for_payload_sizes() {
         for n in [0, 1, 2, 3, 55, 56, 57, 1000, 1231, 1232, 1451, 1452] {

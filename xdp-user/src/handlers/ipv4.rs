@@ -483,13 +483,6 @@ mod tests {
     use super::super::{Answer, DropReason, Verdict};
     use etherparse::{IpHeaders, PacketBuilder};
 
-    fn drop_reason(frame: &[u8]) -> DropReason {
-        match run(frame) {
-            Verdict::Drop(r) => r,
-            v => panic!("expected a drop, got {v:?}"),
-        }
-    }
-
     #[test]
     fn reply_header_fields() {
         let mut req = icmp4_request_with_options(&[], b"hello");

@@ -187,14 +187,7 @@ pub fn reply_to_sender(
 #[cfg(test)]
 mod tests {
     use super::super::testutil::*;
-    use super::super::{Answer, DropReason, Verdict};
-
-    fn drop_reason(frame: &[u8]) -> DropReason {
-        match run(frame) {
-            Verdict::Drop(r) => r,
-            v => panic!("expected a drop, got {v:?}"),
-        }
-    }
+    use super::super::{Answer, DropReason};
 
     #[test]
     fn extension_headers_are_unsupported() {

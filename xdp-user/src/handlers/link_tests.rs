@@ -67,14 +67,13 @@ mod tests {
         // Linux drops PACKET_OTHERHOST frames before IP, ARP or NDP see them; a responder in
         // promiscuous mode (or on a veth, which does not filter) must not answer them either.
         let other = [0x02, 0x99, 0x99, 0x99, 0x99, 0x99];
-        let g = solicited_node(&OUR_V6);
         let frames = [
             icmp4_request(b"x"),
             udp4_request(b"x"),
             icmp6_request(b"x"),
             udp6_request(b"x"),
             arp_request(PEER_MAC, PEER_V4, OUR_V4),
-            ns_frame(multicast_mac(&g), PEER_V6, g, 255, OUR_V6, &sllao(PEER_MAC)),
+            ns_to_group(OUR_V6, &sllao(PEER_MAC)),
         ];
         for f in frames {
             let mut g = f.clone();

@@ -179,13 +179,6 @@ mod tests {
         v
     }
 
-    fn drop_reason(frame: &[u8]) -> DropReason {
-        match run(frame) {
-            Verdict::Drop(r) => r,
-            v => panic!("expected a drop, got {v:?}"),
-        }
-    }
-
     /// Field-by-field check of an NA reply.
     fn check_na(r: &[u8], dst: [u8; 16], target: [u8; 16], flags: u8) {
         assert_eq!(r.len(), 86);
@@ -238,18 +231,26 @@ mod tests {
         // ndisc_recv_ns -> ndisc_send_na(solicited, override = inc = false, inc_opt = false):
         // flag S only and no target link-layer address, with or without an SLLAO in the NS.
         // NUD probe: unicast to the target, no options: 78 bytes in, 78 out.
-        let req = ns_frame(OUR_MAC, PEER_V6, OUR_V6_LL, 255, OUR_V6_LL, &[]);
+        let req = ns_frame(OUR_MAC, PEER_MAC, PEER_V6, OUR_V6_LL, 255, OUR_V6_LL, &[]);
         assert_eq!(req.len(), 78);
         let r = reply(&req, Answer::Ndp);
         assert_eq!(r, expected_unicast_na(PEER_MAC, PEER_V6, OUR_V6_LL));
         assert_eq!(r[58], 0x40, "flags S");
         // With an SLLAO naming another MAC than the frame's source: the NA goes to that MAC.
         let other = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
-        let req = ns_frame(OUR_MAC, PEER_V6, OUR_V6, 255, OUR_V6, &sllao(other));
+        let req = ns_frame(
+            OUR_MAC,
+            PEER_MAC,
+            PEER_V6,
+            OUR_V6,
+            255,
+            OUR_V6,
+            &sllao(other),
+        );
         let r = reply(&req, Answer::Ndp);
         assert_eq!(r, expected_unicast_na(other, PEER_V6, OUR_V6));
         // To another of our addresses (Linux delivers it, and answers).
-        let req = ns_frame(OUR_MAC, PEER_V6, OUR_V6_LL, 255, OUR_V6, &[]);
+        let req = ns_frame(OUR_MAC, PEER_MAC, PEER_V6, OUR_V6_LL, 255, OUR_V6, &[]);
         assert_eq!(
             reply(&req, Answer::Ndp),
             expected_unicast_na(PEER_MAC, PEER_V6, OUR_V6)
@@ -259,14 +260,14 @@ mod tests {
     #[test]
     fn multicast_ns_answers_to_the_sllao_mac() {
         let other = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
-        let g = solicited_node(&OUR_V6);
-        let req = ns_frame(multicast_mac(&g), PEER_V6, g, 255, OUR_V6, &sllao(other));
+        let req = ns_to_group(OUR_V6, &sllao(other));
         let r = reply(&req, Answer::Ndp);
         check_na(&r, PEER_V6, OUR_V6, 0x60);
         assert_eq!(r, expected_na(other, PEER_V6, OUR_V6, true));
         // To all-nodes, which Linux has joined: answered the same way.
         let req = ns_frame(
             ALL_NODES_MAC,
+            PEER_MAC,
             PEER_V6,
             ALL_NODES,
             255,
@@ -277,15 +278,14 @@ mod tests {
         assert_eq!(r, expected_na(PEER_MAC, PEER_V6, OUR_V6, true));
         // Two SLLAOs: the first counts.
         let opts = [sllao(other), sllao(PEER_MAC)].concat();
-        let req = ns_frame(multicast_mac(&g), PEER_V6, g, 255, OUR_V6, &opts);
+        let req = ns_to_group(OUR_V6, &opts);
         assert_eq!(&reply(&req, Answer::Ndp)[..6], &other);
     }
 
     #[test]
     fn multicast_ns_without_sllao_is_unsupported() {
         // Linux answers it only from an existing neighbour entry of the solicitor.
-        let g = solicited_node(&OUR_V6);
-        let f = ns_frame(multicast_mac(&g), PEER_V6, g, 255, OUR_V6, &[]);
+        let f = ns_to_group(OUR_V6, &[]);
         assert_eq!(drop_reason(&f), DropReason::Unsupported);
     }
 
@@ -297,11 +297,11 @@ mod tests {
             1u8, 2, 2, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0, 0, 0, 0, 0, 0, 0, 0,
         ];
         for dst in [g, OUR_V6] {
-            let f = ns_frame(OUR_MAC, PEER_V6, dst, 255, OUR_V6, &long);
+            let f = ns_frame(OUR_MAC, PEER_MAC, PEER_V6, dst, 255, OUR_V6, &long);
             assert_eq!(drop_reason(&f), DropReason::Malformed);
         }
         for mac in [[0xff; 6], [0x33, 0x33, 0, 0, 0, 1], [0; 6]] {
-            let f = ns_frame(multicast_mac(&g), PEER_V6, g, 255, OUR_V6, &sllao(mac));
+            let f = ns_to_group(OUR_V6, &sllao(mac));
             assert_eq!(drop_reason(&f), DropReason::BadSource, "{mac:02x?}");
         }
     }
@@ -309,7 +309,7 @@ mod tests {
     #[test]
     fn dad_gets_all_nodes_advertisement() {
         let g = solicited_node(&OUR_V6);
-        let req = ns_frame(multicast_mac(&g), [0; 16], g, 255, OUR_V6, &[]);
+        let req = ns_frame(multicast_mac(&g), PEER_MAC, [0; 16], g, 255, OUR_V6, &[]);
         let r = reply(&req, Answer::Ndp);
         check_na(&r, ALL_NODES, OUR_V6, 0x20);
         assert_eq!(&r[..6], &[0x33, 0x33, 0, 0, 0, 1]);
@@ -320,6 +320,7 @@ mod tests {
         // With a nonce option (RFC 7527) too.
         let req = ns_frame(
             multicast_mac(&g),
+            PEER_MAC,
             [0; 16],
             g,
             255,
@@ -333,32 +334,40 @@ mod tests {
     fn dad_rules() {
         let g = solicited_node(&OUR_V6);
         // DAD must go to a solicited-node group ...
-        let f = ns_frame(OUR_MAC, [0; 16], OUR_V6, 255, OUR_V6, &[]);
+        let f = ns_frame(OUR_MAC, PEER_MAC, [0; 16], OUR_V6, 255, OUR_V6, &[]);
         assert_eq!(drop_reason(&f), DropReason::BadDestination);
-        let f = ns_frame(ALL_NODES_MAC, [0; 16], ALL_NODES, 255, OUR_V6, &[]);
+        let f = ns_frame(
+            ALL_NODES_MAC,
+            PEER_MAC,
+            [0; 16],
+            ALL_NODES,
+            255,
+            OUR_V6,
+            &[],
+        );
         assert_eq!(drop_reason(&f), DropReason::BadDestination);
         // ... and must not carry a source link-layer address.
-        let f = ns_frame(multicast_mac(&g), [0; 16], g, 255, OUR_V6, &sllao(PEER_MAC));
+        let f = ns_frame(
+            multicast_mac(&g),
+            PEER_MAC,
+            [0; 16],
+            g,
+            255,
+            OUR_V6,
+            &sllao(PEER_MAC),
+        );
         assert_eq!(drop_reason(&f), DropReason::Malformed);
     }
 
     #[test]
     fn wrong_target_is_not_ours() {
-        let g = solicited_node(&OTHER_V6);
-        let f = ns_frame(
-            multicast_mac(&g),
-            PEER_V6,
-            g,
-            255,
-            OTHER_V6,
-            &sllao(PEER_MAC),
-        );
+        let f = ns_to_group(OTHER_V6, &sllao(PEER_MAC));
         assert_eq!(drop_reason(&f), DropReason::NotOurs);
     }
 
     #[test]
     fn multicast_target_is_malformed() {
-        let f = ns_frame(OUR_MAC, PEER_V6, ALL_NODES, 255, ALL_NODES, &[]);
+        let f = ns_frame(OUR_MAC, PEER_MAC, PEER_V6, ALL_NODES, 255, ALL_NODES, &[]);
         assert_eq!(drop_reason(&f), DropReason::Malformed);
     }
 
@@ -366,7 +375,15 @@ mod tests {
     fn hop_limit_other_than_255_is_unsupported() {
         for hl in [64, 254, 1] {
             let g = solicited_node(&OUR_V6);
-            let f = ns_frame(multicast_mac(&g), PEER_V6, g, hl, OUR_V6, &sllao(PEER_MAC));
+            let f = ns_frame(
+                multicast_mac(&g),
+                PEER_MAC,
+                PEER_V6,
+                g,
+                hl,
+                OUR_V6,
+                &sllao(PEER_MAC),
+            );
             assert_eq!(drop_reason(&f), DropReason::Unsupported, "hop limit {hl}");
         }
     }
@@ -377,7 +394,15 @@ mod tests {
         let mut group = ALL_NODES;
         group[15] = 2;
         for dst in [solicited_node(&OTHER_V6), OTHER_V6, group] {
-            let f = ns_frame(OUR_MAC, PEER_V6, dst, 255, OUR_V6, &sllao(PEER_MAC));
+            let f = ns_frame(
+                OUR_MAC,
+                PEER_MAC,
+                PEER_V6,
+                dst,
+                255,
+                OUR_V6,
+                &sllao(PEER_MAC),
+            );
             assert_eq!(drop_reason(&f), DropReason::BadDestination, "{dst:02x?}");
         }
     }
@@ -395,13 +420,12 @@ mod tests {
 
     #[test]
     fn bad_options_are_malformed() {
-        let g = solicited_node(&OUR_V6);
         for opts in [
             &[1u8, 0, 0, 0, 0, 0, 0, 0][..],  // length 0
             &[1, 2, 1, 2, 3, 4, 5, 6][..],    // runs past the end
             &[1, 1, 1, 2, 3, 4, 5, 6, 9][..], // one stray byte after a good option
         ] {
-            let f = ns_frame(multicast_mac(&g), PEER_V6, g, 255, OUR_V6, opts);
+            let f = ns_to_group(OUR_V6, opts);
             assert_eq!(drop_reason(&f), DropReason::Malformed, "{opts:?}");
         }
     }
@@ -430,7 +454,7 @@ mod tests {
     fn reply_that_does_not_fit_is_too_big() {
         // The answer to DAD without options: 78 bytes in, 86 out.
         let g = solicited_node(&OUR_V6);
-        let req = ns_frame(multicast_mac(&g), [0; 16], g, 255, OUR_V6, &[]);
+        let req = ns_frame(multicast_mac(&g), PEER_MAC, [0; 16], g, 255, OUR_V6, &[]);
         for size in 78..86 {
             let mut buf = req.clone();
             buf.resize(size, 0);

@@ -33,11 +33,11 @@ fn seeds() -> Vec<(Vec<u8>, Answer)> {
         (udp6_request(&payload(13)), Answer::Udp6),
         (ns_request(OUR_V6), Answer::Ndp),
         (
-            ns_frame(OUR_MAC, PEER_V6, OUR_V6_LL, 255, OUR_V6_LL, &[]),
+            ns_frame(OUR_MAC, PEER_MAC, PEER_V6, OUR_V6_LL, 255, OUR_V6_LL, &[]),
             Answer::Ndp,
         ),
         (
-            ns_frame(multicast_mac(&g), [0; 16], g, 255, OUR_V6, &[]),
+            ns_frame(multicast_mac(&g), PEER_MAC, [0; 16], g, 255, OUR_V6, &[]),
             Answer::Ndp,
         ),
     ]

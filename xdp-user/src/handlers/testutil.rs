@@ -4,7 +4,7 @@
 //! *independently* of `xdp_wire::checksum` (etherparse's own checksum code plus the textbook
 //! RFC 1071 sum of `xdp_testkit::reference`).
 
-use super::{handle, Answer, Identity, TimeOfDay, Verdict};
+use super::{handle, Answer, DropReason, Identity, TimeOfDay, Verdict};
 
 /// The time of day the handler tests answer at: 12:34:56.789 UTC.
 pub const NOW: TimeOfDay = TimeOfDay(((12 * 60 + 34) * 60 + 56) * 1000 + 789);
@@ -12,7 +12,7 @@ use etherparse::{ArpOperation, Icmpv4Slice, Icmpv6Slice, Ipv4Header, Ipv4HeaderS
 use std::net::{Ipv4Addr, Ipv6Addr};
 use xdp_testkit::frame::{self, Ipv4};
 pub use xdp_testkit::frame::{
-    fix_checksums, fix_ipv4_header, multicast_mac, sllao, solicited_node,
+    fix_checksums, fix_ipv4_header, multicast_mac, ns_frame, sllao, solicited_node,
 };
 pub use xdp_testkit::reference;
 pub use xdp_testkit::rng::XorShift;
@@ -82,6 +82,14 @@ pub fn run(frame: &[u8]) -> Verdict {
     run_with(frame, &identity()).0
 }
 
+/// The drop reason for `frame` with the default identity; panics on a reply.
+pub fn drop_reason(frame: &[u8]) -> DropReason {
+    match run(frame) {
+        Verdict::Drop(r) => r,
+        v => panic!("expected a drop, got {v:?}"),
+    }
+}
+
 /// Expects a reply of `kind`; returns exactly the reply bytes. Always checks checksums.
 pub fn reply_with(frame: &[u8], id: &Identity, kind: Answer) -> Vec<u8> {
     let (v, mut buf) = run_with(frame, id);
@@ -128,7 +136,14 @@ pub fn arp_frame(
     tha: [u8; 6],
     tpa: [u8; 4],
 ) -> Vec<u8> {
-    frame::arp_with_tha(BROADCAST_MAC, eth_src, op.0, sha, spa, tha, tpa)
+    let r = xdp_wire::arp::Repr {
+        op: op.0,
+        sha,
+        spa,
+        tha,
+        tpa,
+    };
+    frame::arp_packet(BROADCAST_MAC, eth_src, &r)
 }
 
 /// Who-has `tpa` tell `spa`, from `sha` (Ethernet source = `sha`), to broadcast.
@@ -199,24 +214,25 @@ pub fn udp6_request(payload: &[u8]) -> Vec<u8> {
     udp6(PEER_V6, OUR_V6, PEER_PORT, UDP_PORT, payload)
 }
 
-/// Neighbor Solicitation for `target` from `src` to `dst` with the given hop limit and
-/// options (raw bytes after the target address).
-pub fn ns_frame(
-    eth_dst: [u8; 6],
-    src: [u8; 16],
-    dst: [u8; 16],
-    hop_limit: u8,
-    target: [u8; 16],
-    options: &[u8],
-) -> Vec<u8> {
-    frame::ns_frame(eth_dst, PEER_MAC, src, dst, hop_limit, target, options)
-}
-
 /// The usual address-resolution NS: from the peer, to the target's solicited-node group,
 /// with the peer's SLLAO.
 pub fn ns_request(target: [u8; 16]) -> Vec<u8> {
+    ns_to_group(target, &sllao(PEER_MAC))
+}
+
+/// An NS for `target` from the peer to the target's solicited-node group (hop limit 255)
+/// with raw `options`.
+pub fn ns_to_group(target: [u8; 16], options: &[u8]) -> Vec<u8> {
     let g = solicited_node(&target);
-    ns_frame(multicast_mac(&g), PEER_V6, g, 255, target, &sllao(PEER_MAC))
+    ns_frame(
+        multicast_mac(&g),
+        PEER_MAC,
+        PEER_V6,
+        g,
+        255,
+        target,
+        options,
+    )
 }
 
 /// Deterministic payload of `n` bytes.

@@ -119,13 +119,6 @@ mod tests {
         v
     }
 
-    fn drop_reason(frame: &[u8]) -> DropReason {
-        match run(frame) {
-            Verdict::Drop(r) => r,
-            v => panic!("expected a drop, got {v:?}"),
-        }
-    }
-
     /// Offsets of the UDP header in our test frames.
     const UDP4: usize = 34;
     const UDP6: usize = 54;
