@@ -159,11 +159,16 @@ mod tests {
     use etherparse::icmpv6::NeighborAdvertisementHeader;
     use etherparse::{Icmpv6Slice, Icmpv6Type, Ipv6HeaderSlice, PacketBuilder};
 
-    /// The NA we expect, built independently with etherparse.
-    fn expected_na(eth_dst: [u8; 6], dst: [u8; 16], target: [u8; 16], solicited: bool) -> Vec<u8> {
-        let mut payload = target.to_vec();
-        payload.extend_from_slice(&[2, 1]);
-        payload.extend_from_slice(&OUR_MAC);
+    /// An NA from us to `eth_dst`/`dst` for `target` with the solicited and override flags
+    /// and `body` after the header (the target address, then any options), built
+    /// independently with etherparse.
+    fn etherparse_na(
+        eth_dst: [u8; 6],
+        dst: [u8; 16],
+        target: [u8; 16],
+        (solicited, r#override): (bool, bool),
+        body: &[u8],
+    ) -> Vec<u8> {
         let mut v = Vec::new();
         PacketBuilder::ethernet2(OUR_MAC, eth_dst)
             .ipv6(target, dst, 255)
@@ -171,12 +176,20 @@ mod tests {
                 NeighborAdvertisementHeader {
                     router: false,
                     solicited,
-                    r#override: true,
+                    r#override,
                 },
             ))
-            .write(&mut v, &payload)
+            .write(&mut v, body)
             .unwrap();
         v
+    }
+
+    /// The NA we expect (override set, our TLLAO), built independently with etherparse.
+    fn expected_na(eth_dst: [u8; 6], dst: [u8; 16], target: [u8; 16], solicited: bool) -> Vec<u8> {
+        let mut body = target.to_vec();
+        body.extend_from_slice(&[2, 1]);
+        body.extend_from_slice(&OUR_MAC);
+        etherparse_na(eth_dst, dst, target, (solicited, true), &body)
     }
 
     /// Field-by-field check of an NA reply.
@@ -211,19 +224,7 @@ mod tests {
 
     /// The 24-byte NA (no option) Linux sends to a unicast solicitation, built by etherparse.
     fn expected_unicast_na(eth_dst: [u8; 6], dst: [u8; 16], target: [u8; 16]) -> Vec<u8> {
-        let mut v = Vec::new();
-        PacketBuilder::ethernet2(OUR_MAC, eth_dst)
-            .ipv6(target, dst, 255)
-            .icmpv6(Icmpv6Type::NeighborAdvertisement(
-                NeighborAdvertisementHeader {
-                    router: false,
-                    solicited: true,
-                    r#override: false,
-                },
-            ))
-            .write(&mut v, &target)
-            .unwrap();
-        v
+        etherparse_na(eth_dst, dst, target, (true, false), &target)
     }
 
     #[test]
