@@ -15,8 +15,8 @@ use std::{
 use anyhow::{Context, Result};
 
 use super::{
-    ring::{Consumer, Desc, Kick, Producer, RingIndices, RingMem, Rings, Umem},
-    socket::{XskQueue, XDP_PACKET_HEADROOM},
+    ring::{Consumer, Kick, Producer, RingMem, Rings, Umem, UserSide},
+    socket::XskQueue,
     sys::{self, XdpStatistics},
 };
 
@@ -101,11 +101,7 @@ fn map_ring(
 
 /// A bound socket's rings, UMEM and fd.
 pub struct XskRings {
-    fill: Producer<u64>,
-    rx: Consumer<Desc>,
-    tx: Producer<Desc>,
-    comp: Consumer<u64>,
-    umem: Umem,
+    user: UserSide,
     fd: RawFd,
     zero_copy: bool,
     ring_size: u32,
@@ -163,14 +159,15 @@ impl XskRings {
             // SAFETY: each RingMem is a live mapping held in `_maps`, dropped after the ends;
             // xsk-rs's own views of these rings are never used after the bind, so each end is
             // the only one on its side.
-            fill: unsafe { Producer::new(fill) },
-            // SAFETY: as above.
-            rx: unsafe { Consumer::new(rx) },
-            // SAFETY: as above.
-            tx: unsafe { Producer::new(tx) },
-            // SAFETY: as above.
-            comp: unsafe { Consumer::new(comp) },
-            umem,
+            user: unsafe {
+                UserSide {
+                    umem,
+                    fill: Producer::new(fill),
+                    rx: Consumer::new(rx),
+                    tx: Producer::new(tx),
+                    comp: Consumer::new(comp),
+                }
+            },
             fd,
             zero_copy: q.zero_copy,
             ring_size: n,
@@ -189,44 +186,17 @@ fn errno() -> i32 {
 }
 
 impl Rings for XskRings {
-    fn umem(&self) -> Umem {
-        self.umem
+    fn user(&self) -> &UserSide {
+        &self.user
     }
-    fn rx_headroom(&self) -> u32 {
-        XDP_PACKET_HEADROOM
+    fn user_mut(&mut self) -> &mut UserSide {
+        &mut self.user
     }
     fn zero_copy(&self) -> bool {
         self.zero_copy
     }
     fn fill_size(&self) -> u32 {
         self.ring_size
-    }
-    fn fill(&mut self, addrs: &[u64]) -> usize {
-        self.fill.produce(addrs)
-    }
-    fn fill_room(&mut self, want: u32) -> u32 {
-        self.fill.free(want)
-    }
-    fn receive(&mut self, out: &mut [Desc]) -> usize {
-        self.rx.consume(out)
-    }
-    fn transmit(&mut self, descs: &[Desc]) -> usize {
-        self.tx.produce(descs)
-    }
-    fn tx_room(&mut self, want: u32) -> u32 {
-        self.tx.free(want)
-    }
-    fn tx_outstanding(&mut self) -> u32 {
-        self.tx.outstanding()
-    }
-    fn complete(&mut self, out: &mut [u64]) -> usize {
-        self.comp.consume(out)
-    }
-    fn fill_needs_wakeup(&self) -> bool {
-        self.fill.needs_wakeup()
-    }
-    fn tx_needs_wakeup(&self) -> bool {
-        self.tx.needs_wakeup()
     }
     fn kick_tx(&mut self) -> Kick {
         // SAFETY: a zero-length sendto on our socket; no buffer is read.
@@ -272,14 +242,6 @@ impl Rings for XskRings {
     }
     fn statistics(&self) -> io::Result<XdpStatistics> {
         sys::xdp_statistics(self.fd)
-    }
-    fn indices(&self) -> RingIndices {
-        RingIndices {
-            fill: self.fill.mem().indices(),
-            rx: self.rx.mem().indices(),
-            tx: self.tx.mem().indices(),
-            comp: self.comp.mem().indices(),
-        }
     }
 }
 

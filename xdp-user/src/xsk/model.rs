@@ -36,8 +36,7 @@ use crate::idle::ManualClock;
 
 use super::{
     ring::{
-        Consumer, Desc, Kick, Producer, RingIndices, RingMem, Rings, Umem, MAX_TX_CHAIN,
-        XDP_PKT_CONTD,
+        Consumer, Desc, Kick, Producer, RingMem, Rings, Umem, UserSide, MAX_TX_CHAIN, XDP_PKT_CONTD,
     },
     socket::XDP_PACKET_HEADROOM,
     sys::XdpStatistics,
@@ -130,12 +129,7 @@ impl RingAlloc {
 /// The modelled kernel with the user's ends of its rings.
 pub struct KernelModel {
     cfg: ModelConfig,
-    umem: Umem,
-    // User ends.
-    fill: Producer<u64>,
-    rx: Consumer<Desc>,
-    tx: Producer<Desc>,
-    comp: Consumer<u64>,
+    user: UserSide,
     // Kernel ends.
     k_fill: Consumer<u64>,
     k_rx: Producer<Desc>,
@@ -173,7 +167,7 @@ pub struct KernelModel {
     pub sleep_clock: Option<(ManualClock, Duration)>,
     /// Descriptors the kernel refused as invalid (frame lost, as the kernel loses it).
     pub invalid: Vec<Desc>,
-    // Owners of the memory the ring ends and `umem` point into; dropped last.
+    // Owners of the memory the ring ends and the UMEM point into; dropped last.
     _rings: [RingAlloc; 4],
     _umem_mem: Box<[u64]>,
 }
@@ -205,11 +199,13 @@ impl KernelModel {
         unsafe {
             KernelModel {
                 cfg,
-                umem,
-                fill: Producer::new(mf),
-                rx: Consumer::new(mr),
-                tx: Producer::new(mt),
-                comp: Consumer::new(mc),
+                user: UserSide {
+                    umem,
+                    fill: Producer::new(mf),
+                    rx: Consumer::new(mr),
+                    tx: Producer::new(mt),
+                    comp: Consumer::new(mc),
+                },
                 k_fill: Consumer::new(mf),
                 k_rx: Producer::new(mr),
                 k_tx: Consumer::new(mt),
@@ -346,7 +342,8 @@ impl KernelModel {
             let addr = chunk + u64::from(XDP_PACKET_HEADROOM);
             // SAFETY: the frame came from the fill ring (or the kernel's held list): user
             // space does not touch it until it is on the RX ring.
-            let buf = unsafe { self.umem.frame_mut(addr) }.expect("fill address inside the UMEM");
+            let buf =
+                unsafe { self.user.umem.frame_mut(addr) }.expect("fill address inside the UMEM");
             buf[..seg.len()].copy_from_slice(seg);
             descs.push(Desc {
                 addr,
@@ -395,7 +392,7 @@ impl KernelModel {
         let addr = chunk + u64::from(XDP_PACKET_HEADROOM);
         // SAFETY: the frame came from the fill ring (or the kernel's held list): user space
         // does not touch it until it is on the RX ring.
-        let buf = unsafe { self.umem.frame_mut(addr) }.expect("fill address inside the UMEM");
+        let buf = unsafe { self.user.umem.frame_mut(addr) }.expect("fill address inside the UMEM");
         let Some(len) = write(buf) else {
             self.held.push(chunk);
             return None;
@@ -440,7 +437,7 @@ impl KernelModel {
 
     fn valid_tx(&self, d: &Desc) -> bool {
         let fs = u64::from(self.cfg.frame_size);
-        d.addr < self.umem.len() && d.addr % fs + u64::from(d.len) <= fs && d.len > 0
+        d.addr < self.user.umem.len() && d.addr % fs + u64::from(d.len) <= fs && d.len > 0
     }
 
     /// A frame leaves: `descs` is its chain (one descriptor for a single-buffer frame).
@@ -450,7 +447,7 @@ impl KernelModel {
             let mut bytes = Vec::new();
             for d in descs {
                 // SAFETY: the frame is on the TX side: user space gave it up until completion.
-                let buf = unsafe { self.umem.frame_mut(d.addr) }.expect("validated");
+                let buf = unsafe { self.user.umem.frame_mut(d.addr) }.expect("validated");
                 bytes.extend_from_slice(buf.get(..d.len as usize).unwrap_or(&[]));
             }
             self.sent.push((descs[0].addr, bytes));
@@ -567,11 +564,11 @@ impl KernelModel {
 }
 
 impl Rings for KernelModel {
-    fn umem(&self) -> Umem {
-        self.umem
+    fn user(&self) -> &UserSide {
+        &self.user
     }
-    fn rx_headroom(&self) -> u32 {
-        XDP_PACKET_HEADROOM
+    fn user_mut(&mut self) -> &mut UserSide {
+        &mut self.user
     }
     fn zero_copy(&self) -> bool {
         self.cfg.mode == Mode::ZeroCopy
@@ -579,39 +576,18 @@ impl Rings for KernelModel {
     fn fill_size(&self) -> u32 {
         self.cfg.ring_size
     }
-    fn fill(&mut self, addrs: &[u64]) -> usize {
-        self.fill.produce(addrs)
-    }
-    fn fill_room(&mut self, want: u32) -> u32 {
-        self.fill.free(want)
-    }
     fn receive(&mut self, out: &mut [Desc]) -> usize {
-        if self.source.is_some() && self.rx.available(1) == 0 {
+        if self.source.is_some() && self.user.rx.available(1) == 0 {
             self.deliver_from_source();
         }
-        self.rx.consume(out)
-    }
-    fn transmit(&mut self, descs: &[Desc]) -> usize {
-        self.tx.produce(descs)
-    }
-    fn tx_room(&mut self, want: u32) -> u32 {
-        self.tx.free(want)
-    }
-    fn tx_outstanding(&mut self) -> u32 {
-        self.tx.outstanding()
+        self.user.rx.consume(out)
     }
     fn complete(&mut self, out: &mut [u64]) -> usize {
         if self.auto_driver && self.cfg.mode == Mode::ZeroCopy {
             self.zc_xmit();
             self.complete_in_flight(usize::MAX);
         }
-        self.comp.consume(out)
-    }
-    fn fill_needs_wakeup(&self) -> bool {
-        self.fill.needs_wakeup()
-    }
-    fn tx_needs_wakeup(&self) -> bool {
-        self.tx.needs_wakeup()
+        self.user.comp.consume(out)
     }
     fn kick_tx(&mut self) -> Kick {
         self.kicks += 1;
@@ -644,13 +620,5 @@ impl Rings for KernelModel {
     }
     fn statistics(&self) -> io::Result<XdpStatistics> {
         Ok(self.stats)
-    }
-    fn indices(&self) -> RingIndices {
-        RingIndices {
-            fill: self.fill.mem().indices(),
-            rx: self.rx.mem().indices(),
-            tx: self.tx.mem().indices(),
-            comp: self.comp.mem().indices(),
-        }
     }
 }

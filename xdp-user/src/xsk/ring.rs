@@ -25,7 +25,7 @@ use std::{
     sync::atomic::{AtomicU32, Ordering},
 };
 
-use super::sys::XdpStatistics;
+use super::{socket::XDP_PACKET_HEADROOM, sys::XdpStatistics};
 
 /// `XDP_RING_NEED_WAKEUP` in a ring's flags word.
 pub const XDP_RING_NEED_WAKEUP: u32 = 1;
@@ -331,6 +331,16 @@ impl Umem {
     }
 }
 
+/// The user side of a socket: the UMEM and the user-space ends of the four rings, which
+/// [`Rings`]' ring calls move entries through.
+pub struct UserSide {
+    pub umem: Umem,
+    pub fill: Producer<u64>,
+    pub rx: Consumer<Desc>,
+    pub tx: Producer<Desc>,
+    pub comp: Consumer<u64>,
+}
+
 /// What the worker needs from the kernel: four rings, wake-ups, statistics.
 ///
 /// The ring calls move descriptors and return how many they moved. The wake-up calls are the
@@ -339,37 +349,63 @@ impl Umem {
 /// need_wakeup on the fill ring, [`Rings::wait`] (`poll`) to sleep until frames arrive.
 pub trait Rings {
     /// The UMEM the descriptors point into.
-    fn umem(&self) -> Umem;
+    fn umem(&self) -> Umem {
+        self.user().umem
+    }
     /// Bytes the kernel leaves before a received packet (RX addr = chunk + headroom).
-    fn rx_headroom(&self) -> u32;
+    fn rx_headroom(&self) -> u32 {
+        XDP_PACKET_HEADROOM
+    }
     /// Whether the socket runs in zero-copy mode.
     fn zero_copy(&self) -> bool;
     /// Slots in the fill ring.
     fn fill_size(&self) -> u32;
 
+    /// The UMEM and the user-space ends of the rings.
+    fn user(&self) -> &UserSide;
+    fn user_mut(&mut self) -> &mut UserSide;
+
     /// Gives frames (chunk addresses) to the fill ring.
     #[must_use]
-    fn fill(&mut self, addrs: &[u64]) -> usize;
+    fn fill(&mut self, addrs: &[u64]) -> usize {
+        self.user_mut().fill.produce(addrs)
+    }
     /// Free slots in the fill ring (at least `want` if that many are free).
-    fn fill_room(&mut self, want: u32) -> u32;
+    fn fill_room(&mut self, want: u32) -> u32 {
+        self.user_mut().fill.free(want)
+    }
     /// Takes received descriptors from the RX ring.
     #[must_use]
-    fn receive(&mut self, out: &mut [Desc]) -> usize;
+    fn receive(&mut self, out: &mut [Desc]) -> usize {
+        self.user_mut().rx.consume(out)
+    }
     /// Puts descriptors on the TX ring.
     #[must_use]
-    fn transmit(&mut self, descs: &[Desc]) -> usize;
+    fn transmit(&mut self, descs: &[Desc]) -> usize {
+        self.user_mut().tx.produce(descs)
+    }
     /// Free slots in the TX ring (at least `want` if that many are free).
-    fn tx_room(&mut self, want: u32) -> u32;
+    fn tx_room(&mut self, want: u32) -> u32 {
+        self.user_mut().tx.free(want)
+    }
     /// Descriptors on the TX ring the kernel has not taken yet.
-    fn tx_outstanding(&mut self) -> u32;
+    fn tx_outstanding(&mut self) -> u32 {
+        self.user_mut().tx.outstanding()
+    }
     /// Takes sent frames' addresses from the completion ring.
     #[must_use]
-    fn complete(&mut self, out: &mut [u64]) -> usize;
+    fn complete(&mut self, out: &mut [u64]) -> usize {
+        self.user_mut().comp.consume(out)
+    }
 
     /// need_wakeup on the fill ring: the driver waits for a wake-up to take fill entries.
-    fn fill_needs_wakeup(&self) -> bool;
+    fn fill_needs_wakeup(&self) -> bool {
+        self.user().fill.needs_wakeup()
+    }
     /// need_wakeup on the TX ring: the kernel sends only when kicked.
-    fn tx_needs_wakeup(&self) -> bool;
+    fn tx_needs_wakeup(&self) -> bool {
+        self.user().tx.needs_wakeup()
+    }
     /// One TX kick: `sendto(fd, NULL, 0, MSG_DONTWAIT)`.
     fn kick_tx(&mut self) -> Kick;
     /// Wakes the driver's RX side (`recvfrom(MSG_DONTWAIT)`).
@@ -380,5 +416,13 @@ pub trait Rings {
     /// The socket's `XDP_STATISTICS`.
     fn statistics(&self) -> io::Result<XdpStatistics>;
     /// The four rings' indices as they are in ring memory.
-    fn indices(&self) -> RingIndices;
+    fn indices(&self) -> RingIndices {
+        let e = self.user();
+        RingIndices {
+            fill: e.fill.mem().indices(),
+            rx: e.rx.mem().indices(),
+            tx: e.tx.mem().indices(),
+            comp: e.comp.mem().indices(),
+        }
+    }
 }
