@@ -151,35 +151,11 @@ pub fn driver_name(ifname: &str) -> io::Result<String> {
         eedump_len: u32,
         regdump_len: u32,
     }
-    if ifname.len() >= libc::IFNAMSIZ {
-        return Err(io::Error::from(io::ErrorKind::InvalidInput));
-    }
-    // SAFETY: DrvInfo and ifreq are plain C data; all-zero is a valid value for both.
+    // SAFETY: DrvInfo is plain C data; all-zero is a valid value.
     let mut info: DrvInfo = unsafe { mem::zeroed() };
     info.cmd = ETHTOOL_GDRVINFO;
-    // SAFETY: as above.
-    let mut req: libc::ifreq = unsafe { mem::zeroed() };
-    for (dst, src) in req.ifr_name.iter_mut().zip(ifname.bytes()) {
-        *dst = src as libc::c_char;
-    }
-    req.ifr_ifru.ifru_data = (&mut info as *mut DrvInfo).cast();
-    // SAFETY: a plain datagram socket, closed below; the ioctl writes into `info`, which
-    // outlives the call.
-    let rc = unsafe {
-        let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
-        if sock < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let rc = libc::ioctl(sock, libc::SIOCETHTOOL, &mut req);
-        let err = io::Error::last_os_error();
-        libc::close(sock);
-        if rc < 0 {
-            Err(err)
-        } else {
-            Ok(())
-        }
-    };
-    rc?;
+    // SAFETY: DrvInfo is the `struct ethtool_drvinfo` ETHTOOL_GDRVINFO fills in.
+    unsafe { ethtool(ifname, &mut info) }?;
     let end = info
         .driver
         .iter()
@@ -198,21 +174,32 @@ pub fn rx_vlan_offload(ifname: &str) -> io::Result<bool> {
         cmd: u32,
         data: u32,
     }
-    if ifname.len() >= libc::IFNAMSIZ {
-        return Err(io::Error::from(io::ErrorKind::InvalidInput));
-    }
     let mut value = Value {
         cmd: ETHTOOL_GFLAGS,
         data: 0,
     };
+    // SAFETY: Value is the `struct ethtool_value` ETHTOOL_GFLAGS fills in.
+    unsafe { ethtool(ifname, &mut value) }?;
+    Ok(value.data & ETH_FLAG_RXVLAN != 0)
+}
+
+/// One `SIOCETHTOOL` ioctl on `ifname` with `data` as the command block (its first field the
+/// ethtool command), through a plain datagram socket.
+///
+/// # Safety
+/// `T` must be the C struct the kernel reads and writes for the command in its first field.
+unsafe fn ethtool<T>(ifname: &str, data: &mut T) -> io::Result<()> {
+    if ifname.len() >= libc::IFNAMSIZ {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    }
     // SAFETY: ifreq is plain C data; all-zero is a valid value.
     let mut req: libc::ifreq = unsafe { mem::zeroed() };
     for (dst, src) in req.ifr_name.iter_mut().zip(ifname.bytes()) {
         *dst = src as libc::c_char;
     }
-    req.ifr_ifru.ifru_data = (&mut value as *mut Value).cast();
-    // SAFETY: a plain datagram socket, closed below; the ioctl writes into `value`, which
-    // outlives the call.
+    req.ifr_ifru.ifru_data = (data as *mut T).cast();
+    // SAFETY: a plain datagram socket, closed below; the ioctl writes into `data` (of the
+    // command's type, the caller's contract), which outlives the call.
     unsafe {
         let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
         if sock < 0 {
@@ -225,7 +212,7 @@ pub fn rx_vlan_offload(ifname: &str) -> io::Result<bool> {
             return Err(err);
         }
     }
-    Ok(value.data & ETH_FLAG_RXVLAN != 0)
+    Ok(())
 }
 
 /// Socket-level busy polling for an AF_XDP socket: the kernel polls the driver from our
