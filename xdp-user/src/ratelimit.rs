@@ -178,6 +178,23 @@ mod tests {
     const MS: u64 = 1_000_000;
     const S: u64 = 1_000 * MS;
 
+    /// A limiter of `slots` buckets and hash `seed` with limits (per source, burst, total).
+    fn limiter(
+        (per_source, burst, total): (u32, u32, u32),
+        slots: usize,
+        seed: u64,
+    ) -> SourceLimiter {
+        SourceLimiter::new(
+            Limits {
+                per_source,
+                burst,
+                total,
+            },
+            slots,
+            seed,
+        )
+    }
+
     fn peer(n: u8) -> [u8; 16] {
         let mut a = [0u8; 16];
         a[15] = n;
@@ -187,15 +204,7 @@ mod tests {
 
     #[test]
     fn burst_then_rate() {
-        let mut l = SourceLimiter::new(
-            Limits {
-                per_source: 10,
-                burst: 5,
-                total: 0,
-            },
-            64,
-            1,
-        );
+        let mut l = limiter((10, 5, 0), 64, 1);
         let p = peer(1);
         let t0 = 5 * S;
         assert_eq!((0..5).filter(|_| l.allow(&p, t0)).count(), 5, "burst");
@@ -214,15 +223,7 @@ mod tests {
 
     #[test]
     fn sources_are_independent_and_idle_ones_refill_to_the_burst() {
-        let mut l = SourceLimiter::new(
-            Limits {
-                per_source: 1,
-                burst: 2,
-                total: 0,
-            },
-            1024,
-            7,
-        );
+        let mut l = limiter((1, 2, 0), 1024, 7);
         let t = 3 * S;
         for n in 0..50 {
             assert!(l.allow(&peer(n), t) && l.allow(&peer(n), t), "source {n}");
@@ -235,15 +236,7 @@ mod tests {
 
     #[test]
     fn global_limit_bounds_many_sources() {
-        let mut l = SourceLimiter::new(
-            Limits {
-                per_source: 1000,
-                burst: 10,
-                total: 100,
-            },
-            4096,
-            3,
-        );
+        let mut l = limiter((1000, 10, 100), 4096, 3);
         let t = 10 * S;
         let ok = (0..=255u8).filter(|n| l.allow(&peer(*n), t)).count();
         assert_eq!(ok, 100, "the global burst is one second's worth");
@@ -251,15 +244,7 @@ mod tests {
 
     #[test]
     fn a_clock_going_backwards_never_panics_or_refills() {
-        let mut l = SourceLimiter::new(
-            Limits {
-                per_source: 1,
-                burst: 1,
-                total: 1,
-            },
-            64,
-            0,
-        );
+        let mut l = limiter((1, 1, 1), 64, 0);
         assert!(l.allow(&peer(1), 100 * S));
         assert!(!l.allow(&peer(1), 50 * S));
         assert!(!l.allow(&peer(1), 0));
@@ -273,15 +258,7 @@ mod tests {
     fn sub_millisecond_arrivals_keep_their_fractional_credit() {
         // 10/s per source, burst 1, one request every 50 µs for 10 s: 200 000 requests, each
         // bringing half a thousandth of a token. About 100 replies, not a handful.
-        let mut l = SourceLimiter::new(
-            Limits {
-                per_source: 10,
-                burst: 1,
-                total: 0,
-            },
-            64,
-            5,
-        );
+        let mut l = limiter((10, 1, 0), 64, 5);
         let p = peer(2);
         let t0 = 7 * S;
         let ok = (0..200_000u64)
@@ -291,15 +268,7 @@ mod tests {
 
         // The same for the global bucket: 1000/s in total, 100 sources taking turns every
         // microsecond for 2 s, each allowed far more than its share.
-        let mut l = SourceLimiter::new(
-            Limits {
-                per_source: 1_000_000,
-                burst: 1000,
-                total: 1000,
-            },
-            1024,
-            9,
-        );
+        let mut l = limiter((1_000_000, 1000, 1000), 1024, 9);
         let ok = (0..2_000_000u64)
             .filter(|i| l.allow(&peer((i % 100) as u8), t0 + i * 1000))
             .count();
@@ -379,15 +348,7 @@ mod tests {
 
     #[test]
     fn arp_and_ndp_are_never_limited() {
-        let mut l = SourceLimiter::new(
-            Limits {
-                per_source: 1,
-                burst: 1,
-                total: 1,
-            },
-            64,
-            0,
-        );
+        let mut l = limiter((1, 1, 1), 64, 0);
         let r = vec![0u8; 60];
         assert!((0..100).all(|_| l.allow_reply(&r, Answer::Arp, S)));
         assert!((0..100).all(|_| l.allow_reply(&r, Answer::Ndp, S)));
