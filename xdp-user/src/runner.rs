@@ -531,7 +531,7 @@ fn spawn_workers(
                 if let Some(cpu) = pin {
                     pin_to_cpu(cpu);
                 }
-                worker::run_primed(rings, queue, stats, live, stop, opts, move || {
+                worker::run(rings, queue, stats, live, stop, opts, move || {
                     let _ = primed_tx.send(());
                 })
             })

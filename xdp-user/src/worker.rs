@@ -748,22 +748,11 @@ impl<R: Rings> Worker<R> {
     }
 }
 
-/// Runs until `stop` is set. Returns the final frame accounting.
+/// Runs until `stop` is set and returns the final frame accounting, calling `primed` once the
+/// fill ring holds every frame it takes and before the first receive: from then on a frame the
+/// kernel puts on this socket finds a buffer (the runner puts the socket into the XSKMAP only
+/// after this).
 pub fn run<R: Rings>(
-    rings: R,
-    queue: u32,
-    stats: Arc<QueueStats>,
-    live: Arc<LiveIdentity>,
-    stop: Arc<AtomicBool>,
-    opts: WorkerOptions,
-) -> Result<WorkerExit> {
-    run_primed(rings, queue, stats, live, stop, opts, || {})
-}
-
-/// As [`run`], calling `primed` once the fill ring holds every frame it takes and before the
-/// first receive: from then on a frame the kernel puts on this socket finds a buffer (the
-/// runner puts the socket into the XSKMAP only after this).
-pub fn run_primed<R: Rings>(
     rings: R,
     queue: u32,
     stats: Arc<QueueStats>,

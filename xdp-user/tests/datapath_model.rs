@@ -448,7 +448,7 @@ fn worker_run_over_the_model_answers_everything_then_stops() {
     }));
     let stats = Arc::new(QueueStats::default());
     let live = Arc::new(LiveIdentity::new(requests::identity()));
-    let exit = worker::run(m, 0, stats.clone(), live, stop, opts(64)).unwrap();
+    let exit = worker::run(m, 0, stats.clone(), live, stop, opts(64), || {}).unwrap();
     assert!(exit.audit.ok(), "{:?}", exit.audit.problems);
     assert_eq!(stats.snapshot().answers[Answer::Udp4 as usize], 10_000);
     assert_eq!(exit.moves.sent, 10_000);
