@@ -27,16 +27,11 @@ pub const KINDS: [Answer; 6] = [
     Answer::Ndp,
 ];
 
-/// Short name of a kind in benchmark output: udp4 udp6 icmp4 icmp6 arp ndp.
+/// Short name of a kind in benchmark output: the answer's name without its `_echo` suffix
+/// (udp4 udp6 icmp4 icmp6 arp ndp).
 pub fn short_name(kind: Answer) -> &'static str {
-    match kind {
-        Answer::Udp4 => "udp4",
-        Answer::Udp6 => "udp6",
-        Answer::Icmp4Echo => "icmp4",
-        Answer::Icmp6Echo => "icmp6",
-        Answer::Arp => "arp",
-        Answer::Ndp => "ndp",
-    }
+    let name = kind.name();
+    name.strip_suffix("_echo").unwrap_or(name)
 }
 
 /// The identity the requests are addressed to.
@@ -144,6 +139,12 @@ pub fn request(kind: Answer, size: usize, seq: u16) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::handlers::{handle, TimeOfDay, Verdict};
+
+    #[test]
+    fn short_names() {
+        let names = KINDS.map(short_name);
+        assert_eq!(names, ["udp4", "udp6", "icmp4", "icmp6", "arp", "ndp"]);
+    }
 
     #[test]
     fn every_request_is_answered_at_every_size() {

@@ -5,6 +5,9 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use crate::handlers::{Answer, DropReason};
 use crate::latency::{LatencyHistogram, LatencySnapshot};
 use crate::xsk::sys::XdpStatistics;
+use xdp_wire::ethernet::{self, ethertype};
+use xdp_wire::ipv4::{self, protocol};
+use xdp_wire::{icmp, ipv6};
 
 /// Defines [`QueueStats`] (the live atomics), [`Snapshot`] (plain copies),
 /// [`QueueStats::snapshot`] and [`Snapshot::add`] from one list of the scalar counters, so a
@@ -232,18 +235,26 @@ xdp_common::named_enum! {
 /// `ndp`, any other ICMPv6 message `icmp6`; the XDP program passes extension headers on, so
 /// the ICMPv6 header is right after the fixed IPv6 header).
 pub fn request_class(frame: &[u8]) -> RequestClass {
-    let at = |i: usize| frame.get(i).copied();
-    match (at(12), at(13)) {
-        (Some(0x08), Some(0x06)) => RequestClass::Arp,
-        (Some(0x08), Some(0x00)) => match at(23) {
-            Some(1) => RequestClass::Icmp4,
-            Some(17) => RequestClass::Udp,
+    let Ok(eth) = ethernet::Frame::new_checked(frame) else {
+        return RequestClass::Other;
+    };
+    // Views without a length check: a field past the end of the frame reads as 0.
+    match eth.ethertype() {
+        ethertype::ARP => RequestClass::Arp,
+        ethertype::IPV4 => match ipv4::Packet::new_unchecked(eth.payload()).protocol() {
+            protocol::ICMP => RequestClass::Icmp4,
+            protocol::UDP => RequestClass::Udp,
             _ => RequestClass::Other,
         },
-        (Some(0x86), Some(0xdd)) => match (at(20), at(54)) {
-            (Some(58), Some(135)) => RequestClass::Ndp,
-            (Some(58), _) => RequestClass::Icmp6,
-            (Some(17), _) => RequestClass::Udp,
+        ethertype::IPV6 => match ipv6::Packet::new_unchecked(eth.payload()).next_header() {
+            protocol::ICMPV6 => {
+                let after = eth.payload().get(ipv6::field::PAYLOAD).unwrap_or(&[]);
+                match icmp::Packet::new_unchecked(after).msg_type() {
+                    icmp::v6::NEIGHBOR_SOLICITATION => RequestClass::Ndp,
+                    _ => RequestClass::Icmp6,
+                }
+            }
+            protocol::UDP => RequestClass::Udp,
             _ => RequestClass::Other,
         },
         _ => RequestClass::Other,
@@ -285,6 +296,13 @@ mod tests {
         assert_eq!(total.answers_total(), 8);
         assert_eq!(total.drops_total(), 4);
         assert_eq!(nonzero(drop_names(), &total.drops), "bad_checksum=4");
+    }
+
+    #[test]
+    fn request_classes_are_the_protocols_and_other() {
+        let protocols = xdp_common::Protocol::NAMES;
+        assert_eq!(RequestClass::NAMES[..protocols.len()], protocols);
+        assert_eq!(RequestClass::NAMES[protocols.len()..], ["other"]);
     }
 
     #[test]
