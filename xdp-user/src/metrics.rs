@@ -28,6 +28,7 @@ use prometheus_client::{
 };
 
 use crate::report::Sources;
+use crate::stats::{CountKind, Counts};
 
 /// Default address of `--prometheus` when given without one.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:9435";
@@ -75,55 +76,28 @@ impl Collector for LiveCollector {
     fn encode(&self, mut enc: DescriptorEncoder) -> std::fmt::Result {
         let now = self.src.read(self.started.elapsed());
         let s = self.src.sample("status", &now, None);
-        let q = |queue: u32| -> Labels { vec![("queue", queue.to_string())] };
-        let per_queue = |get: &dyn Fn(&crate::sample::Figures) -> u64| -> Vec<(Labels, u64)> {
-            s.queues
+        // One family per summed counter, one sample per queue: names, help texts and kinds
+        // are the counters' own (`stats::Counts::INFO`).
+        let per_queue: Vec<[u64; Counts::INFO.len()]> = s
+            .queues
+            .iter()
+            .map(|qf| qf.figures.counts.values())
+            .collect();
+        for (i, info) in Counts::INFO.iter().enumerate() {
+            let samples: Vec<(Labels, u64)> = s
+                .queues
                 .iter()
-                .map(|qf| (q(qf.queue), get(&qf.figures)))
-                .collect()
-        };
-        family(
-            &mut enc,
-            "xdp_responder_rx_packets",
-            "Frames received on the AF_XDP socket",
-            false,
-            &per_queue(&|f| f.rx_packets),
-        )?;
-        family(
-            &mut enc,
-            "xdp_responder_rx_bytes",
-            "Bytes received on the AF_XDP socket",
-            false,
-            &per_queue(&|f| f.rx_bytes),
-        )?;
-        family(
-            &mut enc,
-            "xdp_responder_tx_packets",
-            "Replies sent",
-            false,
-            &per_queue(&|f| f.tx_packets),
-        )?;
-        family(
-            &mut enc,
-            "xdp_responder_tx_bytes",
-            "Reply bytes sent",
-            false,
-            &per_queue(&|f| f.tx_bytes),
-        )?;
-        family(
-            &mut enc,
-            "xdp_responder_tx_wakeups",
-            "sendto() calls made to kick TX",
-            false,
-            &per_queue(&|f| f.tx_wakeups),
-        )?;
-        family(
-            &mut enc,
-            "xdp_responder_tx_ring_full",
-            "Replies dropped for a full TX ring",
-            false,
-            &per_queue(&|f| f.tx_ring_full),
-        )?;
+                .zip(&per_queue)
+                .map(|(qf, v)| (vec![("queue", qf.queue.to_string())], v[i]))
+                .collect();
+            family(
+                &mut enc,
+                &format!("xdp_responder_{}", info.name),
+                info.help.trim(),
+                info.kind == CountKind::Gauge,
+                &samples,
+            )?;
+        }
         let nested = |get: &dyn Fn(
             &crate::sample::Figures,
         ) -> &std::collections::BTreeMap<&'static str, u64>,
@@ -173,13 +147,6 @@ impl Collector for LiveCollector {
             "XDP program outcomes, summed over CPUs",
             false,
             &bpf,
-        )?;
-        family(
-            &mut enc,
-            "xdp_responder_frames_free",
-            "UMEM frames in the free list",
-            true,
-            &per_queue(&|f| f.frames_free),
         )?;
         let h = s.total.handler_ns;
         let quantiles: Vec<(Labels, u64)> =

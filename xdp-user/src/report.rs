@@ -175,8 +175,8 @@ pub fn interval_line(s: &Sample) -> String {
         human_pps(t.rx_pps),
         human_pps(t.tx_pps),
         human_bps(t.tx_bps),
-        t.rx_packets,
-        t.tx_packets,
+        t.counts.rx_packets,
+        t.counts.tx_packets,
         nonzero_map(&t.answers),
         nonzero_map(&t.drops),
         nonzero_map(&s.xdp),
@@ -300,8 +300,8 @@ impl Report {
                 "  queue {} ({}): rx={} tx={} answers {} drops {}",
                 q.queue,
                 q.mode,
-                f.rx_packets,
-                f.tx_packets,
+                f.counts.rx_packets,
+                f.counts.tx_packets,
                 nonzero_map(&f.answers),
                 nonzero_map(&f.drops)
             );

@@ -8,16 +8,15 @@ use xdp_common::Counter;
 
 use crate::{
     latency::LatencySummary,
-    stats::{answer_names, class_names, drop_names, Snapshot},
+    stats::{answer_names, class_names, drop_names, Counts, Snapshot},
 };
 
 /// Counts and rates of one queue, or of all queues together.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Figures {
-    pub rx_packets: u64,
-    pub rx_bytes: u64,
-    pub tx_packets: u64,
-    pub tx_bytes: u64,
+    /// The summed counters, each under its own name.
+    #[serde(flatten)]
+    pub counts: Counts,
     pub rx_pps: f64,
     pub tx_pps: f64,
     pub rx_bps: f64,
@@ -26,23 +25,12 @@ pub struct Figures {
     pub drops: BTreeMap<&'static str, u64>,
     /// Dropped frames by what they asked for (`arp`, `icmp4`, ... as `xdp.redirected_<class>`).
     pub drops_by_class: BTreeMap<&'static str, u64>,
-    pub tx_ring_full: u64,
-    pub tx_wakeups: u64,
     pub tx_wakeups_per_s: f64,
-    pub tx_kick_again: u64,
-    pub fill_wakeups: u64,
     pub fill_ring_empty_per_s: f64,
-    pub idle_sleeps: u64,
-    pub idle_woken: u64,
     /// The idle policy's spin threshold now, microseconds.
     pub idle_spin_us: f64,
-    pub busy_polls: u64,
     /// The socket's XDP_STATISTICS.
     pub xsk: BTreeMap<&'static str, u64>,
-    pub frames_free: u64,
-    pub frames_kernel_rx: u64,
-    pub frames_kernel_tx: u64,
-    pub ledger_errors: u64,
     /// Handler time of sampled packets since start, nanoseconds.
     pub handler_ns: LatencySummary,
 }
@@ -60,10 +48,7 @@ impl Figures {
         let secs = secs.max(1e-6);
         let rate = |a: u64, b: u64| a.saturating_sub(b) as f64 / secs;
         Figures {
-            rx_packets: now.rx_packets,
-            rx_bytes: now.rx_bytes,
-            tx_packets: now.tx_packets,
-            tx_bytes: now.tx_bytes,
+            counts: now.counts(),
             rx_pps: rate(now.rx_packets, prev.rx_packets),
             tx_pps: rate(now.tx_packets, prev.tx_packets),
             rx_bps: 8.0 * rate(now.rx_bytes, prev.rx_bytes),
@@ -71,24 +56,13 @@ impl Figures {
             answers: named(answer_names(), &now.answers),
             drops: named(drop_names(), &now.drops),
             drops_by_class: named(class_names(), &now.drop_classes),
-            tx_ring_full: now.tx_ring_full,
-            tx_wakeups: now.tx_wakeups,
             tx_wakeups_per_s: rate(now.tx_wakeups, prev.tx_wakeups),
-            tx_kick_again: now.tx_kick_again,
-            fill_wakeups: now.fill_wakeups,
             fill_ring_empty_per_s: rate(
                 now.xdp.rx_fill_ring_empty_descs,
                 prev.xdp.rx_fill_ring_empty_descs,
             ),
-            idle_sleeps: now.idle_sleeps,
-            idle_woken: now.idle_woken,
             idle_spin_us: now.idle_spin_ns as f64 / 1000.0,
-            busy_polls: now.busy_polls,
             xsk: now.xdp.fields().into_iter().collect(),
-            frames_free: now.frames_free,
-            frames_kernel_rx: now.frames_kernel_rx,
-            frames_kernel_tx: now.frames_kernel_tx,
-            ledger_errors: now.ledger_errors,
             handler_ns: now.handler_ns.summary(),
         }
     }

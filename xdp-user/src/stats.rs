@@ -9,16 +9,21 @@ use xdp_wire::ethernet::{self, ethertype};
 use xdp_wire::ipv4::{self, protocol};
 use xdp_wire::{icmp, ipv6};
 
-/// Defines [`QueueStats`] (the live atomics), [`Snapshot`] (plain copies),
-/// [`QueueStats::snapshot`] and [`Snapshot::add`] from one list of the scalar counters, so a
-/// counter is written down once: over queues, `sum` counters (and the frame gauges) add up,
-/// `max` gauges take the largest.
+/// Defines [`QueueStats`] (the live atomics), [`Snapshot`] (plain copies), [`Counts`] (the
+/// summed counters as they are reported: JSON, Prometheus), [`QueueStats::snapshot`],
+/// [`Snapshot::add`] and [`Snapshot::counts`] from one list of the scalar counters, so a
+/// counter is written down once. Over queues, `totals` add up (`counter`s and summed
+/// `gauge`s), `maxima` take the largest. A counter's doc comment is its help text.
 macro_rules! queue_counters {
-    ($($(#[$doc:meta])* $kind:ident $field:ident,)+) => {
+    (
+        totals { $($(#[doc = $doc:literal])+ $kind:ident $field:ident,)+ }
+        maxima { $($(#[doc = $mdoc:literal])+ $mfield:ident,)+ }
+    ) => {
         /// Live counters of one queue worker.
         #[derive(Debug, Default)]
         pub struct QueueStats {
-            $($(#[$doc])* pub $field: AtomicU64,)+
+            $($(#[doc = $doc])+ pub $field: AtomicU64,)+
+            $($(#[doc = $mdoc])+ pub $mfield: AtomicU64,)+
             pub answers: [AtomicU64; Answer::COUNT],
             pub drops: [AtomicU64; DropReason::COUNT],
             /// Dropped frames by what they asked for ([`request_class`]).
@@ -32,7 +37,8 @@ macro_rules! queue_counters {
         /// A point-in-time copy of one queue's counters (or their sum over queues).
         #[derive(Clone, Debug, Default, PartialEq, Eq)]
         pub struct Snapshot {
-            $($(#[$doc])* pub $field: u64,)+
+            $($(#[doc = $doc])+ pub $field: u64,)+
+            $($(#[doc = $mdoc])+ pub $mfield: u64,)+
             pub answers: [u64; Answer::COUNT],
             pub drops: [u64; DropReason::COUNT],
             pub drop_classes: [u64; RequestClass::COUNT],
@@ -42,11 +48,32 @@ macro_rules! queue_counters {
             pub handler_ns: LatencySnapshot,
         }
 
+        /// The summed counters of a [`Snapshot`], by their stable names.
+        #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+        pub struct Counts {
+            $($(#[doc = $doc])+ pub $field: u64,)+
+        }
+
+        impl Counts {
+            /// Name, help text and kind of each field, in the order of [`Counts::values`].
+            pub const INFO: [CountInfo; [$(stringify!($field)),+].len()] = [$(CountInfo {
+                name: stringify!($field),
+                help: concat!($($doc),+),
+                kind: queue_counters!(@kind $kind),
+            },)+];
+
+            /// The fields' values, in the order of [`Counts::INFO`].
+            pub fn values(&self) -> [u64; Self::INFO.len()] {
+                [$(self.$field),+]
+            }
+        }
+
         impl QueueStats {
             pub fn snapshot(&self) -> Snapshot {
                 let l = |a: &AtomicU64| a.load(Relaxed);
                 Snapshot {
                     $($field: l(&self.$field),)+
+                    $($mfield: l(&self.$mfield),)+
                     answers: self.answers.each_ref().map(l),
                     drops: self.drops.each_ref().map(l),
                     drop_classes: self.drop_classes.each_ref().map(l),
@@ -61,9 +88,17 @@ macro_rules! queue_counters {
         }
 
         impl Snapshot {
+            /// The summed counters.
+            pub fn counts(&self) -> Counts {
+                Counts {
+                    $($field: self.$field,)+
+                }
+            }
+
             /// Adds `o` (another queue's counters) into `self`.
             pub fn add(&mut self, o: &Snapshot) {
-                $(queue_counters!(@merge $kind, self.$field, o.$field);)+
+                $(self.$field += o.$field;)+
+                $(self.$mfield = self.$mfield.max(o.$mfield);)+
                 for (a, b) in self.answers.iter_mut().zip(o.answers) {
                     *a += b;
                 }
@@ -87,39 +122,65 @@ macro_rules! queue_counters {
             }
         }
     };
-    (@merge sum, $a:expr, $b:expr) => { $a += $b };
-    (@merge max, $a:expr, $b:expr) => { $a = $a.max($b) };
+    (@kind counter) => { CountKind::Counter };
+    (@kind gauge) => { CountKind::Gauge };
+}
+
+/// Whether a reported count only goes up or is a level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CountKind {
+    /// Only goes up (Prometheus counter).
+    Counter,
+    /// A level that goes up and down (Prometheus gauge).
+    Gauge,
+}
+
+/// What [`Counts::INFO`] says about one field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CountInfo {
+    pub name: &'static str,
+    /// The field's doc comment.
+    pub help: &'static str,
+    pub kind: CountKind,
 }
 
 queue_counters! {
-    sum rx_packets,
-    sum rx_bytes,
-    sum tx_packets,
-    sum tx_bytes,
-    /// Replies dropped because the TX ring had no room.
-    sum tx_ring_full,
-    /// sendto() calls made to kick TX (need_wakeup set, or copy mode).
-    sum tx_wakeups,
-    /// TX kicks answered EAGAIN: the kernel stopped at its TX budget with more left.
-    sum tx_kick_again,
-    /// poll() calls made to kick the fill ring (need_wakeup set on it).
-    sum fill_wakeups,
-    /// Times the worker went to sleep in poll() for lack of traffic.
-    sum idle_sleeps,
-    /// Of those, sleeps after which frames were waiting at once (the next receive had some).
-    sum idle_woken,
-    /// The idle policy's spin threshold now, nanoseconds (over several queues: the largest).
-    max idle_spin_ns,
-    /// recvfrom() calls on an empty RX ring in busy-poll mode (each runs the driver's NAPI).
-    sum busy_polls,
-    /// Frames in the free list (gauge).
-    sum frames_free,
-    /// Frames on the kernel's RX side: fill and RX rings (gauge).
-    sum frames_kernel_rx,
-    /// Frames on the kernel's TX side: TX and completion rings (gauge).
-    sum frames_kernel_tx,
-    /// Times the frame ledger check failed (must stay 0).
-    sum ledger_errors,
+    totals {
+        /// Frames received on the AF_XDP socket.
+        counter rx_packets,
+        /// Bytes received on the AF_XDP socket.
+        counter rx_bytes,
+        /// Replies sent.
+        counter tx_packets,
+        /// Reply bytes sent.
+        counter tx_bytes,
+        /// Replies dropped because the TX ring had no room.
+        counter tx_ring_full,
+        /// sendto() calls made to kick TX (need_wakeup set, or copy mode).
+        counter tx_wakeups,
+        /// TX kicks answered EAGAIN: the kernel stopped at its TX budget with more left.
+        counter tx_kick_again,
+        /// poll() calls made to kick the fill ring (need_wakeup set on it).
+        counter fill_wakeups,
+        /// Times the worker went to sleep in poll() for lack of traffic.
+        counter idle_sleeps,
+        /// Of those, sleeps after which frames were waiting at once (the next receive had some).
+        counter idle_woken,
+        /// recvfrom() calls on an empty RX ring in busy-poll mode (each runs the driver's NAPI).
+        counter busy_polls,
+        /// Frames in the free list.
+        gauge frames_free,
+        /// Frames on the kernel's RX side: fill and RX rings.
+        gauge frames_kernel_rx,
+        /// Frames on the kernel's TX side: TX and completion rings.
+        gauge frames_kernel_tx,
+        /// Times the frame ledger check failed (must stay 0).
+        counter ledger_errors,
+    }
+    maxima {
+        /// The idle policy's spin threshold now, nanoseconds (over several queues: the largest).
+        idle_spin_ns,
+    }
 }
 
 /// Counts gathered during one batch, published with one atomic add per field.
