@@ -64,6 +64,15 @@ pub fn fold(mut acc: u64) -> u16 {
     acc as u16
 }
 
+/// The folded sum in big-endian words (the form of [`sum`]) of a wide accumulator of 16-bit
+/// words read in the machine's byte order (`u16::from_ne_bytes`, or what the kernel's
+/// `bpf_csum_diff` returns). The one's complement sum is byte-order independent (RFC 1071
+/// §2 B): summing byte-swapped words gives the byte-swapped sum.
+#[inline(always)]
+pub fn from_native(acc: u64) -> u16 {
+    u16::from_be(fold(acc))
+}
+
 /// The value to store in a checksum field for a message whose sum (checksum field zeroed,
 /// pseudo-header included) is `sum`.
 #[inline(always)]
@@ -191,6 +200,19 @@ mod tests {
                 }
                 assert_eq!(acc, reference(&data), "len {len} cuts {cuts:?}");
             }
+        }
+    }
+
+    #[test]
+    fn native_order_sums_convert_to_the_big_endian_sum() {
+        let mut st = XorShift(0x5eed_0000_0000_0042);
+        for len in [0usize, 2, 4, 20, 64, 1500] {
+            let data: Vec<u8> = (0..len).map(|_| st.next_u64() as u8).collect();
+            let native: u64 = data
+                .chunks(2)
+                .map(|w| u64::from(u16::from_ne_bytes([w[0], w[1]])))
+                .sum();
+            assert_eq!(from_native(native), sum(&data), "len {len}");
         }
     }
 

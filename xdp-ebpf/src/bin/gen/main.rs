@@ -13,8 +13,12 @@
 //! * `xdp_bounce` is the in-kernel bound: on the responder's side it turns UDP datagrams to one
 //!   port (and ICMP echo requests) around with `XDP_TX`, no user space involved.
 //!
-//! Names, offsets and slots are `xdp_common::generator`, shared with `xdp-gen`; header fields and
-//! checksum arithmetic are `xdp_wire`'s.
+//! Names, offsets and slots are `xdp_common::generator`, shared with `xdp-gen` (its frame
+//! offsets are `xdp_wire`'s field ranges); protocol constants and the checksum arithmetic (sums,
+//! pseudo-header, RFC 1624 updates) are `xdp_wire`'s. Frame bytes are read through the bounds-
+//! checked `Pkt` accessors and a stack copy of the headers rather than `xdp_wire`'s views: the
+//! verifier needs each packet access checked against `data_end` right before it, which a view
+//! over a slice of packet memory does not do.
 //!
 //! On the host this file builds to an empty binary, so that the workspace builds with stable.
 #![cfg_attr(target_arch = "bpf", no_std, no_main)]
@@ -35,7 +39,7 @@ mod program {
     use xdp_common::generator::{
         self as abi, frame, gen, phase, sink, stamp, EXPECT_ECHO, KIND_ICMP, KIND_UDP,
     };
-    use xdp_wire::checksum::{finish_update, fold, update_word};
+    use xdp_wire::checksum::{self, finish_update, update_word};
     use xdp_wire::{ethernet, icmp, ipv4};
 
     /// The transmitter's per-CPU state: sequence number and phase.
@@ -180,12 +184,6 @@ mod program {
         }
     }
 
-    /// A 16-bit word in memory order (checksums are byte-order independent).
-    #[inline(always)]
-    fn w(b: [u8; 2]) -> u64 {
-        u64::from(u16::from_ne_bytes(b))
-    }
-
     // ------------------------------------------------------------------ transmitter
 
     #[xdp]
@@ -253,17 +251,21 @@ mod program {
         let (old, new) = (old.to_be_bytes(), new.to_be_bytes());
         let s = seq32.to_ne_bytes();
         let t = ts.to_ne_bytes();
+        // Words in memory order: the incremental update is byte-order independent.
         let mut acc = u64::from(!u16::from_ne_bytes(global!(GEN_L4_CSUM)));
         acc = update_word(acc, u16::from_ne_bytes(old), u16::from_ne_bytes(new));
-        // Stamp words replace zeros: ~0 + new for each.
-        acc += 7 * 0xffff
-            + w([s[0], s[1]])
-            + w([s[2], s[3]])
-            + w([t[0], t[1]])
-            + w([t[2], t[3]])
-            + w([t[4], t[5]])
-            + w([t[6], t[7]])
-            + w(phase16.to_ne_bytes());
+        // The stamp words replace the template's zeros.
+        for word in [
+            [s[0], s[1]],
+            [s[2], s[3]],
+            [t[0], t[1]],
+            [t[2], t[3]],
+            [t[4], t[5]],
+            [t[6], t[7]],
+            phase16.to_ne_bytes(),
+        ] {
+            acc = update_word(acc, 0, u16::from_ne_bytes(word));
+        }
         let csum = finish_update(acc, udp).to_ne_bytes();
 
         let header = global!(GEN_HEADER);
@@ -348,16 +350,28 @@ mod program {
             ])
         }
 
-        /// Sum of the 16-bit words in `from..to` (even offsets).
+        /// The bytes `from..to` (constants within [`HEAD_LEN`]; empty otherwise).
         #[inline(always)]
-        fn sum(&self, from: usize, to: usize) -> u64 {
-            let mut s = 0u64;
-            let mut off = from;
-            while off < to {
-                s += u64::from(self.w16(off));
-                off += 2;
-            }
-            s
+        fn bytes(&self, from: usize, to: usize) -> &[u8] {
+            self.0.get(from..to).unwrap_or(&[])
+        }
+
+        /// Whether the 4 bytes at even `off` are `a` (two aligned 16-bit loads).
+        #[inline(always)]
+        fn holds(&self, off: usize, a: [u8; 4]) -> bool {
+            self.w16(off) == u16::from_ne_bytes([a[0], a[1]])
+                && self.w16(off + 2) == u16::from_ne_bytes([a[2], a[3]])
+        }
+
+        /// The 4 bytes at `off` (an IPv4 address).
+        #[inline(always)]
+        fn addr(&self, off: usize) -> [u8; 4] {
+            [
+                self.0[off],
+                self.0[off + 1],
+                self.0[off + 2],
+                self.0[off + 3],
+            ]
         }
     }
 
@@ -452,12 +466,10 @@ mod program {
             (global!(SINK_OUR_IP), global!(SINK_PEER_IP))
         };
         if h.w16(ETHERTYPE) != u16::from_ne_bytes(ETH_P_IPV4)
-            || h.0[frame::IP] != ipv4::VER_IHL_NO_OPTIONS
+            || h.0[frame::IP + ipv4::field::VER_IHL] != ipv4::VER_IHL_NO_OPTIONS
             || h.0[frame::IP_PROTOCOL] != wanted
-            || h.w16(frame::IP_SRC) != u16::from_ne_bytes([src_ip[0], src_ip[1]])
-            || h.w16(frame::IP_SRC + 2) != u16::from_ne_bytes([src_ip[2], src_ip[3]])
-            || h.w16(frame::IP_DST) != u16::from_ne_bytes([dst_ip[0], dst_ip[1]])
-            || h.w16(frame::IP_DST + 2) != u16::from_ne_bytes([dst_ip[2], dst_ip[3]])
+            || !h.holds(frame::IP_SRC, src_ip)
+            || !h.holds(frame::IP_DST, dst_ip)
             || h.w16(frame::PAYLOAD + stamp::MAGIC) != u16::from_ne_bytes(stamp::MAGIC_VALUE)
         {
             return Seen::Other;
@@ -524,28 +536,30 @@ mod program {
         if !sampled {
             return Ok(());
         }
-        if fold(h.sum(frame::IP, frame::L4)) != 0xffff {
+        if !checksum::verifies(checksum::sum(h.bytes(frame::IP, frame::L4))) {
             return Err(sink::BAD_IP_CSUM);
         }
         // UDP's checksum covers a pseudo-header (addresses, protocol, length); ICMP's does not.
-        let mut sum = h.sum(frame::L4, HEAD_LEN);
+        let mut sum = checksum::sum(h.bytes(frame::L4, HEAD_LEN));
         if udp {
-            sum += h.sum(frame::IP_SRC, frame::L4)
-                + u64::from(u16::from_ne_bytes([0, IPPROTO_UDP]))
-                + u64::from(u16::from_ne_bytes((l4_len as u16).to_be_bytes()));
+            let (src, dst) = (h.addr(frame::IP_SRC), h.addr(frame::IP_DST));
+            let pseudo = checksum::pseudo_v4(src, dst, IPPROTO_UDP, l4_len as u16);
+            sum = checksum::add(sum, pseudo);
         }
-        sum += rest_sum(p, l4_len + frame::L4 - HEAD_LEN).ok_or(sink::BAD_LEN)?;
-        if fold(sum) == 0xffff {
+        let rest = rest_sum(p, l4_len + frame::L4 - HEAD_LEN).ok_or(sink::BAD_LEN)?;
+        if checksum::verifies(checksum::add(sum, rest)) {
             Ok(())
         } else {
             Err(sink::BAD_L4_CSUM)
         }
     }
 
-    /// One's complement sum of the `len` payload bytes after the stamp (at most 1456): at most
-    /// three helper calls of up to 512 bytes, then the 0..3 tail bytes.
+    /// The folded sum ([`checksum::sum`]'s form) of the `len` payload bytes after the stamp
+    /// (at most 1456): at most three helper calls of up to 512 bytes, then the 0..3 tail bytes.
+    /// The bulk is `bpf_csum_diff`'s, not `checksum::sum`'s: the payload is packet memory of a
+    /// length the verifier does not know, which a loop over it could not be proven to stay in.
     #[inline(always)]
-    fn rest_sum(p: &Pkt, len: usize) -> Option<u64> {
+    fn rest_sum(p: &Pkt, len: usize) -> Option<u16> {
         let whole = len & !3;
         let a = whole.min(512);
         let b = (whole - a).min(512);
@@ -557,13 +571,14 @@ mod program {
         off += b;
         sum += p.csum(off, c)?;
         off += c;
+        let mut sum = checksum::from_native(sum);
         let tail = len & 3;
         if tail >= 2 {
-            sum += u64::from(u16::from_ne_bytes(p.get::<2>(off)?));
+            sum = checksum::add(sum, checksum::sum(&p.get::<2>(off)?));
             off += 2;
         }
         if tail & 1 == 1 {
-            sum += u64::from(u16::from_ne_bytes([p.get::<1>(off)?[0], 0]));
+            sum = checksum::add(sum, checksum::sum(&p.get::<1>(off)?));
         }
         Some(sum)
     }
@@ -589,49 +604,44 @@ mod program {
     /// `Some(true)`: send it back; otherwise leave it to the kernel.
     #[inline(always)]
     fn bounce(p: &Pkt) -> Option<bool> {
-        let eth = p.get::<14>(0)?;
-        let ip_head = p.get::<12>(frame::IP)?;
-        if eth[ETHERTYPE..ETHERTYPE + 2] != ETH_P_IPV4 || ip_head[0] != ipv4::VER_IHL_NO_OPTIONS {
+        let (eth_dst, eth_src) = (ethernet::field::DST.start, ethernet::field::SRC.start);
+        if p.get::<2>(ETHERTYPE)? != ETH_P_IPV4
+            || p.get::<1>(frame::IP + ipv4::field::VER_IHL)?[0] != ipv4::VER_IHL_NO_OPTIONS
+        {
             return Some(false);
         }
-        match ip_head[ipv4::field::PROTOCOL] {
+        match p.get::<1>(frame::IP_PROTOCOL)?[0] {
             IPPROTO_UDP => {
-                let ports = p.get::<4>(frame::L4)?;
-                if u16::from_be_bytes([ports[2], ports[3]]) != global!(BOUNCE_PORT) {
+                let (sport, dport) = (p.get::<2>(frame::UDP_SPORT)?, p.get::<2>(frame::UDP_DPORT)?);
+                if u16::from_be_bytes(dport) != global!(BOUNCE_PORT) {
                     return Some(false);
                 }
-                p.set(frame::L4, [ports[2], ports[3], ports[0], ports[1]])?;
+                p.set(frame::UDP_SPORT, dport)?;
+                p.set(frame::UDP_DPORT, sport)?;
             }
             IPPROTO_ICMP => {
-                let head = p.get::<4>(frame::L4)?;
-                if head[0] != icmp::v4::ECHO_REQUEST || head[1] != 0 {
+                let request = [icmp::v4::ECHO_REQUEST, 0];
+                if p.get::<2>(frame::ICMP_TYPE)? != request {
                     return Some(false);
                 }
                 // Request -> reply: only the type/code word of the checksum changes.
+                let reply = [icmp::v4::ECHO_REPLY, 0];
                 let acc = update_word(
-                    u64::from(!u16::from_ne_bytes([head[2], head[3]])),
-                    u16::from_ne_bytes([icmp::v4::ECHO_REQUEST, 0]),
-                    u16::from_ne_bytes([icmp::v4::ECHO_REPLY, 0]),
+                    u64::from(!u16::from_ne_bytes(p.get::<2>(frame::ICMP_CSUM)?)),
+                    u16::from_ne_bytes(request),
+                    u16::from_ne_bytes(reply),
                 );
-                let c = finish_update(acc, false).to_ne_bytes();
-                p.set(frame::L4, [icmp::v4::ECHO_REPLY, 0, c[0], c[1]])?;
+                p.set(frame::ICMP_TYPE, reply)?;
+                p.set(frame::ICMP_CSUM, finish_update(acc, false).to_ne_bytes())?;
             }
             _ => return Some(false),
         }
-        let addrs = p.get::<8>(frame::IP_SRC)?;
-        p.set(
-            0,
-            [
-                eth[6], eth[7], eth[8], eth[9], eth[10], eth[11], eth[0], eth[1], eth[2], eth[3],
-                eth[4], eth[5],
-            ],
-        )?;
-        p.set(
-            frame::IP_SRC,
-            [
-                addrs[4], addrs[5], addrs[6], addrs[7], addrs[0], addrs[1], addrs[2], addrs[3],
-            ],
-        )?;
+        let (mac_dst, mac_src) = (p.get::<6>(eth_dst)?, p.get::<6>(eth_src)?);
+        p.set(eth_dst, mac_src)?;
+        p.set(eth_src, mac_dst)?;
+        let (ip_src, ip_dst) = (p.get::<4>(frame::IP_SRC)?, p.get::<4>(frame::IP_DST)?);
+        p.set(frame::IP_SRC, ip_dst)?;
+        p.set(frame::IP_DST, ip_src)?;
         Some(true)
     }
 
