@@ -78,30 +78,16 @@ pub mod option {
 /// received packets. What an echo reply carries is [`echo_options`]'s.
 pub fn check_options(opts: &[u8]) -> Result<(), DropReason> {
     let (mut rr, mut ts, mut srr) = (false, false, false);
-    let mut rest = opts;
-    while let Some((&kind, after_kind)) = rest.split_first() {
-        match kind {
-            option::END => {
-                return if srr {
-                    Err(DropReason::Unsupported)
-                } else {
-                    Ok(())
-                }
-            }
-            option::NOP => {
-                rest = after_kind;
-                continue;
-            }
-            _ => {}
+    // The framing (END, NOP, length bytes) is `ipv4::Options`'.
+    for opt in ipv4::Options::new(opts) {
+        let opt = opt.map_err(|_| DropReason::Malformed)?;
+        let (kind, len) = (opt.kind, opt.bytes.len());
+        if kind == option::NOP {
+            continue;
         }
-        let len = usize::from(*after_kind.first().ok_or(DropReason::Malformed)?);
-        if len < 2 {
-            return Err(DropReason::Malformed);
-        }
-        let (opt, after) = rest.split_at_checked(len).ok_or(DropReason::Malformed)?;
         // Byte `i` of this option, or 0 where the option is too short to have it (every use
         // below is behind a length check that makes it present).
-        let byte = |i: usize| opt.get(i).copied().unwrap_or(0);
+        let byte = |i: usize| opt.bytes.get(i).copied().unwrap_or(0);
         let pointer = usize::from(byte(2));
         match kind {
             option::LSRR | option::SSRR => {
@@ -138,7 +124,6 @@ pub fn check_options(opts: &[u8]) -> Result<(), DropReason> {
             option::CIPSO => return Err(DropReason::Malformed),
             _ => {}
         }
-        rest = after;
     }
     if srr {
         return Err(DropReason::Unsupported);
@@ -172,26 +157,13 @@ pub fn echo_options(
 ) -> Result<[u8; MAX_OPTIONS_LEN], DropReason> {
     let mut out = [option::END; MAX_OPTIONS_LEN];
     let (mut rr, mut ts): (Option<&[u8]>, Option<&[u8]>) = (None, None);
-    let mut rest = opts;
-    while let Some((&kind, after_kind)) = rest.split_first() {
-        match kind {
-            option::END => break,
-            option::NOP => {
-                rest = after_kind;
-                continue;
-            }
+    for opt in ipv4::Options::new(opts) {
+        let opt = opt.map_err(|_| DropReason::Malformed)?;
+        match opt.kind {
+            option::RR => rr = Some(opt.bytes),
+            option::TIMESTAMP => ts = Some(opt.bytes),
             _ => {}
         }
-        let len = usize::from(*after_kind.first().ok_or(DropReason::Malformed)?);
-        let (opt, after) = rest
-            .split_at_checked(len.max(2))
-            .ok_or(DropReason::Malformed)?;
-        match kind {
-            option::RR => rr = Some(opt),
-            option::TIMESTAMP => ts = Some(opt),
-            _ => {}
-        }
-        rest = after;
     }
     let mut at = 0;
     if let Some(opt) = rr {
