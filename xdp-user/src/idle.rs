@@ -18,8 +18,21 @@
 //!
 //! Under load the ring is rarely empty for long, so the threshold only grows and the worker
 //! does not sleep; at a low load it shrinks and the worker sleeps between bursts, so its CPU
-//! use follows the load. The policy reads time only through a [`Clock`], so it is tested with
-//! a clock the test moves.
+//! use follows the load.
+//!
+//! **Coalescing** (between the two): at a moderate load frames come a few microseconds
+//! apart, too close for a poll(2) sleep to pay (each would be woken by the next frame, at
+//! the cost of a wake-up per frame) and too far apart for spinning to be anything but waste.
+//! There the worker does what a NIC's interrupt moderation (`ethtool -C rx-usecs`) does: once
+//! the arrival rate, measured over each [`PERIOD`], promises at least [`NAP_MIN_FRAMES`]
+//! frames within the coalescing time (`IdleConfig::coalesce`), an empty ring means a timed
+//! nap (not a poll: no wake-up per frame) for as long as a batch takes to arrive at that
+//! rate, at most the coalescing time, and the frames that came meanwhile are handled as one
+//! batch. A full load never finds the ring empty, so it never naps; the RX ring holds what
+//! comes during a nap (a few batches at most, at any rate the ring itself can take).
+//!
+//! The policy reads time only through a [`Clock`], which also sleeps the naps, so it is
+//! tested with a clock the test moves.
 use std::{
     sync::{
         atomic::{AtomicU64, Ordering::Relaxed},
@@ -34,8 +47,11 @@ use crate::handlers::TimeOfDay;
 pub const AT_ONCE: Duration = Duration::from_micros(5);
 /// A sleep this long (or longer) is a long idle: the threshold shrinks.
 pub const LONG_IDLE: Duration = Duration::from_millis(50);
-/// The spin share is judged over periods of this length (with traffic in them).
+/// The spin share and the arrival rate are judged over periods of this length.
 pub const PERIOD: Duration = Duration::from_millis(20);
+/// Nap only when the arrival rate promises at least this many frames per nap: below that a
+/// nap gathers no batch and a poll(2) sleep costs no more.
+pub const NAP_MIN_FRAMES: u64 = 4;
 
 /// Monotonic nanoseconds since some fixed start, and the time of day.
 pub trait Clock: Send {
@@ -47,7 +63,25 @@ pub trait Clock: Send {
             .unwrap_or_default();
         TimeOfDay::from_unix(since_epoch)
     }
+    /// Sleeps for `d` (a coalescing nap).
+    fn sleep(&self, d: Duration) {
+        std::thread::sleep(d);
+    }
 }
+
+/// Lets the calling thread's timed sleeps end within [`TIMER_SLACK_NS`] of their due time.
+///
+/// The kernel may delay a thread's timers by its timer slack (50 µs by default) to merge
+/// wake-ups; that would double a coalescing nap of 50 µs. Best effort: without it naps are
+/// only longer.
+pub fn fine_timer_slack() {
+    // SAFETY: PR_SET_TIMERSLACK takes one integer argument and changes only this thread's
+    // timer slack; the unused arguments are zero as prctl(2) asks.
+    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, TIMER_SLACK_NS, 0, 0, 0) };
+}
+
+/// The timer slack of a worker thread, nanoseconds.
+pub const TIMER_SLACK_NS: libc::c_ulong = 1_000;
 
 /// The real clock (`Instant`, CLOCK_MONOTONIC).
 pub struct MonotonicClock(Instant);
@@ -82,6 +116,10 @@ impl Clock for ManualClock {
     fn time_of_day(&self) -> TimeOfDay {
         TimeOfDay::from_unix(Duration::from_nanos(self.now_ns()))
     }
+    /// A nap moves the time on.
+    fn sleep(&self, d: Duration) {
+        self.advance(d);
+    }
 }
 
 /// Bounds and start of the spin threshold.
@@ -93,7 +131,13 @@ pub struct IdleConfig {
     pub min: Duration,
     /// The threshold never grows above this.
     pub max: Duration,
+    /// The longest coalescing nap; zero never naps.
+    pub coalesce: Duration,
 }
+
+/// The default coalescing time: at a few hundred thousand frames per second a nap gathers
+/// tens of frames, and the delay it adds stays well below a millisecond-scale RTT.
+pub const DEFAULT_COALESCE: Duration = Duration::from_micros(50);
 
 impl Default for IdleConfig {
     fn default() -> Self {
@@ -101,19 +145,21 @@ impl Default for IdleConfig {
             start: Duration::from_micros(50),
             min: Duration::from_micros(2),
             max: Duration::from_millis(2),
+            coalesce: DEFAULT_COALESCE,
         }
     }
 }
 
 impl IdleConfig {
     /// `start` clamped into `min..=max` (`min` lowered to `start` when above it).
-    pub fn new(start: Duration, max: Duration) -> Self {
+    pub fn new(start: Duration, max: Duration, coalesce: Duration) -> Self {
         let d = IdleConfig::default();
         let max = max.max(start);
         IdleConfig {
             start,
             min: d.min.min(start),
             max,
+            coalesce,
         }
     }
 }
@@ -122,7 +168,10 @@ impl IdleConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Decision {
     Spin,
+    /// Sleep in poll(2) until a frame comes.
     Sleep,
+    /// Sleep this long whatever comes, then handle what came as one batch.
+    Nap(Duration),
 }
 
 /// What the policy did so far (for the statistics).
@@ -132,6 +181,8 @@ pub struct IdleCounts {
     pub sleeps: u64,
     /// Sleeps after which frames were waiting at once.
     pub woken_by_traffic: u64,
+    /// Coalescing naps.
+    pub naps: u64,
     pub grown: u64,
     pub shrunk: u64,
 }
@@ -150,6 +201,13 @@ pub struct IdlePolicy {
     period_start: u64,
     spun: u64,
     slept: u64,
+    /// Frames received since `rate_start`.
+    rate_frames: u64,
+    rate_start: u64,
+    /// Arrivals per second over the last full [`PERIOD`].
+    rate: u64,
+    /// Frames per batch, as the worker last said.
+    batch: u64,
     counts: IdleCounts,
 }
 
@@ -164,8 +222,40 @@ impl IdlePolicy {
             period_start: now,
             spun: 0,
             slept: 0,
+            rate_frames: 0,
+            rate_start: now,
+            rate: 0,
+            batch: 1,
             counts: IdleCounts::default(),
         }
+    }
+
+    /// Arrivals per second measured over the last full period.
+    pub fn rate(&self) -> u64 {
+        self.rate
+    }
+
+    /// Closes the rate's period once it is [`PERIOD`] long.
+    fn roll_rate(&mut self, now: u64) {
+        let elapsed = now.saturating_sub(self.rate_start);
+        if elapsed >= ns(PERIOD) {
+            self.rate = (u128::from(self.rate_frames) * 1_000_000_000 / u128::from(elapsed))
+                .min(u128::from(u64::MAX)) as u64;
+            self.rate_frames = 0;
+            self.rate_start = now;
+        }
+    }
+
+    /// The nap an empty ring calls for at the measured rate, if any: long enough for a batch
+    /// to arrive, at most the coalescing time, and only if that gathers [`NAP_MIN_FRAMES`].
+    fn nap(&self) -> Option<Duration> {
+        let max = ns(self.cfg.coalesce);
+        let expected = u128::from(self.rate) * u128::from(max) / 1_000_000_000;
+        if max == 0 || expected < u128::from(NAP_MIN_FRAMES) {
+            return None;
+        }
+        let for_batch = u128::from(self.batch) * 1_000_000_000 / u128::from(self.rate);
+        Some(Duration::from_nanos(for_batch.min(u128::from(max)) as u64))
     }
 
     /// The current spin threshold.
@@ -177,10 +267,18 @@ impl IdlePolicy {
         self.counts
     }
 
-    /// The RX ring was empty at `now`: spin on, or sleep.
+    /// The RX ring was empty at `now`: spin on, nap, or sleep.
     pub fn on_empty(&mut self, now: u64) -> Decision {
         // A sleep that found no traffic after it: nothing to judge (a long one shrank already).
         self.pending = None;
+        self.roll_rate(now);
+        if let Some(d) = self.nap() {
+            // The spin so far (if any) ends here; the nap is sleep, not spin.
+            if let Some(since) = self.idle_since.take() {
+                self.spun += now.saturating_sub(since);
+            }
+            return Decision::Nap(d);
+        }
         if self.slept_this_idle {
             return Decision::Sleep;
         }
@@ -193,6 +291,12 @@ impl IdlePolicy {
         } else {
             Decision::Spin
         }
+    }
+
+    /// A nap that started at `from` ended at `to`.
+    pub fn napped(&mut self, from: u64, to: u64) {
+        self.counts.naps += 1;
+        self.slept += to.saturating_sub(from);
     }
 
     /// A sleep that started at `from` ended at `to`.
@@ -208,11 +312,15 @@ impl IdlePolicy {
             self.slept = 0;
         }
         self.pending = Some(d);
+        self.roll_rate(to);
     }
 
     /// `n` frames were received at `now` (batches of `batch`). Returns whether this judged a
     /// sleep (the counts or the threshold may have changed).
     pub fn on_frames(&mut self, now: u64, n: usize, batch: usize) -> bool {
+        self.batch = batch.max(1) as u64;
+        self.rate_frames += n as u64;
+        self.roll_rate(now);
         if let Some(since) = self.idle_since.take() {
             if !self.slept_this_idle {
                 self.spun += now.saturating_sub(since);
@@ -271,15 +379,46 @@ mod tests {
 
     const US: u64 = 1_000;
 
+    /// The spin-then-sleep policy alone (no coalescing).
     fn policy() -> IdlePolicy {
         IdlePolicy::new(
             IdleConfig {
                 start: Duration::from_micros(50),
                 min: Duration::from_micros(2),
                 max: Duration::from_micros(400),
+                coalesce: Duration::ZERO,
             },
             0,
         )
+    }
+
+    /// With a coalescing time of 50 µs.
+    fn coalescing() -> IdlePolicy {
+        IdlePolicy::new(
+            IdleConfig {
+                coalesce: Duration::from_micros(50),
+                ..IdleConfig::default()
+            },
+            0,
+        )
+    }
+
+    /// One frame every `gap` ns for `periods` rate periods from `t`, each followed by an
+    /// empty ring; returns the time after and the decisions on the empty ring.
+    fn steady(p: &mut IdlePolicy, mut t: u64, gap: u64, periods: u64) -> (u64, Vec<Decision>) {
+        let mut seen = Vec::new();
+        let end = t + periods * ns(PERIOD);
+        while t < end {
+            p.on_frames(t, 1, 32);
+            t += gap / 2;
+            let d = p.on_empty(t);
+            if let Decision::Nap(n) = d {
+                p.napped(t, t + ns(n));
+            }
+            seen.push(d);
+            t += gap / 2;
+        }
+        (t, seen)
     }
 
     /// Spins from `t` in steps of `step` until the policy says sleep; returns that time.
@@ -430,11 +569,87 @@ mod tests {
 
     #[test]
     fn config_keeps_start_within_its_bounds() {
-        let c = IdleConfig::new(Duration::ZERO, Duration::from_micros(100));
+        let c = IdleConfig::new(Duration::ZERO, Duration::from_micros(100), Duration::ZERO);
         assert_eq!(c.min, Duration::ZERO);
         let mut p = IdlePolicy::new(c, 0);
         assert_eq!(p.on_empty(0), Decision::Sleep, "0 µs: sleep at once");
-        let c = IdleConfig::new(Duration::from_micros(500), Duration::from_micros(100));
+        let c = IdleConfig::new(
+            Duration::from_micros(500),
+            Duration::from_micros(100),
+            Duration::ZERO,
+        );
         assert_eq!(c.max, Duration::from_micros(500));
+    }
+
+    #[test]
+    fn a_moderate_load_naps_for_a_batch_once_its_rate_is_measured() {
+        let mut p = coalescing();
+        // 250 000 frames/s (one every 4 µs): the first period has no rate yet, so the ring's
+        // short gaps are spun through; from the second on, an empty ring is a nap of 50 µs
+        // (a batch of 32 takes 128 µs at that rate: capped at the coalescing time).
+        let (t, first) = steady(&mut p, 0, 4 * US, 1);
+        assert!(first.iter().all(|d| *d == Decision::Spin), "{first:?}");
+        let (_, next) = steady(&mut p, t, 4 * US, 1);
+        let rate = p.rate();
+        assert!((240_000..=260_000).contains(&rate), "{rate}");
+        assert!(
+            next.iter()
+                .all(|d| *d == Decision::Nap(Duration::from_micros(50))),
+            "{next:?}"
+        );
+        assert_eq!(p.counts().naps, next.len() as u64);
+        assert_eq!(p.counts().sleeps, 0);
+    }
+
+    #[test]
+    fn a_faster_load_naps_only_as_long_as_a_batch_takes() {
+        let mut p = coalescing();
+        // 2 000 000 frames/s: 32 frames take 16 µs.
+        let (t, _) = steady(&mut p, 0, 500, 1);
+        let (_, next) = steady(&mut p, t, 500, 1);
+        let want = Duration::from_micros(16);
+        assert!(
+            next.iter().all(
+                |d| matches!(d, Decision::Nap(n) if n.abs_diff(want) < Duration::from_micros(1))
+            ),
+            "{:?}",
+            &next[..4]
+        );
+    }
+
+    #[test]
+    fn a_trickle_never_naps_and_a_stop_ends_the_naps() {
+        let mut p = coalescing();
+        // 20 000 frames/s: one frame per 50 µs nap is below NAP_MIN_FRAMES: spin, then sleep.
+        let (t, seen) = steady(&mut p, 0, 50 * US, 3);
+        assert!(
+            !seen.iter().any(|d| matches!(d, Decision::Nap(_))),
+            "{seen:?}"
+        );
+        // A moderate load naps; when it stops, the next period's rate is 0 and the empty ring
+        // goes back to spin-then-sleep instead of napping on forever.
+        let (mut t, _) = steady(&mut p, t, 4 * US, 2);
+        assert!(matches!(p.on_empty(t), Decision::Nap(_)));
+        let mut last = Decision::Spin;
+        for _ in 0..10_000 {
+            t += US;
+            last = p.on_empty(t);
+            if let Decision::Nap(n) = last {
+                p.napped(t, t + ns(n));
+                t += ns(n);
+            } else if last == Decision::Sleep {
+                break;
+            }
+        }
+        assert_eq!(last, Decision::Sleep);
+        assert_eq!(p.rate(), 0);
+    }
+
+    #[test]
+    fn coalescing_off_never_naps() {
+        let mut p = policy();
+        let (_, seen) = steady(&mut p, 0, 4 * US, 3);
+        assert!(!seen.iter().any(|d| matches!(d, Decision::Nap(_))));
+        assert_eq!(p.counts().naps, 0);
     }
 }

@@ -279,11 +279,12 @@ impl Report {
         let _ = writeln!(out, "  xsk statistics {}", nonzero_map(&sample.total.xsk));
         let _ = writeln!(
             out,
-            "  wakeups        tx={} fill={} idle_sleeps={} idle_woken={} busy_polls={} (idle spin {:.1} µs)",
+            "  wakeups        tx={} fill={} idle_sleeps={} idle_woken={} idle_naps={} busy_polls={} (idle spin {:.1} µs)",
             t.tx_wakeups,
             t.fill_wakeups,
             t.idle_sleeps,
             t.idle_woken,
+            t.idle_naps,
             t.busy_polls,
             t.idle_spin_ns as f64 / 1000.0
         );

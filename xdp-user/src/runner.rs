@@ -104,6 +104,14 @@ pub struct RunArgs {
     /// Upper bound of the adaptive spin time, microseconds.
     #[arg(long, default_value_t = 2000, value_name = "US")]
     pub idle_spin_max_us: u64,
+    /// Interrupt moderation in user space, as a NIC's `ethtool -C rx-usecs`: at a moderate
+    /// load (when the measured arrival rate brings at least 4 frames in this time) an empty
+    /// RX ring means a timed nap of up to this many microseconds, long enough for a batch to
+    /// arrive, instead of spinning or a poll(2) wake-up per frame; what came is handled as
+    /// one batch. Saves CPU between a trickle and full load, adds up to this much delay.
+    /// 0 never naps.
+    #[arg(long, default_value_t = crate::idle::DEFAULT_COALESCE.as_micros() as u64, value_name = "US")]
+    pub coalesce_us: u64,
     /// Socket busy polling as xdpsock -B does it: SO_PREFER_BUSY_POLL, SO_BUSY_POLL (20 µs)
     /// and SO_BUSY_POLL_BUDGET (= --batch) on each socket, and a loop that never sleeps and
     /// calls recvfrom() whenever its RX ring is empty, which runs the driver's NAPI from the
@@ -531,6 +539,7 @@ fn spawn_workers(
                 if let Some(cpu) = pin {
                     pin_to_cpu(cpu);
                 }
+                crate::idle::fine_timer_slack();
                 worker::run(rings, queue, stats, live, stop, opts, move || {
                     let _ = primed_tx.send(());
                 })
@@ -556,11 +565,12 @@ const PRIME_WAIT: Duration = Duration::from_secs(10);
 /// sockets left the XSKMAP (they complete within the driver's poll that made them).
 const UNREGISTER_GRACE: Duration = Duration::from_millis(20);
 
-/// The idle policy of `--idle-spin-us` / `--idle-spin-max-us`.
+/// The idle policy of `--idle-spin-us`, `--idle-spin-max-us` and `--coalesce-us`.
 fn default_idle(args: &RunArgs) -> IdleMode {
     IdleMode::Adaptive(IdleConfig::new(
         Duration::from_micros(args.idle_spin_us),
         Duration::from_micros(args.idle_spin_max_us),
+        Duration::from_micros(args.coalesce_us),
     ))
 }
 

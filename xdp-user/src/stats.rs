@@ -166,6 +166,8 @@ queue_counters! {
         counter idle_sleeps,
         /// Of those, sleeps after which frames were waiting at once (the next receive had some).
         counter idle_woken,
+        /// Timed naps on an empty RX ring that gathered frames into a batch (coalescing).
+        counter idle_naps,
         /// recvfrom() calls on an empty RX ring in busy-poll mode (each runs the driver's NAPI).
         counter busy_polls,
         /// Frames in the free list.

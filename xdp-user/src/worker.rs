@@ -18,8 +18,8 @@
 //!   the kick repeats until the TX ring is drained, the kernel stops making progress, or it
 //!   refuses (see [`Worker::kick`]).
 //!
-//! An empty RX ring is the idle stage: spin, then sleep in poll(2) as [`crate::idle`] decides
-//! (or never sleep: [`IdleMode::Spin`], [`IdleMode::BusyPoll`]).
+//! An empty RX ring is the idle stage: spin, nap to gather a batch, or sleep in poll(2), as
+//! [`crate::idle`] decides (or never sleep: [`IdleMode::Spin`], [`IdleMode::BusyPoll`]).
 //!
 //! The worker is generic over [`Rings`], so the same code runs over a real socket
 //! ([`crate::xsk::mmap::XskRings`]) and over the in-memory kernel model
@@ -81,8 +81,8 @@ impl Default for WorkerOptions {
 /// What a worker does when it finds its RX ring empty.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IdleMode {
-    /// Spin, and sleep in poll(2) once the ring has been empty for the adaptive idle time
-    /// ([`crate::idle`]).
+    /// Spin, and sleep in poll(2) once the ring has been empty for the adaptive idle time;
+    /// at a moderate load, nap to gather batches ([`crate::idle`]).
     Adaptive(IdleConfig),
     /// Never sleep: spin on the rings (one full core per queue).
     Spin,
@@ -349,6 +349,12 @@ impl<R: Rings> Worker<R> {
         }
         // The partial chain is in hand again while the batch is handled.
         let total = self.carry + n;
+        // The frames' first cache lines, where the headers are, all requested before the
+        // first is read (see `Umem::prefetch`).
+        let umem = self.rings.umem();
+        for d in &self.rx[self.carry..total] {
+            umem.prefetch(d.addr);
+        }
         self.in_hand += self.carry as u64;
         self.carry = 0;
         let mut i = 0;
@@ -661,13 +667,21 @@ impl<R: Rings> Worker<R> {
             }
             IdleMode::Adaptive(_) => {
                 let now = self.clock.now_ns();
-                if self.policy.on_empty(now) == Decision::Sleep {
-                    self.stats.idle_sleeps.fetch_add(1, Relaxed);
-                    // A poll error (e.g. the device went away) ends the idle wait; the
-                    // supervisor notices a vanished interface and stops us.
-                    let _ = self.rings.wait(IDLE_POLL_MS);
-                    self.policy.woke(now, self.clock.now_ns());
-                    self.publish_idle();
+                match self.policy.on_empty(now) {
+                    Decision::Spin => {}
+                    Decision::Nap(d) => {
+                        self.stats.idle_naps.fetch_add(1, Relaxed);
+                        self.clock.sleep(d);
+                        self.policy.napped(now, self.clock.now_ns());
+                    }
+                    Decision::Sleep => {
+                        self.stats.idle_sleeps.fetch_add(1, Relaxed);
+                        // A poll error (e.g. the device went away) ends the idle wait; the
+                        // supervisor notices a vanished interface and stops us.
+                        let _ = self.rings.wait(IDLE_POLL_MS);
+                        self.policy.woke(now, self.clock.now_ns());
+                        self.publish_idle();
+                    }
                 }
             }
         }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use xdp_user::{
     handlers::{Answer, DropReason, TimeOfDay},
-    idle::{IdleConfig, ManualClock},
+    idle::{Clock, IdleConfig, ManualClock},
     live_identity::LiveIdentity,
     requests::{self, KINDS},
     stats::QueueStats,
@@ -456,9 +456,17 @@ fn worker_run_over_the_model_answers_everything_then_stops() {
     assert_eq!(exit.audit.free + exit.audit.kernel_rx, 4096);
 }
 
-/// A copy-mode worker with the adaptive idle policy on a clock the test moves; every sleep
-/// in the model lasts `sleep`.
+/// A copy-mode worker with the adaptive idle policy on a clock the test moves, without
+/// coalescing; every sleep in the model lasts `sleep`.
 fn idle_rig(sleep: Duration) -> (Worker<KernelModel>, Arc<QueueStats>, ManualClock) {
+    coalescing_rig(sleep, Duration::ZERO)
+}
+
+/// As [`idle_rig`], with naps of up to `coalesce` (0: none).
+fn coalescing_rig(
+    sleep: Duration,
+    coalesce: Duration,
+) -> (Worker<KernelModel>, Arc<QueueStats>, ManualClock) {
     let clock = ManualClock::default();
     let mut m = KernelModel::new(copy_cfg(1024, 256));
     m.sleep_clock = Some((clock.clone(), sleep));
@@ -469,6 +477,7 @@ fn idle_rig(sleep: Duration) -> (Worker<KernelModel>, Arc<QueueStats>, ManualClo
             start: Duration::from_micros(50),
             min: Duration::from_micros(2),
             max: Duration::from_micros(400),
+            coalesce,
         }),
         ..opts(32)
     };
@@ -541,6 +550,60 @@ fn the_idle_policy_spins_under_load_sleeps_after_the_idle_time_and_adapts() {
     assert_eq!(w.rings.sent_count, 4068);
     let a = w.audit();
     assert!(a.ok(), "{:?}", a.problems);
+}
+
+/// Frames arrive every `gap` of the model's time for `for_ns`, each pass of the worker
+/// taking 1 µs; returns the frames per receiving pass after the first 25 ms (the rate's
+/// first period, and then some) and the frames that arrived.
+fn paced(
+    w: &mut Worker<KernelModel>,
+    clock: &ManualClock,
+    gap: Duration,
+    run: Duration,
+) -> (f64, u64) {
+    let ns = |d: Duration| d.as_nanos() as u64;
+    let start = clock.now_ns();
+    let (mut due, mut arrived) = (start, 0u64);
+    let (mut frames, mut passes) = (0u64, 0u64);
+    while clock.now_ns() < start + ns(run) {
+        while due <= clock.now_ns() {
+            arrive_n(w, 1);
+            arrived += 1;
+            due += ns(gap);
+        }
+        let n = w.step() as u64;
+        if n > 0 && clock.now_ns() > start + ns(Duration::from_millis(25)) {
+            frames += n;
+            passes += 1;
+        }
+        clock.advance(US);
+    }
+    (frames as f64 / passes.max(1) as f64, arrived)
+}
+
+#[test]
+fn a_moderate_load_is_coalesced_into_batches_by_timed_naps() {
+    // 250 000 frames/s for 60 ms. With a coalescing time of 50 µs the worker naps (no poll
+    // sleeps: each would be woken by the next frame) and handles about 12 frames a batch;
+    // without it, it spins and handles them one by one.
+    let (mut w, stats, clock) = coalescing_rig(Duration::from_millis(1), 50 * US);
+    let (per_batch, arrived) = paced(&mut w, &clock, 4 * US, Duration::from_millis(60));
+    for _ in 0..4 {
+        w.step();
+    }
+    let s = stats.snapshot();
+    assert!(per_batch >= 10.0, "{per_batch} frames per batch");
+    assert!(s.idle_naps > 500, "{}", s.idle_naps);
+    assert_eq!(s.idle_sleeps, 0);
+    assert_eq!(w.rings.waits, 0);
+    assert_eq!(w.rings.sent_count, arrived, "every frame answered");
+    let a = w.audit();
+    assert!(a.ok(), "{:?}", a.problems);
+
+    let (mut w, stats, clock) = idle_rig(Duration::from_millis(1));
+    let (per_batch, _) = paced(&mut w, &clock, 4 * US, Duration::from_millis(60));
+    assert!(per_batch < 2.0, "{per_batch} frames per batch");
+    assert_eq!(stats.snapshot().idle_naps, 0);
 }
 
 #[test]
