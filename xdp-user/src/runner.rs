@@ -109,8 +109,9 @@ pub struct RunArgs {
     /// RX ring means a timed nap of up to this many microseconds, long enough for a batch to
     /// arrive, instead of spinning or a poll(2) wake-up per frame; what came is handled as
     /// one batch. Saves CPU between a trickle and full load, adds up to this much delay.
-    /// 0 never naps.
-    #[arg(long, default_value_t = crate::idle::DEFAULT_COALESCE.as_micros() as u64, value_name = "US")]
+    /// 0 never naps; at most 10000 (a nap also delays the response to a stop request).
+    #[arg(long, default_value_t = crate::idle::DEFAULT_COALESCE.as_micros() as u64, value_name = "US",
+          value_parser = clap::value_parser!(u64).range(0..=10_000))]
     pub coalesce_us: u64,
     /// Socket busy polling as xdpsock -B does it: SO_PREFER_BUSY_POLL, SO_BUSY_POLL (20 µs)
     /// and SO_BUSY_POLL_BUDGET (= --batch) on each socket, and a loop that never sleeps and
