@@ -12,6 +12,8 @@ use xtask::{echo::udp_echo_check, responder::Stream};
 
 const PINGS: u64 = 5;
 const UDP_SIZES: [usize; 8] = [0, 1, 17, 64, 100, 512, 1000, 1472];
+/// Datagrams sent to a port the responder does not echo on.
+const OTHER_PORT_DATAGRAMS: u64 = 3;
 
 fn scrape(lab: &Lab) -> String {
     lab.in_resp(|| {
@@ -88,6 +90,14 @@ fn json_prometheus_and_status_agree_with_the_traffic() {
         .expect("udp in generator namespace")
         .expect("udp echo");
     assert!(report.all_ok(), "{report}");
+    // Datagrams to a port we do not echo on go to the kernel: none is redirected.
+    lab.in_gen(|| {
+        let s = std::net::UdpSocket::bind("0.0.0.0:0").expect("bind");
+        for _ in 0..OTHER_PORT_DATAGRAMS {
+            s.send_to(b"not ours", "198.18.0.2:9").expect("send");
+        }
+    })
+    .expect("udp in generator namespace");
     std::thread::sleep(Duration::from_millis(700)); // one more interval line
 
     // status from a second process sees the running responder's counters and modes.
@@ -224,6 +234,19 @@ fn json_prometheus_and_status_agree_with_the_traffic() {
     assert_eq!(t.get("rx_bytes"), want_bytes, "rx bytes");
     assert_eq!(t.get("tx_bytes"), want_bytes, "tx bytes");
     assert_accounting(&t, true);
+    // The XDP program counts one outcome per frame; the port bitmap took exactly the
+    // datagrams to our port (not those to port 9), and every frame it saw had an outcome.
+    assert_eq!(t.xdp("redirected_udp"), UDP_SIZES.len() as u64);
+    assert_eq!(t.xdp("redirected_icmp4"), PINGS);
+    assert!(
+        t.xdp("passed") >= OTHER_PORT_DATAGRAMS
+            && t.xdp("redirected") >= PINGS + UDP_SIZES.len() as u64
+            && t.xdp("seen") >= t.xdp("redirected") + OTHER_PORT_DATAGRAMS,
+        "seen {} redirected {} passed {}",
+        t.xdp("seen"),
+        t.xdp("redirected"),
+        t.xdp("passed")
+    );
     assert!(
         totals["handler_ns"]["samples"].as_u64().unwrap_or(0) > 0,
         "no handler timing samples"

@@ -12,8 +12,6 @@ pub mod ladder;
 pub const XSKS_PLACEHOLDER_ENTRIES: u32 = 64;
 /// Highest number of IPv4 / IPv6 addresses we answer for.
 pub const MAX_ADDRS: u32 = 256;
-/// Highest number of UDP ports we echo on.
-pub const MAX_UDP_PORTS: u32 = 256;
 
 /// Map names, as declared in the XDP program and looked up by the loader.
 pub mod maps {
@@ -25,7 +23,7 @@ pub mod maps {
     pub const V4_ADDRS: &str = "V4_ADDRS";
     /// `HashMap<[u8; 16], u8>`: IPv6 addresses we answer for. Value unused.
     pub const V6_ADDRS: &str = "V6_ADDRS";
-    /// `HashMap<u16, u8>`: UDP destination ports (host byte order) we echo on. Value unused.
+    /// `Array<UdpPorts>` with a single entry (index 0): the UDP destination ports we echo on.
     pub const UDP_PORTS: &str = "UDP_PORTS";
     /// `PerCpuArray<u64>` indexed by [`crate::Counter`].
     pub const COUNTERS: &str = "COUNTERS";
@@ -114,6 +112,43 @@ impl Protocol {
     }
 }
 
+impl Counter {
+    /// Is this an outcome the program counts, rather than a sum of outcomes?
+    pub const fn is_outcome(self) -> bool {
+        !matches!(self, Counter::Seen | Counter::Redirected)
+    }
+
+    /// Is this one of the per-kind `Redirected*` outcomes?
+    pub const fn is_redirect(self) -> bool {
+        let mut i = 0;
+        while i < Protocol::COUNT {
+            if Protocol::ALL[i].counter() as u32 == self as u32 {
+                return true;
+            }
+            i += 1;
+        }
+        false
+    }
+
+    /// The counters as user space reports them: the outcomes as read from the map (summed
+    /// over CPUs), with `Seen` and `Redirected` set to their sums.
+    pub fn totals(slots: [u64; Counter::COUNT]) -> [u64; Counter::COUNT] {
+        let mut out = slots;
+        let (mut seen, mut redirected) = (0u64, 0u64);
+        for c in Counter::ALL {
+            if c.is_outcome() {
+                seen = seen.wrapping_add(slots[c as usize]);
+            }
+            if c.is_redirect() {
+                redirected = redirected.wrapping_add(slots[c as usize]);
+            }
+        }
+        out[Counter::Seen as usize] = seen;
+        out[Counter::Redirected as usize] = redirected;
+        out
+    }
+}
+
 /// Protocol switches in [`Config::protocols`], as bits ([`Protocol::bit`]).
 pub mod proto {
     use super::Protocol;
@@ -146,9 +181,11 @@ pub struct Config {
 }
 
 named_enum! {
-    /// The XDP program's per-CPU counters, one slot per outcome in the `COUNTERS` map.
+    /// The XDP program's per-CPU counters, one slot per name in the `COUNTERS` map. The
+    /// program adds one to exactly one outcome per frame; `Seen` and `Redirected` are sums of
+    /// outcomes, which the program does not write: [`Counter::totals`] fills them in.
     pub enum Counter: u32 {
-        /// Every frame the program saw.
+        /// Every frame the program saw (the sum of all outcomes).
         Seen => "seen",
         /// Passed to the kernel: not ours (other address, protocol, port, VLAN, fragment, ...).
         Passed => "passed",
@@ -173,9 +210,56 @@ named_enum! {
     }
 }
 
+/// The single value of the `UDP_PORTS` map: one bit per UDP destination port, set where we
+/// echo. A bit test is one array load in the XDP program, where a hash map of ports costs a
+/// hash and a bucket walk on every UDP frame, and it has room for every port.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UdpPorts {
+    /// Bit `port % 64` of word `port / 64`.
+    pub words: [u64; Self::WORDS],
+}
+
+impl UdpPorts {
+    /// 65536 ports, 64 to a word.
+    pub const WORDS: usize = (u16::MAX as usize + 1) / 64;
+
+    /// No port.
+    pub const fn empty() -> Self {
+        UdpPorts {
+            words: [0; Self::WORDS],
+        }
+    }
+
+    /// The set holding `ports`.
+    pub fn from_ports(ports: impl IntoIterator<Item = u16>) -> Self {
+        let mut set = Self::empty();
+        for port in ports {
+            set.words[usize::from(port >> 6)] |= 1 << (port & 63);
+        }
+        set
+    }
+
+    /// Do we echo on `port`?
+    #[inline(always)]
+    pub fn contains(&self, port: u16) -> bool {
+        self.words[usize::from(port >> 6)] & (1 << (port & 63)) != 0
+    }
+}
+
+impl Default for UdpPorts {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
+
 // SAFETY: Config is #[repr(C)], has no padding (two u32) and every bit pattern is valid.
 #[cfg(feature = "user")]
 unsafe impl aya::Pod for Config {}
+
+// SAFETY: UdpPorts is #[repr(C)], an array of u64 without padding; every bit pattern is valid.
+#[cfg(feature = "user")]
+unsafe impl aya::Pod for UdpPorts {}
 
 #[cfg(test)]
 mod tests {
@@ -193,6 +277,42 @@ mod tests {
         }
         assert_eq!(Counter::COUNT, 11);
         assert_eq!(Counter::from_name("nope"), None);
+    }
+
+    #[test]
+    fn totals_sum_the_outcomes() {
+        let mut slots = [0u64; Counter::COUNT];
+        for (i, c) in Counter::ALL.iter().enumerate() {
+            // Distinct powers of two, so every sum names exactly the slots it took.
+            slots[*c as usize] = 1 << i;
+        }
+        let t = Counter::totals(slots);
+        let bit = |c: Counter| 1u64 << c as u32;
+        let redirects = bit(Counter::RedirectedArp)
+            | bit(Counter::RedirectedIcmp4)
+            | bit(Counter::RedirectedIcmp6)
+            | bit(Counter::RedirectedNdp)
+            | bit(Counter::RedirectedUdp);
+        let outcomes = redirects
+            | bit(Counter::Passed)
+            | bit(Counter::NoSocket)
+            | bit(Counter::Malformed)
+            | bit(Counter::Aborted);
+        assert_eq!(t[Counter::Redirected as usize], redirects);
+        assert_eq!(t[Counter::Seen as usize], outcomes);
+        for c in Counter::ALL.into_iter().filter(|c| c.is_outcome()) {
+            assert_eq!(t[c as usize], slots[c as usize], "{}", c.name());
+        }
+    }
+
+    #[test]
+    fn udp_ports_hold_exactly_their_ports() {
+        let ports = [0u16, 7, 63, 64, 4791, 65535];
+        let set = UdpPorts::from_ports(ports);
+        for p in 0..=u16::MAX {
+            assert_eq!(set.contains(p), ports.contains(&p), "port {p}");
+        }
+        assert!(!UdpPorts::empty().contains(7));
     }
 
     #[test]

@@ -1,10 +1,17 @@
 //! `xdp_responder`: the XDP program of the AF_XDP responder.
 //!
-//! It counts every frame, classifies it with [`xdp_ebpf::classify`] against the maps that user
-//! space fills (`CONFIG`, `V4_ADDRS`, `V6_ADDRS`, `UDP_PORTS`), and redirects the frames that are
-//! ours to the AF_XDP socket bound to the frame's RX queue (`XSKS`). Everything else goes to the
-//! kernel, except frames too short to classify, which are dropped. Per-CPU outcome counters live
-//! in `COUNTERS`, indexed by [`xdp_common::Counter`].
+//! It classifies every frame with [`xdp_ebpf::classify`] against the maps that user space fills
+//! (`CONFIG`, `V4_ADDRS`, `V6_ADDRS`, `UDP_PORTS`), and redirects the frames that are ours to the
+//! AF_XDP socket bound to the frame's RX queue (`XSKS`). Everything else goes to the kernel,
+//! except frames too short to classify, which are dropped. Each frame adds one to exactly one
+//! per-CPU outcome counter in `COUNTERS`, indexed by [`xdp_common::Counter`]; user space derives
+//! the totals (`Counter::totals`), so the program pays one atomic add per frame.
+//!
+//! The program runs on the CPU that receives (on veth, the sender's), before the frame reaches
+//! the socket: every instruction here is one the sender does not get. So the redirect is not
+//! preceded by an XSKMAP lookup (an empty slot makes `bpf_redirect_map` return its fallback
+//! action, which we count as `no_socket`), and the UDP ports are a bitmap in an array map, not
+//! a hash map.
 //!
 //! On the host this file builds to an empty binary, so that the workspace builds with stable.
 #![cfg_attr(target_arch = "bpf", no_std, no_main)]
@@ -19,7 +26,7 @@ mod program {
         maps::{Array, HashMap, PerCpuArray, XskMap},
         programs::XdpContext,
     };
-    use xdp_common::{Config, Counter, MAX_ADDRS, MAX_UDP_PORTS, XSKS_PLACEHOLDER_ENTRIES};
+    use xdp_common::{Config, Counter, UdpPorts, MAX_ADDRS, XSKS_PLACEHOLDER_ENTRIES};
     use xdp_ebpf::classify::{classify, Frame, Tables, Verdict};
 
     /// RX queue index -> AF_XDP socket; sized to the interface's RX queues at load time.
@@ -34,9 +41,9 @@ mod program {
     /// Our IPv6 addresses; the value is unused.
     #[map]
     static V6_ADDRS: HashMap<[u8; 16], u8> = HashMap::with_max_entries(MAX_ADDRS, 0);
-    /// UDP destination ports (host order) we echo on; the value is unused.
+    /// The UDP destination ports we echo on, as one [`UdpPorts`] bitmap at index 0.
     #[map]
-    static UDP_PORTS: HashMap<u16, u8> = HashMap::with_max_entries(MAX_UDP_PORTS, 0);
+    static UDP_PORTS: Array<UdpPorts> = Array::with_max_entries(1, 0);
     /// Per-CPU outcome counters, one slot per [`Counter`].
     #[map]
     static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(Counter::COUNT as u32, 0);
@@ -57,7 +64,7 @@ mod program {
         }
     }
 
-    /// The address and port sets, as BPF hash maps (only membership matters).
+    /// The address sets (BPF hash maps, only membership matters) and the port bitmap.
     struct Maps;
 
     impl Tables for Maps {
@@ -71,7 +78,7 @@ mod program {
         }
         #[inline(always)]
         fn has_udp_port(&self, port: u16) -> bool {
-            UDP_PORTS.get_ptr(port).is_some()
+            UDP_PORTS.get(0).is_some_and(|ports| ports.contains(port))
         }
     }
 
@@ -106,7 +113,6 @@ mod program {
     // frame, all its buffers, to a socket bound with XDP_USE_SG.
     #[xdp(frags)]
     pub fn xdp_responder(ctx: XdpContext) -> u32 {
-        count(Counter::Seen);
         let Some(config) = CONFIG.get(0) else {
             count(Counter::Aborted);
             return XDP_ABORTED;
@@ -121,18 +127,12 @@ mod program {
                 XDP_DROP
             }
             Verdict::Ours(kind) => {
-                let queue = ctx.rx_queue_index();
-                if XSKS.get(queue).is_none() {
-                    count(Counter::NoSocket);
-                    return XDP_PASS;
-                }
-                match XSKS.redirect(queue, XDP_PASS.into()) {
+                // No socket in the queue's slot: the fallback action, XDP_PASS.
+                match XSKS.redirect(ctx.rx_queue_index(), XDP_PASS.into()) {
                     Ok(action) => {
-                        count(Counter::Redirected);
                         count(kind.counter());
                         action
                     }
-                    // The socket went away since the lookup: the fallback action (XDP_PASS).
                     Err(action) => {
                         count(Counter::NoSocket);
                         action

@@ -10,7 +10,7 @@ use aya::{
     programs::{Xdp, XdpMode},
     Ebpf, EbpfLoader,
 };
-use xdp_common::{maps, Config, Counter};
+use xdp_common::{maps, Config, Counter, UdpPorts};
 
 use crate::{errors::errno_in_chain, handlers::Identity, netdev::NetDev};
 
@@ -175,13 +175,10 @@ impl Program {
         for ip in &id.v6 {
             self.add_addr(IpAddr::V6(*ip))?;
         }
-        let mut ports: HashMap<_, u16, u8> = HashMap::try_from(self.map(maps::UDP_PORTS)?)?;
-        for port in &id.udp_ports {
-            ports
-                .insert(port, 1, 0)
-                .with_context(|| format!("adding UDP port {port}"))?;
-        }
-        Ok(())
+        let mut ports: Array<_, UdpPorts> = Array::try_from(self.map(maps::UDP_PORTS)?)?;
+        ports
+            .set(0, UdpPorts::from_ports(id.udp_ports.iter().copied()), 0)
+            .context("writing UDP_PORTS")
     }
 
     /// Starts answering for `ip` (the kernel side only; the caller updates the workers).
@@ -242,7 +239,8 @@ impl Program {
         }
     }
 
-    /// The program's counters, summed over CPUs, in [`Counter`] order.
+    /// The program's counters, summed over CPUs, with the totals derived
+    /// ([`Counter::totals`]), in [`Counter`] order.
     pub fn counters(&self) -> Result<[u64; Counter::COUNT]> {
         let map = self
             .ebpf
@@ -253,7 +251,7 @@ impl Program {
         for (i, slot) in out.iter_mut().enumerate() {
             *slot = arr.get(&(i as u32), 0)?.iter().sum();
         }
-        Ok(out)
+        Ok(Counter::totals(out))
     }
 
     fn map(&mut self, name: &str) -> Result<&mut aya::maps::Map> {
