@@ -29,7 +29,11 @@
 //! nap (not a poll: no wake-up per frame) for as long as a batch takes to arrive at that
 //! rate, at most the coalescing time, and the frames that came meanwhile are handled as one
 //! batch. A full load never finds the ring empty, so it never naps; the RX ring holds what
-//! comes during a nap (a few batches at most, at any rate the ring itself can take).
+//! comes during a nap (a few batches at most, at any rate the ring itself can take). Nor does
+//! the worker nap right after a full batch: the ring handed it all it asked for, so frames
+//! come at least as fast as it handles them, and a ring that is empty a moment later (a gap
+//! in a bursty sender, or the kernel short of fill-ring frames) says nothing about the rate;
+//! a nap there would leave the core idle while the load waits.
 //!
 //! The policy reads time only through a [`Clock`], which also sleeps the naps, so it is
 //! tested with a clock the test moves.
@@ -208,6 +212,8 @@ pub struct IdlePolicy {
     rate: u64,
     /// Frames per batch, as the worker last said.
     batch: u64,
+    /// The last receive filled a whole batch.
+    last_full: bool,
     counts: IdleCounts,
 }
 
@@ -226,6 +232,7 @@ impl IdlePolicy {
             rate_start: now,
             rate: 0,
             batch: 1,
+            last_full: false,
             counts: IdleCounts::default(),
         }
     }
@@ -247,11 +254,12 @@ impl IdlePolicy {
     }
 
     /// The nap an empty ring calls for at the measured rate, if any: long enough for a batch
-    /// to arrive, at most the coalescing time, and only if that gathers [`NAP_MIN_FRAMES`].
+    /// to arrive, at most the coalescing time, and only if that gathers [`NAP_MIN_FRAMES`];
+    /// never right after a full batch.
     fn nap(&self) -> Option<Duration> {
         let max = ns(self.cfg.coalesce);
         let expected = u128::from(self.rate) * u128::from(max) / 1_000_000_000;
-        if max == 0 || expected < u128::from(NAP_MIN_FRAMES) {
+        if max == 0 || self.last_full || expected < u128::from(NAP_MIN_FRAMES) {
             return None;
         }
         let for_batch = u128::from(self.batch) * 1_000_000_000 / u128::from(self.rate);
@@ -319,6 +327,7 @@ impl IdlePolicy {
     /// sleep (the counts or the threshold may have changed).
     pub fn on_frames(&mut self, now: u64, n: usize, batch: usize) -> bool {
         self.batch = batch.max(1) as u64;
+        self.last_full = n as u64 >= self.batch;
         self.rate_frames += n as u64;
         self.roll_rate(now);
         if let Some(since) = self.idle_since.take() {
@@ -599,6 +608,23 @@ mod tests {
         );
         assert_eq!(p.counts().naps, next.len() as u64);
         assert_eq!(p.counts().sleeps, 0);
+    }
+
+    #[test]
+    fn an_empty_ring_right_after_a_full_batch_spins_instead_of_napping() {
+        let mut p = coalescing();
+        // A measured rate that calls for naps (250 000 frames/s) ...
+        let (mut t, _) = steady(&mut p, 0, 4 * US, 2);
+        assert!(matches!(p.on_empty(t), Decision::Nap(_)));
+        // ... but a receive that filled its batch says frames come faster than they are
+        // handled: the empty ring after it is spun on, not napped through.
+        t += US;
+        p.on_frames(t, 32, 32);
+        t += US;
+        assert_eq!(p.on_empty(t), Decision::Spin);
+        // A short batch after it: napping resumes.
+        p.on_frames(t, 3, 32);
+        assert!(matches!(p.on_empty(t + US), Decision::Nap(_)));
     }
 
     #[test]
