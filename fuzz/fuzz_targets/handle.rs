@@ -1,7 +1,7 @@
 //! Fuzz target over `xdp_user::handlers::handle`, the handler entry point.
 //!
-//! The input format and the properties are those of `xdp-user/tests/props/mod.rs` (included
-//! here by path, so the stable property tests and the fuzzer check exactly the same things):
+//! The input format and the properties are those of the `xdp-handler-props` crate, shared
+//! with the stable property tests, so both check exactly the same things:
 //! the first byte chooses between raw bytes and a valid seed request XOR-ed with the input,
 //! whether checksums are repaired, how much buffer room the handler gets and whether the
 //! length is overstated. Any property violation panics, which libFuzzer reports as a crash:
@@ -12,11 +12,8 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../xdp-user/tests/props/mod.rs"]
-mod props;
-
 fuzz_target!(|data: &[u8]| {
-    if let Err(violation) = props::fuzz_one(data) {
+    if let Err(violation) = xdp_handler_props::fuzz_one(data) {
         panic!("property violated: {violation}");
     }
 });

@@ -2,15 +2,14 @@
 //! `xdp_user::handlers::handle`: whatever the frame, a reply is never longer than the request
 //! (except the documented 78 -> 86-byte Neighbor Advertisement), always has valid checksums and
 //! always goes back to the sender; group and unusable sources never get one; nothing panics.
-//! The properties themselves live in `props/mod.rs`, shared with the cargo-fuzz target.
+//! The properties themselves live in the `xdp-handler-props` crate, shared with the cargo-fuzz
+//! target.
 //!
 //! Bounded: a few thousand generated cases per property (about a second in a debug build).
 //! `PROPTEST_CASES=100000 cargo test -p xdp-user --test handler_props` runs a longer campaign.
 
-mod props;
-
-use props::*;
 use proptest::prelude::*;
+use xdp_handler_props::*;
 use xdp_user::handlers::{Answer, Verdict};
 
 fn config(cases: u32) -> ProptestConfig {

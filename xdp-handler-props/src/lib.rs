@@ -1,7 +1,10 @@
 //! The properties every answer of [`xdp_user::handlers::handle`] must have, checked
-//! *independently* of the handlers (own parsing, own RFC 1071 sum), plus request builders and
-//! the one-input driver shared by the stable property tests (`tests/handler_props.rs`) and the
-//! cargo-fuzz target (`fuzz/fuzz_targets/handle.rs`, which includes this file by path).
+//! *independently* of the handlers (own parsing, the RFC 1071 sum of
+//! [`xdp_testkit::reference`]), plus the seed requests and the one-input driver [`fuzz_one`].
+//! Two users check exactly the same things through this crate: xdp-user's stable property
+//! tests (`xdp-user/tests/handler_props.rs`, proptest) and the cargo-fuzz target
+//! (`fuzz/fuzz_targets/handle.rs`, libFuzzer). It is a crate of its own, not a module of
+//! xdp-testkit, because it calls into xdp-user, which itself depends on xdp-testkit.
 //!
 //! For any input frame, buffer size and claimed length:
 //! * no panic; a dropped frame's buffer is left exactly as it was;
@@ -20,7 +23,6 @@
 //!   IPv6 echo / UDP replies never reflect the request's flow label (unless by collision);
 //! * never a reply to a group (broadcast/multicast) or all-zero source MAC, nor to a
 //!   broadcast/multicast/unusable source IP, nor to a UDP source port 0.
-#![allow(dead_code)]
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
