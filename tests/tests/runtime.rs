@@ -29,7 +29,7 @@ fn text(out: &std::process::Output) -> String {
 }
 
 /// `--queues all` on a veth with 80 RX queues: the XSKMAP is sized to the interface, so
-/// every queue gets its socket (a fixed 64-slot map failed at queue 64).
+/// every queue gets its socket, past the object file's 64-entry placeholder.
 #[test]
 fn all_80_queues_of_a_veth_are_served() {
     if !privileged() {
@@ -166,7 +166,8 @@ fn echo_rate_limits_udp_echo() {
     );
 }
 
-/// An unprivileged user (uid 65534) who takes the old abstract name and tries to create the
+/// An unprivileged user (uid 65534) who binds the abstract name `xdp-responder/<if>` (an
+/// abstract Unix name belongs to whoever binds it first) and tries to create the
 /// control socket first cannot keep root's responder from starting, nor answer its clients;
 /// a second responder on the interface names the first one's pid.
 #[test]
