@@ -1,7 +1,20 @@
-//! The ABI between the XDP program (`xdp-ebpf`) and user space (`xdp-user`).
-//!
-//! Everything here is `#[repr(C)]` plain data or a constant; both sides compile this crate,
+//! The ABI between the BPF programs (`xdp-ebpf`) and the user-space programs that load them
+//! and read their maps. `no_std`: the bpf target and the host compile the same definitions,
 //! so a map's name, key and value type are written down exactly once.
+//!
+//! * The responder's XDP program and `xdp-user`: the map names ([`maps`]), the single
+//!   [`Config`] value (the [`proto`] switches built from [`Protocol`]), the UDP port bitmap
+//!   ([`UdpPorts`]), the per-CPU outcome counters ([`Counter`], one slot per frame, with the
+//!   totals user space derives from them) and the XSKMAP and address-map sizes.
+//! * [`generator`]: the contract between the generator's programs and `xdp-gen`.
+//! * [`ladder`]: the contract between the copy ladder's counters and `xdp-ladder count`.
+//! * [`named_enum!`]: the one list a name table comes from (counters, protocols, and in
+//!   `xdp-user` the answer kinds and drop reasons): `COUNT`, `ALL`, `NAMES`, `name()` and
+//!   `from_name()` cannot drift apart.
+//!
+//! Everything here is `#[repr(C)]` plain data or a constant. Frame formats are not: they are
+//! `xdp-wire`'s. The `user` feature adds the `aya::Pod` impls the loaders need to read and
+//! write the map values.
 #![no_std]
 
 pub mod generator;

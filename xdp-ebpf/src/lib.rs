@@ -1,8 +1,10 @@
 //! The pure half of the XDP program, shared with host unit tests.
 //!
-//! The XDP program itself is the `xdp-ebpf` binary (`src/main.rs`), built for the bpf target by
-//! `xdp-user`'s build script (aya-build). This library also exists so that `xdp-user` can declare
-//! a build-dependency on this crate and be rebuilt when it changes.
+//! The BPF programs are this package's binaries (the responder's XDP program in `src/main.rs`,
+//! the generator's in `src/bin/gen`, the copy ladder's counters in `src/bin/ladder`), built for
+//! the bpf target by `xdp-build` from the build scripts of `xdp-user`, `xdp-gen` and
+//! `xdp-ladder`. This library also exists so that those crates can declare a build-dependency
+//! on this package and be rebuilt when it changes.
 #![no_std]
 
 pub mod classify;

@@ -8,10 +8,13 @@
 //! * [`echo`]: kernel UDP echo servers (`recvfrom`/`sendto`, `recvmmsg`/`sendmmsg`).
 //! * [`bounce`]: attaches the in-kernel bound, an XDP program that turns requests around with
 //!   `XDP_TX`.
-//! * CPU time and memory of processes and of the machine come from `xdp_host::cpu`.
+//! * [`netdev`]: the interfaces' index and MAC; CPU time and memory of processes and of the
+//!   machine come from `xdp_host::cpu`.
 //!
-//! The XDP programs live in `xdp-ebpf/src/bin/gen/`; [`abi`] (`xdp_common::generator`) is the
-//! contract both sides compile, frame formats and checksums are [`xdp_wire`]'s.
+//! The XDP programs live in `xdp-ebpf/src/bin/gen/` (built by this crate's build script
+//! through `xdp-build`); [`abi`] (`xdp_common::generator`) is the contract both sides compile,
+//! frame formats and checksums are [`xdp_wire`]'s. `cargo xtask bench` and `cargo xtask
+//! ladder` run the binary in the veth lab.
 
 pub use xdp_common::generator as abi;
 

@@ -1,7 +1,11 @@
-//! `xdp-ladder`: the tools of `cargo xtask ladder` (see docs/LADDER.md).
+//! `xdp-ladder`: the tools of `cargo xtask ladder` (see docs/LADDER.md), which runs them in the
+//! veth lab next to `xdp-gen`'s echo servers and the responder.
 //!
-//! * `count`: in-kernel counters of copies, system calls and context switches (needs root);
-//! * `file-server` / `file-client`: the file rungs.
+//! * `count`: in-kernel counters of copies, system calls and context switches per process
+//!   role (needs root): loads the `ladder` programs of `xdp-ebpf` (built by this crate's build
+//!   script through `xdp-build`; their slots and map layout are `xdp_common::ladder`);
+//! * `file-server` / `file-client`: the file rungs (`read`+`write`, `mmap`, `sendfile`,
+//!   `splice`).
 
 use std::process::ExitCode;
 use std::time::Instant;

@@ -1,10 +1,12 @@
-//! Test support shared by the handler unit tests, the property tests, the fuzz target and the
-//! privileged integration tests.
+//! Test support shared by the handler unit tests, the handler properties (`xdp-handler-props`,
+//! and through it the property tests and the fuzz target), the privileged integration tests,
+//! `xdp-wire`'s tests and the request frames of the in-memory data-path benchmark
+//! (`xdp-user`'s `requests`).
 //!
 //! * [`frame`]: request frames with every field chosen by the caller, written with
 //!   [`xdp_wire`]'s `emit` functions (the same code the generator's templates use), and
 //!   [`frame::fix_checksums`] to repair a frame after a test broke one of its fields.
-//! * [`reference`]: a textbook RFC 1071 sum, deliberately *not* `xdp_wire::checksum`, so that
+//! * [`reference`](mod@reference): a textbook RFC 1071 sum, deliberately *not* `xdp_wire::checksum`, so that
 //!   checks of a reply do not trust the code that produced it. Byte-exact expectations are built
 //!   with etherparse by the tests themselves.
 //! * [`rng`]: a deterministic xorshift generator for mutations and schedules.

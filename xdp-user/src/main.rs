@@ -1,5 +1,7 @@
 //! `xdp-responder`: answers ARP, ICMP/ICMPv6 echo, NDP and UDP echo from AF_XDP sockets, in
-//! place in UMEM.
+//! place in UMEM. The command line over the `xdp_user` library: `run` (the responder),
+//! `addr` and `status` (talk to a running one over its control socket) and `bench-datapath`
+//! (the in-memory data-path benchmark `cargo xtask bench --datapath` runs).
 use std::{net::IpAddr, process::ExitCode};
 
 use clap::{Parser, Subcommand};

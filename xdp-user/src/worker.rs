@@ -8,7 +8,7 @@
 //!   A multi-buffer frame (descriptors chained by `XDP_PKT_CONTD`) is collected into one
 //!   packet, its first buffer as the frame and the rest as its [`Tail`], and answered by
 //!   [`handlers::handle_chain`]; the reply leaves from the same descriptors with the
-//!   continuation bits set (see [`Worker::answer_chain`]). A chain whose last buffer is not
+//!   continuation bits set (see `Worker::answer_chain`). A chain whose last buffer is not
 //!   on the RX ring yet is kept for the next batch; one longer than `max_chain` is dropped
 //!   (`chain_too_long`), all its buffers back to the pool;
 //! * **transmit**: the replies go onto the TX ring, whole chains only (the kernel would join
@@ -616,7 +616,7 @@ impl<R: Rings> Worker<R> {
     /// more is left, so one kick per loop leaves frames waiting a whole loop. This kicks again
     /// while the ring keeps draining, and stops when it is empty, when a kick made no progress
     /// (the completion ring is full, or a zero-copy driver works asynchronously), on a refusal
-    /// (EBUSY, ENOBUFS, ENETDOWN ...) or after [`MAX_KICKS`].
+    /// (EBUSY, ENOBUFS, ENETDOWN ...) or after `MAX_KICKS` kicks.
     pub fn kick(&mut self) -> KickReport {
         let mut report = KickReport::default();
         let mut left = self.rings.tx_outstanding();

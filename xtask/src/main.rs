@@ -1,4 +1,6 @@
-//! `cargo xtask`: project workflows. Run `cargo xtask --help`.
+//! `cargo xtask`: project workflows (setup, build, run, the veth lab, demo, test, bench,
+//! ladder). The workflows live in the `xtask` library (`tasks`), which the integration tests
+//! also use; run `cargo xtask --help`.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
