@@ -736,9 +736,10 @@ pub mod raw {
 /// validated: bad frames are the point), and a recognizer for the responder's answers.
 pub mod frames {
     pub use xdp_testkit::frame::{
-        arp, echo_body, ethernet, fix_ipv4_header, icmp4, icmp6, ipv6, multicast_mac, ns_frame,
-        solicited_node, udp4, udp6, Ipv4,
+        arp, echo_body, ethernet, fix_ipv4_header, icmp4, icmp6, ipv4, ipv6, multicast_mac,
+        ns_frame, solicited_node, udp4, udp6,
     };
+    use xdp_wire::{arp, ethernet, icmp, ipv4, ipv6};
 
     pub const GEN_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
     pub const RESP_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
@@ -751,54 +752,53 @@ pub mod frames {
     pub const XDP_V6: [u8; 16] = [0x20, 0x01, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
     pub const ALL_NODES: [u8; 16] = xdp_wire::ipv6::ALL_NODES;
 
-    /// An IPv4 packet as the lab's tests send it: TTL 64, identification 0xabcd, TOS 0, the
-    /// flags/fragment word `frag` and `options`, then `l4` as given (header checksum computed).
-    #[allow(clippy::too_many_arguments)]
-    pub fn ipv4(
-        eth_dst: [u8; 6],
-        eth_src: [u8; 6],
-        src: [u8; 4],
-        dst: [u8; 4],
-        proto: u8,
-        frag: u16,
-        options: &[u8],
-        l4: &[u8],
-    ) -> Vec<u8> {
-        let ip = Ipv4 {
+    /// The IPv4 header fields the lab's tests send: `src` -> `dst` over `protocol`, TTL 64,
+    /// DF, identification 0xabcd, TOS 0 ([`ipv4`] sets the payload length).
+    pub fn ip4(src: [u8; 4], dst: [u8; 4], protocol: u8) -> ipv4::Repr {
+        ipv4::Repr {
             ident: 0xabcd,
-            flags_frag: frag,
-            options: options.to_vec(),
-            ..Ipv4::to(src, dst, proto)
-        };
-        xdp_testkit::frame::ipv4(eth_dst, eth_src, &ip, l4)
-    }
-
-    fn be16(f: &[u8], at: usize) -> Option<u16> {
-        Some(u16::from_be_bytes([*f.get(at)?, *f.get(at + 1)?]))
+            ..ipv4::Repr::new(src, dst, protocol, 0)
+        }
     }
 
     /// If `f` is an answer sent by the responder (from its MAC, and from one of its own
     /// addresses: an ARP reply for 198.18.0.2, IPv4 from 198.18.0.2, IPv6 from 2001:2::2),
     /// what it is. The kernel's answers (from .3/::3) and its chatter are not.
     pub fn responder_answer(f: &[u8]) -> Option<String> {
-        if f.get(6..12)? != RESP_MAC {
+        let eth = ethernet::Frame::new_checked(f).ok()?;
+        if eth.src() != RESP_MAC {
             return None;
         }
-        match be16(f, 12)? {
-            0x0806 if be16(f, 20)? == 2 && f.get(28..32)? == XDP_V4 => {
-                Some(format!("ARP reply ({} bytes)", f.len()))
+        // The views read zeros past the end of a short frame, and no address compared
+        // against is zero: a frame too short for the field it is asked about is no answer.
+        match eth.ethertype() {
+            ethernet::ethertype::ARP => {
+                let a = arp::Packet::new_unchecked(eth.payload());
+                (a.op() == arp::OP_REPLY && a.spa() == XDP_V4)
+                    .then(|| format!("ARP reply ({} bytes)", f.len()))
             }
-            0x0800 if f.get(26..30)? == XDP_V4 => Some(format!(
-                "IPv4 protocol {} from 198.18.0.2 ({} bytes)",
-                f.get(23)?,
-                f.len()
-            )),
-            0x86dd if f.get(22..38)? == XDP_V6 => Some(format!(
-                "IPv6 next header {} type {} from 2001:2::2 ({} bytes)",
-                f.get(20)?,
-                f.get(54).copied().unwrap_or(0),
-                f.len()
-            )),
+            ethernet::ethertype::IPV4 => {
+                let ip = ipv4::Packet::new_unchecked(eth.payload());
+                (ip.src() == XDP_V4).then(|| {
+                    format!(
+                        "IPv4 protocol {} from 198.18.0.2 ({} bytes)",
+                        ip.protocol(),
+                        f.len()
+                    )
+                })
+            }
+            ethernet::ethertype::IPV6 => {
+                let ip = ipv6::Packet::new_unchecked(eth.payload());
+                let l4 = icmp::Packet::new_unchecked(ip.rest());
+                (ip.src() == XDP_V6).then(|| {
+                    format!(
+                        "IPv6 next header {} type {} from 2001:2::2 ({} bytes)",
+                        ip.next_header(),
+                        l4.msg_type(),
+                        f.len()
+                    )
+                })
+            }
             _ => None,
         }
     }

@@ -172,35 +172,23 @@ fn mask_times(opts: &[u8]) -> Vec<u8> {
 }
 
 fn echo4_to(t: Target, tos: u8, options: &[u8]) -> Vec<u8> {
-    let mut f = ipv4(
-        RESP_MAC,
-        GEN_MAC,
-        GEN_V4,
-        t.v4,
-        1,
-        0,
-        options,
-        &icmp4(8, 0, &echo_body(0x4242, 1, b"fidelity")),
-    );
-    f[15] = tos;
-    fix_ipv4_header(&mut f);
-    f
+    let ip = xdp_wire::ipv4::Repr {
+        dscp_ecn: tos,
+        flags_frag: 0,
+        ..ip4(GEN_V4, t.v4, 1)
+    };
+    let echo = icmp4(8, 0, &echo_body(0x4242, 1, b"fidelity"));
+    ipv4(RESP_MAC, GEN_MAC, &ip, options, &echo)
 }
 
 fn udp4_to(t: Target, tos: u8, frag: u16, options: &[u8]) -> Vec<u8> {
-    let mut f = ipv4(
-        RESP_MAC,
-        GEN_MAC,
-        GEN_V4,
-        t.v4,
-        17,
-        frag,
-        options,
-        &udp4(GEN_V4, t.v4, 40123, 7, b"fidelity over udp"),
-    );
-    f[15] = tos;
-    fix_ipv4_header(&mut f);
-    f
+    let ip = xdp_wire::ipv4::Repr {
+        dscp_ecn: tos,
+        flags_frag: frag,
+        ..ip4(GEN_V4, t.v4, 17)
+    };
+    let udp = udp4(GEN_V4, t.v4, 40123, 7, b"fidelity over udp");
+    ipv4(RESP_MAC, GEN_MAC, &ip, options, &udp)
 }
 
 /// Version, traffic class and flow label word `vtf` on an IPv6 frame.

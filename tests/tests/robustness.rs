@@ -62,21 +62,18 @@ fn case(name: &'static str, frame: Vec<u8>, fate: Fate) -> Case {
 }
 
 fn echo4(eth_dst: [u8; 6], eth_src: [u8; 6], src: [u8; 4], dst: [u8; 4], data: &[u8]) -> Vec<u8> {
-    ipv4(
-        eth_dst,
-        eth_src,
-        src,
-        dst,
-        1,
-        0x4000,
-        &[],
-        &icmp4(8, 0, &echo_body(0x5151, 1, data)),
-    )
+    let echo = icmp4(8, 0, &echo_body(0x5151, 1, data));
+    ipv4(eth_dst, eth_src, &ip4(src, dst, 1), &[], &echo)
 }
 
-/// An IPv4 packet from the generator to the responder's address (see `frames::ipv4`).
+/// An IPv4 packet from the generator to the responder's address (see `frames::ip4`), with
+/// the flags/fragment word `frag` and `options`.
 fn to_us4(proto: u8, frag: u16, options: &[u8], l4: &[u8]) -> Vec<u8> {
-    ipv4(RESP_MAC, GEN_MAC, GEN_V4, XDP_V4, proto, frag, options, l4)
+    let ip = xdp_wire::ipv4::Repr {
+        flags_frag: frag,
+        ..ip4(GEN_V4, XDP_V4, proto)
+    };
+    ipv4(RESP_MAC, GEN_MAC, &ip, options, l4)
 }
 
 fn good_echo4() -> Vec<u8> {

@@ -48,51 +48,32 @@ pub fn arp_packet(eth_dst: [u8; 6], eth_src: [u8; 6], r: &arp::Repr) -> Vec<u8> 
     ethernet(eth_dst, eth_src, ethertype::ARP, &a)
 }
 
-/// The IPv4 header fields a test chooses; [`Ipv4::to`] gives the usual ones.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Ipv4 {
-    pub src: [u8; 4],
-    pub dst: [u8; 4],
-    pub protocol: u8,
-    pub ttl: u8,
-    pub dscp_ecn: u8,
-    pub ident: u16,
-    pub flags_frag: u16,
-    /// A multiple of 4 bytes, at most 40.
-    pub options: Vec<u8>,
-}
-
-impl Ipv4 {
-    /// `src` -> `dst` over `protocol`: TTL 64, DF, no options, identification 0x1234.
-    pub fn to(src: [u8; 4], dst: [u8; 4], protocol: u8) -> Self {
-        Ipv4 {
-            src,
-            dst,
-            protocol,
-            ttl: 64,
-            dscp_ecn: 0,
-            ident: 0x1234,
-            flags_frag: ipv4::FLAG_DF,
-            options: Vec::new(),
-        }
+/// The IPv4 header fields the test frames use unless a test chooses others: `src` -> `dst`
+/// over `protocol`, TTL 64, DF, identification 0x1234 ([`ipv4`] sets the payload length).
+pub fn ipv4_repr(src: [u8; 4], dst: [u8; 4], protocol: u8) -> ipv4::Repr {
+    ipv4::Repr {
+        ident: 0x1234,
+        ..ipv4::Repr::new(src, dst, protocol, 0)
     }
 }
 
-/// An IPv4 packet in an Ethernet frame: the header (checksum computed), then `l4` as given.
-pub fn ipv4(eth_dst: [u8; 6], eth_src: [u8; 6], ip: &Ipv4, l4: &[u8]) -> Vec<u8> {
-    let hl = ipv4::Repr::header_len(&ip.options);
+/// An IPv4 packet in an Ethernet frame: the header `ip` with `options` (a multiple of 4
+/// bytes, at most 40) and its checksum, then `l4` as given. The payload length is `l4`'s,
+/// whatever `ip.payload_len` says.
+pub fn ipv4(
+    eth_dst: [u8; 6],
+    eth_src: [u8; 6],
+    ip: &ipv4::Repr,
+    options: &[u8],
+    l4: &[u8],
+) -> Vec<u8> {
+    let hl = ipv4::Repr::header_len(options);
     let mut p = vec![0u8; hl + l4.len()];
     ipv4::Repr {
-        src: ip.src,
-        dst: ip.dst,
-        protocol: ip.protocol,
-        ttl: ip.ttl,
-        dscp_ecn: ip.dscp_ecn,
-        ident: ip.ident,
-        flags_frag: ip.flags_frag,
         payload_len: l4.len(),
+        ..*ip
     }
-    .emit(&mut ipv4::Packet::new_unchecked(&mut p[..]), &ip.options)
+    .emit(&mut ipv4::Packet::new_unchecked(&mut p[..]), options)
     .expect("IPv4 options: a multiple of 4 bytes, at most 40; packet at most 65535 bytes");
     if let Some(rest) = p.get_mut(hl..) {
         rest.copy_from_slice(l4);
@@ -100,7 +81,7 @@ pub fn ipv4(eth_dst: [u8; 6], eth_src: [u8; 6], ip: &Ipv4, l4: &[u8]) -> Vec<u8>
     ethernet(eth_dst, eth_src, ethertype::IPV4, &p)
 }
 
-/// An IPv4 packet with [`Ipv4::to`]'s header fields and `options`, then `l4` as given.
+/// An IPv4 packet with [`ipv4_repr`]'s header fields and `options`, then `l4` as given.
 pub fn ipv4_to(
     eth_dst: [u8; 6],
     eth_src: [u8; 6],
@@ -110,11 +91,13 @@ pub fn ipv4_to(
     options: &[u8],
     l4: &[u8],
 ) -> Vec<u8> {
-    let ip = Ipv4 {
-        options: options.to_vec(),
-        ..Ipv4::to(src, dst, protocol)
-    };
-    ipv4(eth_dst, eth_src, &ip, l4)
+    ipv4(
+        eth_dst,
+        eth_src,
+        &ipv4_repr(src, dst, protocol),
+        options,
+        l4,
+    )
 }
 
 /// An IPv6 packet in an Ethernet frame (traffic class and flow label 0), payload `l4`.
@@ -352,7 +335,7 @@ mod tests {
     #[test]
     fn checksums_verify_with_the_reference() {
         let u = udp(40000, 7, b"hello", Some(pseudo_v4(S4, D4, 17, 13)));
-        let f = ipv4(B, A, &Ipv4::to(S4, D4, protocol::UDP), &u);
+        let f = ipv4(B, A, &ipv4_repr(S4, D4, protocol::UDP), &[], &u);
         assert_eq!(reference::sum(&[&f[14..34]]), 0xffff);
         let p = reference::pseudo_v4(&S4, &D4, 17, 13);
         assert_eq!(reference::sum(&[&p, &f[34..]]), 0xffff);
@@ -365,9 +348,8 @@ mod tests {
 
     #[test]
     fn fix_checksums_repairs_edits_and_survives_garbage() {
-        let mut opts = Ipv4::to(S4, D4, protocol::ICMP);
-        opts.options = vec![1, 1, 1, 0];
-        let mut f = ipv4(B, A, &opts, &echo(8, 1, 1, b"abc", 0));
+        let ip = ipv4_repr(S4, D4, protocol::ICMP);
+        let mut f = ipv4(B, A, &ip, &[1, 1, 1, 0], &echo(8, 1, 1, b"abc", 0));
         f[14 + 24 + 8] ^= 0xff;
         f[22] = 3;
         fix_checksums(&mut f);

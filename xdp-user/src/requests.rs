@@ -4,7 +4,10 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use xdp_testkit::frame;
-use xdp_wire::{arp, ethernet, icmp, ipv4::protocol};
+use xdp_wire::{
+    arp, ethernet, icmp,
+    ipv4::{self, protocol},
+};
 
 use crate::handlers::{Answer, Identity};
 
@@ -70,15 +73,16 @@ pub fn request(kind: Answer, size: usize, seq: u16) -> Vec<u8> {
             .collect()
     };
     let sport = PEER_PORT.wrapping_add(seq % 1000);
-    let ip4 = frame::Ipv4::to(PEER_V4, OUR_V4, protocol::ICMP);
+    let ip4 = frame::ipv4_repr(PEER_V4, OUR_V4, protocol::ICMP);
     let mut f = match kind {
         Answer::Udp4 => frame::ipv4(
             OUR_MAC,
             PEER_MAC,
-            &frame::Ipv4 {
+            &ipv4::Repr {
                 protocol: protocol::UDP,
                 ..ip4
             },
+            &[],
             &frame::udp4(PEER_V4, OUR_V4, sport, UDP_PORT, &payload(42)),
         ),
         Answer::Udp6 => frame::ipv6(
@@ -94,6 +98,7 @@ pub fn request(kind: Answer, size: usize, seq: u16) -> Vec<u8> {
             OUR_MAC,
             PEER_MAC,
             &ip4,
+            &[],
             &frame::echo(icmp::v4::ECHO_REQUEST, 0x1234, seq, &payload(42), 0),
         ),
         Answer::Icmp6Echo => {

@@ -352,6 +352,21 @@ pub struct Repr {
 }
 
 impl Repr {
+    /// A header from `src` to `dst` over `protocol` with the fields a host usually sends:
+    /// TTL 64, DF, DSCP/ECN 0, identification 0 (etherparse's `Ipv4Header::new`).
+    pub const fn new(src: [u8; 4], dst: [u8; 4], protocol: u8, payload_len: usize) -> Self {
+        Repr {
+            src,
+            dst,
+            protocol,
+            ttl: 64,
+            dscp_ecn: 0,
+            ident: 0,
+            flags_frag: FLAG_DF,
+            payload_len,
+        }
+    }
+
     pub fn parse<T: AsRef<[u8]>>(p: &Packet<T>) -> Self {
         Repr {
             src: p.src(),
@@ -452,6 +467,19 @@ mod tests {
             let s = Ipv4HeaderSlice::from_slice(&buf).unwrap();
             assert_eq!((s.source(), s.destination()), (r.src, r.dst));
         }
+    }
+
+    #[test]
+    fn new_is_etherparses_default_header() {
+        let (src, dst) = ([198, 18, 0, 1], [198, 18, 0, 2]);
+        let r = Repr::new(src, dst, protocol::ICMP, 12);
+        let mut buf = [0u8; 32];
+        r.emit(&mut Packet::new_checked(&mut buf[..]).unwrap(), &[])
+            .unwrap();
+        let mut want = Ipv4Header::new(12, 64, IpNumber::ICMP, src, dst).unwrap();
+        want.header_checksum = want.calc_header_checksum();
+        assert_eq!(&buf[..20], &want.to_bytes()[..]);
+        assert_eq!(Repr::parse(&Packet::new_checked(&buf[..]).unwrap()), r);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! IPv6 (RFC 8200): the fixed header, the extension header numbers and their generic framing.
 
-use crate::{checksum, get, get_u16, get_u8, put, put_u16, put_u8, rest_mut, view};
+use crate::{checksum, get, get_u16, get_u8, put, put_u16, put_u8, rest, rest_mut, view};
 
 /// Field ranges of the fixed IPv6 header.
 pub mod field {
@@ -141,6 +141,12 @@ impl<T: AsRef<[u8]>> Packet<T> {
     pub fn payload(&self) -> &[u8] {
         let end = HEADER_LEN + usize::from(self.payload_len());
         self.buffer.as_ref().get(HEADER_LEN..end).unwrap_or(&[])
+    }
+    /// Everything after the fixed header, to the end of the buffer, whatever the payload
+    /// length says (empty if the buffer ends before).
+    #[inline(always)]
+    pub fn rest(&self) -> &[u8] {
+        rest(self.buffer.as_ref(), field::PAYLOAD)
     }
     /// Pseudo-header sum for an upper-layer message of `len` bytes with this header's addresses.
     #[inline]
@@ -283,6 +289,9 @@ mod tests {
         assert_eq!(Repr::parse(&p), r);
         assert_eq!(p.check_len(), Ok(()));
         assert_eq!(p.payload().len(), 32);
+        assert_eq!(p.rest().len(), 32);
+        assert_eq!(Packet::new_unchecked(&buf[..41]).rest().len(), 1);
+        assert!(Packet::new_unchecked(&buf[..39]).rest().is_empty());
         assert_eq!(
             Packet::new_checked(&buf[..71]).unwrap().check_len(),
             Err(crate::Error::Truncated)

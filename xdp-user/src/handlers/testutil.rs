@@ -10,13 +10,13 @@ use super::{handle, Answer, DropReason, Identity, TimeOfDay, Verdict};
 pub const NOW: TimeOfDay = TimeOfDay(((12 * 60 + 34) * 60 + 56) * 1000 + 789);
 use etherparse::{ArpOperation, Icmpv4Slice, Icmpv6Slice, Ipv4Header, Ipv4HeaderSlice, UdpHeader};
 use std::net::{Ipv4Addr, Ipv6Addr};
-use xdp_testkit::frame::{self, Ipv4};
+use xdp_testkit::frame;
 pub use xdp_testkit::frame::{
     fix_checksums, fix_ipv4_header, multicast_mac, ns_frame, sllao, solicited_node,
 };
 pub use xdp_testkit::reference;
 pub use xdp_testkit::rng::XorShift;
-use xdp_wire::ipv4::{protocol, FLAG_DF};
+use xdp_wire::ipv4::{self, protocol};
 pub use xdp_wire::ipv6::ALL_NODES;
 
 pub const OUR_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
@@ -119,12 +119,10 @@ pub fn reply(frame: &[u8], kind: Answer) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------
 
 /// The IPv4 header etherparse's `PacketBuilder::ipv4` writes: identification 0, DF, TOS 0.
-fn ip4(src: [u8; 4], dst: [u8; 4], protocol: u8, ttl: u8) -> Ipv4 {
-    Ipv4 {
+fn ip4(src: [u8; 4], dst: [u8; 4], protocol: u8, ttl: u8) -> ipv4::Repr {
+    ipv4::Repr {
         ttl,
-        ident: 0,
-        flags_frag: FLAG_DF,
-        ..Ipv4::to(src, dst, protocol)
+        ..ipv4::Repr::new(src, dst, protocol, 0)
     }
 }
 
@@ -153,7 +151,8 @@ pub fn arp_request(sha: [u8; 6], spa: [u8; 4], tpa: [u8; 4]) -> Vec<u8> {
 
 pub fn icmp4_echo(src: [u8; 4], dst: [u8; 4], id: u16, seq: u16, payload: &[u8]) -> Vec<u8> {
     let echo = frame::echo(8, id, seq, payload, 0);
-    frame::ipv4(OUR_MAC, PEER_MAC, &ip4(src, dst, protocol::ICMP, 20), &echo)
+    let ip = ip4(src, dst, protocol::ICMP, 20);
+    frame::ipv4(OUR_MAC, PEER_MAC, &ip, &[], &echo)
 }
 
 /// Echo request from the peer to our first address.
@@ -172,22 +171,18 @@ pub fn ipv4_header(src: [u8; 4], dst: [u8; 4], ttl: u8, options: &[u8]) -> Ipv4H
 /// Echo request with IPv4 options (`options.len()` a multiple of 4, at most 40), the header
 /// [`ipv4_header`] describes.
 pub fn icmp4_request_with_options(options: &[u8], payload: &[u8]) -> Vec<u8> {
-    let ip = Ipv4 {
+    let ip = ipv4::Repr {
         ident: 0xbeef,
-        options: options.to_vec(),
         ..ip4(PEER_V4, OUR_V4, protocol::ICMP, 20)
     };
-    frame::ipv4(
-        OUR_MAC,
-        PEER_MAC,
-        &ip,
-        &frame::echo(8, 0x1234, 7, payload, 0),
-    )
+    let echo = frame::echo(8, 0x1234, 7, payload, 0);
+    frame::ipv4(OUR_MAC, PEER_MAC, &ip, options, &echo)
 }
 
 pub fn udp4(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
     let udp = frame::udp4(src, dst, sport, dport, payload);
-    frame::ipv4(OUR_MAC, PEER_MAC, &ip4(src, dst, protocol::UDP, 20), &udp)
+    let ip = ip4(src, dst, protocol::UDP, 20);
+    frame::ipv4(OUR_MAC, PEER_MAC, &ip, &[], &udp)
 }
 
 pub fn udp4_request(payload: &[u8]) -> Vec<u8> {
