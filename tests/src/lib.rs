@@ -753,7 +753,7 @@ pub mod frames {
     pub const ALL_NODES: [u8; 16] = xdp_wire::ipv6::ALL_NODES;
 
     /// The IPv4 header fields the lab's tests send: `src` -> `dst` over `protocol`, TTL 64,
-    /// DF, identification 0xabcd, TOS 0 ([`ipv4`] sets the payload length).
+    /// DF, identification 0xabcd, TOS 0 ([`ipv4()`] sets the payload length).
     pub fn ip4(src: [u8; 4], dst: [u8; 4], protocol: u8) -> ipv4::Repr {
         ipv4::Repr {
             ident: 0xabcd,

@@ -49,7 +49,7 @@ pub fn arp_packet(eth_dst: [u8; 6], eth_src: [u8; 6], r: &arp::Repr) -> Vec<u8> 
 }
 
 /// The IPv4 header fields the test frames use unless a test chooses others: `src` -> `dst`
-/// over `protocol`, TTL 64, DF, identification 0x1234 ([`ipv4`] sets the payload length).
+/// over `protocol`, TTL 64, DF, identification 0x1234 ([`ipv4()`] sets the payload length).
 pub fn ipv4_repr(src: [u8; 4], dst: [u8; 4], protocol: u8) -> ipv4::Repr {
     ipv4::Repr {
         ident: 0x1234,
