@@ -145,12 +145,12 @@ pub fn lab(name: &str, queues: u32) -> Lab {
     Lab::up(LabSpec::new(lab_prefix(name), queues)).expect("lab up")
 }
 
-/// As [`lab`], with `mtu` on both veth ends.
+/// As [`lab()`], with `mtu` on both veth ends.
 pub fn lab_with_mtu(name: &str, queues: u32, mtu: u32) -> Lab {
     Lab::up(LabSpec::new(lab_prefix(name), queues).with_mtu(mtu)).expect("lab up")
 }
 
-/// The namespace prefix of test lab `name` (see [`lab`]).
+/// The namespace prefix of test lab `name` (see [`lab()`]).
 pub fn lab_prefix(name: &str) -> String {
     let tag = std::env::var("XDP_TEST_TAG").unwrap_or_default();
     format!("it{tag}-{name}")

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::abi::progs;
-use crate::netdev::NetDev;
 use crate::programs::{Globals, Programs};
+use xdp_host::netdev::NetDev;
 use xdp_host::signals;
 
 /// Options of `xdp-gen bounce`.

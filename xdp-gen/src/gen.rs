@@ -12,13 +12,13 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use crate::abi::{phase, progs, EXPECT_ECHO, EXPECT_MACSWAP};
 use crate::frame::{FlowSpec, Proto};
-use crate::netdev::NetDev;
 use crate::pacing::Rate;
 use crate::programs::{GenState, Globals, Programs};
 use crate::report::GenResult;
 use crate::testrun::{self, LiveFrames};
 use xdp_host::cpu::{self, SysTimes};
 use xdp_host::mac::parse_mac;
+use xdp_host::netdev::NetDev;
 use xdp_host::signals;
 
 /// Which requests to send.

@@ -23,7 +23,6 @@ pub mod echo;
 pub mod frame;
 pub mod gen;
 pub mod hist;
-pub mod netdev;
 pub mod pacing;
 pub mod programs;
 pub mod report;
