@@ -8,8 +8,8 @@
 //! * [`echo`]: kernel UDP echo servers (`recvfrom`/`sendto`, `recvmmsg`/`sendmmsg`).
 //! * [`bounce`]: attaches the in-kernel bound, an XDP program that turns requests around with
 //!   `XDP_TX`.
-//! * [`netdev`]: the interfaces' index and MAC; CPU time and memory of processes and of the
-//!   machine come from `xdp_host::cpu`.
+//! * The interfaces' index and MAC come from `xdp_host::netdev`; CPU time and memory of
+//!   processes and of the machine from `xdp_host::cpu`.
 //!
 //! The XDP programs live in `xdp-ebpf/src/bin/gen/` (built by this crate's build script
 //! through `xdp-build`); [`abi`] (`xdp_common::generator`) is the contract both sides compile,
