@@ -447,14 +447,6 @@ mod tests {
     use super::*;
     use std::net::IpAddr;
 
-    fn parse_mac(s: &str) -> [u8; 6] {
-        let v: Vec<u8> = s
-            .split(':')
-            .map(|b| u8::from_str_radix(b, 16).expect("hex"))
-            .collect();
-        v.try_into().expect("6 bytes")
-    }
-
     fn v4_net(a: Ipv4Addr) -> u32 {
         u32::from(a) >> (32 - IPV4_PREFIX_LEN)
     }
@@ -466,7 +458,7 @@ mod tests {
     #[test]
     fn mac_strings_match_bytes_and_are_local_unicast() {
         for (s, b) in [(GEN_MAC, GEN_MAC_BYTES), (RESP_MAC, RESP_MAC_BYTES)] {
-            assert_eq!(parse_mac(s), b);
+            assert_eq!(xdp_host::mac::parse_mac(s).expect("a MAC address"), b);
             assert_eq!(b[0] & 0x01, 0, "unicast");
             assert_eq!(b[0] & 0x02, 0x02, "locally administered");
         }
