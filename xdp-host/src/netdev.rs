@@ -36,7 +36,9 @@ impl NetDev {
         let ifindex = read("ifindex")?.parse().context("parsing ifindex")?;
         let mtu = read("mtu")?.parse().context("parsing mtu")?;
         let mac = crate::mac::parse_mac(&read("address")?).with_context(|| {
-            format!("{name} has no Ethernet MAC address: AF_XDP answers need one")
+            format!(
+                "{name} has no Ethernet MAC address: the frames sent and answered on it need one"
+            )
         })?;
         let rx_queues = fs::read_dir(dir.join("queues"))
             .map(|entries| {

@@ -6,9 +6,9 @@
 //! * [`frame`]: request frames with every field chosen by the caller, written with
 //!   [`xdp_wire`]'s `emit` functions (the same code the generator's templates use), and
 //!   [`frame::fix_checksums`] to repair a frame after a test broke one of its fields.
-//! * [`reference`](mod@reference): a textbook RFC 1071 sum, deliberately *not* `xdp_wire::checksum`, so that
-//!   checks of a reply do not trust the code that produced it. Byte-exact expectations are built
-//!   with etherparse by the tests themselves.
+//! * [`reference`](mod@reference): a textbook RFC 1071 sum, deliberately *not*
+//!   `xdp_wire::checksum`, so that checks of a reply do not trust the code that produced it.
+//!   Byte-exact expectations are built with etherparse by the tests themselves.
 //! * [`rng`]: a deterministic xorshift generator for mutations and schedules.
 //!
 //! Builders never validate: a bad frame is often the point of a test. They panic only on
