@@ -190,13 +190,44 @@ fn handler_ns(req: &[u8], packets: u64) -> Result<f64> {
     Ok((total - copy).max(0.0))
 }
 
-/// Measures every case, `repeats` times each, and returns the medians.
-pub fn datapath(packets: u64, repeats: u32, batch: usize) -> Result<Vec<Case>> {
+/// Which cases to measure: empty lists mean all.
+#[derive(Clone, Debug, Default)]
+pub struct Only {
+    /// Kinds by [`short_name`].
+    pub kinds: Vec<String>,
+    pub sizes: Vec<usize>,
+}
+
+impl Only {
+    fn wants(&self, kind: Answer, size: usize) -> bool {
+        (self.kinds.is_empty() || self.kinds.iter().any(|k| k == short_name(kind)))
+            && (self.sizes.is_empty() || self.sizes.contains(&size))
+    }
+}
+
+/// Measures every case `only` wants, `repeats` times each, and returns the medians.
+pub fn datapath(packets: u64, repeats: u32, batch: usize, only: &Only) -> Result<Vec<Case>> {
+    if let Some(k) = only
+        .kinds
+        .iter()
+        .find(|k| !KINDS.iter().any(|&a| short_name(a) == *k))
+    {
+        let names: Vec<_> = KINDS.iter().map(|&a| short_name(a)).collect();
+        bail!("unknown kind {k:?} (one of {})", names.join(" "));
+    }
+    if let Some(s) = only
+        .sizes
+        .iter()
+        .find(|s| !SIZES.contains(s) && **s != JUMBO)
+    {
+        bail!("unmeasured size {s} (one of {SIZES:?} or {JUMBO})");
+    }
     let mut out = Vec::new();
     let cases = SIZES
         .iter()
         .flat_map(|&s| KINDS.iter().map(move |&k| (s, k)))
-        .chain(JUMBO_KINDS.iter().map(|&k| (JUMBO, k)));
+        .chain(JUMBO_KINDS.iter().map(|&k| (JUMBO, k)))
+        .filter(|&(s, k)| only.wants(k, s));
     for (size, kind) in cases {
         {
             let req = requests::request(kind, size, 1);
@@ -360,12 +391,43 @@ mod tests {
 
     #[test]
     fn a_short_run_measures_every_case() {
-        let cases = datapath(2_000, 1, 32).unwrap();
+        let cases = datapath(2_000, 1, 32, &Only::default()).unwrap();
         assert_eq!(cases.len(), KINDS.len() * SIZES.len() + JUMBO_KINDS.len());
         let lines = result_lines(&cases);
         assert_eq!(lines.matches("RESULT datapath ").count(), 16);
         assert!(lines.contains("proto=ndp size=1500"));
         assert!(lines.contains("proto=udp4 size=9000"));
+    }
+
+    #[test]
+    fn only_measures_the_cases_asked_for_and_refuses_unknown_ones() {
+        let only = Only {
+            kinds: vec!["udp4".into(), "ndp".into()],
+            sizes: vec![64],
+        };
+        let cases = datapath(2_000, 1, 32, &only).unwrap();
+        let got: Vec<_> = cases.iter().map(|c| (short_name(c.kind), c.size)).collect();
+        assert_eq!(got, [("udp4", 64), ("ndp", 64)]);
+        let jumbo = Only {
+            kinds: vec![],
+            sizes: vec![JUMBO],
+        };
+        assert_eq!(
+            datapath(2_000, 1, 32, &jumbo).unwrap().len(),
+            JUMBO_KINDS.len()
+        );
+        for bad in [
+            Only {
+                kinds: vec!["udp5".into()],
+                sizes: vec![],
+            },
+            Only {
+                kinds: vec![],
+                sizes: vec![65],
+            },
+        ] {
+            assert!(datapath(2_000, 1, 32, &bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

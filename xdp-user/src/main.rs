@@ -54,6 +54,12 @@ enum Command {
         /// Frames per batch.
         #[arg(long, default_value_t = 64)]
         batch: usize,
+        /// Only these kinds (udp4 udp6 icmp4 icmp6 arp ndp), e.g. to profile one case.
+        #[arg(long, value_delimiter = ',')]
+        kind: Vec<String>,
+        /// Only these frame sizes (64 1500 9000).
+        #[arg(long, value_delimiter = ',')]
+        size: Vec<usize>,
         /// Markdown table to write.
         #[arg(long)]
         out: Option<std::path::PathBuf>,
@@ -89,10 +95,16 @@ fn main() -> ExitCode {
             packets,
             repeats,
             batch,
+            kind,
+            size,
             out,
             note,
         } => {
-            cli_bench = Some((packets, repeats, batch, out, note));
+            let only = bench::Only {
+                kinds: kind,
+                sizes: size,
+            };
+            cli_bench = Some((packets, repeats, batch, only, out, note));
             Ok(())
         }
         Command::Run(args) => runner::run(args),
@@ -111,8 +123,8 @@ fn main() -> ExitCode {
         }),
     };
     let result = match (result, cli_bench) {
-        (Ok(()), Some((packets, repeats, batch, out, note))) => {
-            bench::datapath(packets, repeats, batch).and_then(|cases| {
+        (Ok(()), Some((packets, repeats, batch, only, out, note))) => {
+            bench::datapath(packets, repeats, batch, &only).and_then(|cases| {
                 print!("{}", bench::result_lines(&cases));
                 let classifier = if nix::unistd::geteuid().is_root() {
                     bench::classifier(1_000_000, repeats).map_err(|e| format!("{e:#}"))
