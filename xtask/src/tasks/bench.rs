@@ -97,6 +97,11 @@ pub struct BenchArgs {
     /// configuration once per load).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub dpdk_rounds: u32,
+    /// Run the maximum-load rounds of the DPDK comparison with every configuration started
+    /// once, each on its own veth lab, all but the measured one paused (SIGSTOP): the windows
+    /// a ratio compares follow each other directly, without a server start between them.
+    #[arg(long)]
+    pub paired: bool,
     /// Rounds of the DPDK comparison at 25/50/80% of each configuration's own maximum
     /// (CPU per answer); 0 skips them.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=20))]

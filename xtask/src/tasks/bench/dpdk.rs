@@ -7,7 +7,10 @@
 //! configuration once and measures it on each load it answers; the order alternates between
 //! rounds so that a drift of the machine's load hits both sides alike), medians and the
 //! spread of the per-round ratio; then `--share-rounds` rounds at 25%, 50% and 80% of each
-//! configuration's own median maximum for the CPU cost per answer.
+//! configuration's own median maximum for the CPU cost per answer. With `--paired` the
+//! maximum-load rounds start every configuration once, each on its own lab, and pause all but
+//! the measured one (see [`paired_max`]): this VM's speed drifts over seconds, and a server
+//! start between the two windows of a ratio lets the drift in.
 //!
 //! testpmd leaves its interface promiscuous and its runtime directory
 //! `/var/run/dpdk/<file-prefix>` behind; both are cleaned up after every run of it, and its
@@ -173,6 +176,110 @@ fn finish(lab: &Lab, sc: &Scenario, mut s: Started) {
     }
 }
 
+/// Stops (`SIGSTOP`) or resumes (`SIGCONT`) a paused server of the paired rounds.
+fn signal(s: &Started, sig: nix::sys::signal::Signal) {
+    let pid = nix::unistd::Pid::from_raw(s.watched as i32);
+    if let Err(e) = nix::sys::signal::kill(pid, sig) {
+        eprintln!("bench: {sig} to pid {}: {e}", s.watched);
+    }
+}
+
+/// The maximum-load rounds with `--paired`: every configuration runs for the whole phase, each
+/// on its own lab (veth pair and namespaces, tuned like the main one), and all but the one
+/// being measured are paused with `SIGSTOP`, so a paused one takes no CPU (testpmd would spin
+/// at 100% otherwise) and gets no traffic. Per round and load the configurations are measured
+/// one right after the other (order alternating between rounds): the windows a ratio compares
+/// are seconds apart, with no server start between them, so a drift of this VM's speed hits
+/// both alike. Every server is resumed and stopped, and every lab torn down, on every exit.
+fn paired_max(
+    b: &mut Bench,
+    scs: &[Scenario],
+    notes: &mut Vec<String>,
+    record: &mut impl FnMut(u32, &Scenario, Load, super::sample::Sample),
+) -> Result<()> {
+    let args = b.args;
+    let rounds = args.dpdk_rounds;
+    let windows: u32 = rounds * scs.iter().map(|s| s.loads().len() as u32).sum::<u32>();
+    let mut labs = Vec::new();
+    for i in 0..scs.len() {
+        let prefix = format!("{}-p{i}", args.prefix);
+        println!("bench: bringing up lab {prefix:?} for the paired rounds...");
+        let lab = Lab::up_with(lab::LabSpec::new(prefix, 1), true)?;
+        super::tune_lab(&lab)?;
+        labs.push(lab);
+    }
+    let mut started: Vec<Option<Started>> = Vec::new();
+    for (sc, lab) in scs.iter().zip(&labs) {
+        let mut sb = Bench {
+            lab,
+            bins: b.bins,
+            args,
+            stop: b.stop,
+            raw: String::new(),
+        };
+        let s = start_or_note(&sb, sc, windows, "the paired rounds", notes);
+        if let Some(s) = &s {
+            signal(s, nix::sys::signal::Signal::SIGSTOP);
+        }
+        b.raw.push_str(&std::mem::take(&mut sb.raw));
+        started.push(s);
+    }
+    let mut measure = || -> Result<()> {
+        for round in 0..rounds {
+            println!(
+                "\nbench: --- DPDK comparison, maximum load, paired round {}/{rounds} ---",
+                round + 1
+            );
+            let mut idx: Vec<usize> = (0..scs.len()).collect();
+            if !round.is_multiple_of(2) {
+                idx.reverse();
+            }
+            for load in [Load::Udp, Load::Icmp] {
+                for &i in &idx {
+                    let (sc, Some(s)) = (&scs[i], &started[i]) else {
+                        continue;
+                    };
+                    if !sc.loads().contains(&load) {
+                        continue;
+                    }
+                    let mut sb = Bench {
+                        lab: &labs[i],
+                        bins: b.bins,
+                        args,
+                        stop: b.stop,
+                        raw: String::new(),
+                    };
+                    signal(s, nix::sys::signal::Signal::SIGCONT);
+                    let what = format!("round {}/{rounds}", round + 1);
+                    let run = GenRun {
+                        load,
+                        rate: None,
+                        window: args.window,
+                        warmup: args.warmup,
+                        sample_every: super::SAMPLE_EVERY,
+                    };
+                    let got = sb.one_run(sc, &run, Some(s.watched), &what);
+                    signal(s, nix::sys::signal::Signal::SIGSTOP);
+                    b.raw.push_str(&sb.raw);
+                    if let Some(sample) = got? {
+                        record(round, sc, load, sample);
+                    }
+                }
+            }
+        }
+        Ok(())
+    };
+    let outcome = measure();
+    for ((sc, lab), s) in scs.iter().zip(&labs).zip(started) {
+        if let Some(s) = s {
+            signal(&s, nix::sys::signal::Signal::SIGCONT);
+            finish(lab, sc, s);
+        }
+    }
+    // Dropping `labs` tears them down.
+    outcome
+}
+
 /// Runs the comparison. A configuration that fails to start is reported in the note and
 /// left out of its round.
 pub(super) fn compare(b: &mut Bench, dpdk: bool) -> Result<(Comparison, Option<String>)> {
@@ -199,26 +306,34 @@ pub(super) fn compare(b: &mut Bench, dpdk: bool) -> Result<(Comparison, Option<S
     // Maximum load, interleaved.
     let mut max: HashMap<(String, Load), Runs> = HashMap::new();
     let mut per_round: HashMap<(u32, String, Load), f64> = HashMap::new();
-    for round in 0..rounds {
-        println!(
-            "\nbench: --- DPDK comparison, maximum load, round {}/{rounds} ---",
-            round + 1
-        );
-        for sc in order(round) {
-            let loads = sc.loads();
-            let when = format!("round {}", round + 1);
-            let Some(started) = start_or_note(b, sc, loads.len() as u32, &when, &mut notes) else {
-                continue;
-            };
-            for &load in loads {
-                let what = format!("round {}/{rounds}", round + 1);
-                let run = gen_run(load, None);
-                if let Some(s) = b.one_run(sc, &run, Some(started.watched), &what)? {
-                    per_round.insert((round, sc.key.clone(), load), s.rx_pps);
-                    max.entry((sc.key.clone(), load)).or_default().0.push(s);
+    let mut record = |round: u32, sc: &Scenario, load: Load, s: super::sample::Sample| {
+        per_round.insert((round, sc.key.clone(), load), s.rx_pps);
+        max.entry((sc.key.clone(), load)).or_default().0.push(s);
+    };
+    if args.paired {
+        paired_max(b, &scs, &mut notes, &mut record)?;
+    } else {
+        for round in 0..rounds {
+            println!(
+                "\nbench: --- DPDK comparison, maximum load, round {}/{rounds} ---",
+                round + 1
+            );
+            for sc in order(round) {
+                let loads = sc.loads();
+                let when = format!("round {}", round + 1);
+                let Some(started) = start_or_note(b, sc, loads.len() as u32, &when, &mut notes)
+                else {
+                    continue;
+                };
+                for &load in loads {
+                    let what = format!("round {}/{rounds}", round + 1);
+                    let run = gen_run(load, None);
+                    if let Some(s) = b.one_run(sc, &run, Some(started.watched), &what)? {
+                        record(round, sc, load, s);
+                    }
                 }
+                finish(lab, sc, started);
             }
-            finish(lab, sc, started);
         }
     }
     // Per-round ratios: ours / DPDK, and each variant / ours.
@@ -322,6 +437,7 @@ pub(super) fn compare(b: &mut Bench, dpdk: bool) -> Result<(Comparison, Option<S
             round_ratios,
             rounds,
             share_rounds,
+            paired: args.paired,
         },
         note,
     ))

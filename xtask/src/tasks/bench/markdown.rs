@@ -239,13 +239,20 @@ fn render_dpdk(s: &mut String, r: &Results) {
     let _ = writeln!(
         s,
         "Same veth, generator and window; testpmd pinned to the server CPU like the responder. \
-         {} interleaved round(s) at maximum offered load (the order alternates), then {} round(s) \
+         {} interleaved round(s) at maximum offered load (the order alternates{}), then {} round(s) \
          at 25/50/80% of each configuration's own median maximum. UDP load: testpmd `macswap` \
          (its replies are the requests with the MAC addresses swapped, checked as such), ours a \
          full UDP echo; ICMP load: testpmd `icmpecho`, ours the ICMP echo handler; both checked \
          as echo replies. *offered* is what the generator CPU managed to send (it also runs the \
          server's XDP program and the copy into the socket).\n",
-        c.rounds, c.share_rounds
+        c.rounds,
+        if c.paired {
+            "; paired: every server running at once, each on its own veth pair, all but the \
+             measured one paused, so each load's windows follow each other directly"
+        } else {
+            "; each configuration started once per round"
+        },
+        c.share_rounds
     );
     let _ = writeln!(s, "| load | server | answered Mpps at max | offered Mpps | ours / DPDK [per round] | invalid / replies | CPU ns/answer at max | at 25% | at 50% | at 80% | loss at 80% % |");
     let _ = writeln!(s, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");

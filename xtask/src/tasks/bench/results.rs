@@ -98,6 +98,9 @@ pub struct Comparison {
     /// Interleaved rounds at maximum load, and rounds at the shares.
     pub rounds: u32,
     pub share_rounds: u32,
+    /// The maximum-load rounds ran paired (`--paired`): every server at once on its own veth,
+    /// all but the measured one paused.
+    pub paired: bool,
 }
 
 impl Comparison {
