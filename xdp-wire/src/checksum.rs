@@ -21,21 +21,46 @@ pub fn add(a: u16, b: u16) -> u16 {
 
 /// Folded one's-complement sum of `data` as big-endian 16-bit words; an odd trailing byte is
 /// the high byte of a word padded with zero (RFC 1071).
+///
+/// Eight bytes per step into a 64-bit accumulator with end-around carry (2^16 == 1 (mod
+/// 0xffff), so a 64-bit word contributes exactly its four 16-bit halves once folded, and a
+/// carry out of bit 63 counts 1; a sum that carried is at most 2^64 - 2, so putting the carry
+/// back cannot carry again). The at most seven bytes left are added as a 32-bit, a 16-bit and
+/// an 8-bit piece: each starts at an even offset, so its place in the accumulator does not
+/// matter. Headers are 8 to 60 bytes: the loop runs a few times, and the tail costs no more.
 #[inline]
 pub fn sum(data: &[u8]) -> u16 {
-    // 32-bit words into a 64-bit accumulator: 2^16 == 1 (mod 0xffff), so a 32-bit word
-    // contributes exactly its two 16-bit halves once folded. No overflow below 2^32 words.
-    let (words, rest) = data.as_chunks::<4>();
-    let mut acc: u64 = 0;
+    let (words, rest) = data.as_chunks::<8>();
+    let mut acc = 0u64;
     for w in words {
-        acc += u64::from(u32::from_be_bytes(*w));
+        acc = add_carry(acc, u64::from_be_bytes(*w));
     }
-    let mut tail = [0u8; 4];
-    for (t, b) in tail.iter_mut().zip(rest) {
-        *t = *b;
+    let mut tail = 0u64;
+    let rest = match rest.split_first_chunk::<4>() {
+        Some((w, r)) => {
+            tail += u64::from(u32::from_be_bytes(*w));
+            r
+        }
+        None => rest,
+    };
+    let rest = match rest.split_first_chunk::<2>() {
+        Some((w, r)) => {
+            tail += u64::from(u16::from_be_bytes(*w));
+            r
+        }
+        None => rest,
+    };
+    if let Some(b) = rest.first() {
+        tail += u64::from(*b) << 8;
     }
-    acc += u64::from(u32::from_be_bytes(tail));
-    fold(acc)
+    fold(add_carry(acc, tail))
+}
+
+/// `a + b` in one's-complement arithmetic on 64 bits: the carry out goes back in.
+#[inline(always)]
+fn add_carry(a: u64, b: u64) -> u64 {
+    let (s, c) = a.overflowing_add(b);
+    s + u64::from(c)
 }
 
 /// The folded sum of `data` as it counts inside a larger message where it starts at byte
@@ -53,15 +78,15 @@ pub fn sum_at(data: &[u8], offset: usize) -> u16 {
     }
 }
 
-/// Folds a wide one's-complement accumulator to 16 bits with end-around carry (loop-free).
+/// Folds a wide one's-complement accumulator to 16 bits with end-around carry (loop-free):
+/// the two 32-bit halves, then the two 16-bit halves, each added with its carry put back
+/// (which cannot carry again: a sum that carried is at most `2 * MAX - 2^n`).
 #[inline(always)]
-pub fn fold(mut acc: u64) -> u16 {
-    acc = (acc & 0xffff_ffff) + (acc >> 32);
-    acc = (acc & 0xffff_ffff) + (acc >> 32);
-    acc = (acc & 0xffff) + (acc >> 16);
-    acc = (acc & 0xffff) + (acc >> 16);
-    acc = (acc & 0xffff) + (acc >> 16);
-    acc as u16
+pub fn fold(acc: u64) -> u16 {
+    let (s, c) = (acc as u32).overflowing_add((acc >> 32) as u32);
+    let s = s + u32::from(c);
+    let (t, c) = (s as u16).overflowing_add((s >> 16) as u16);
+    t + u16::from(c)
 }
 
 /// The folded sum in big-endian words (the form of [`sum`]) of a wide accumulator of 16-bit
@@ -123,26 +148,36 @@ pub fn finish_update(acc: u64, udp: bool) -> u16 {
 }
 
 /// Sum of the IPv4 pseudo-header (RFC 768 / RFC 793): addresses, zero + protocol, length.
-#[inline]
+/// Four words well below 2^34 in all: one fold, no loop.
+#[inline(always)]
 pub fn pseudo_v4(src: [u8; 4], dst: [u8; 4], protocol: u8, len: u16) -> u16 {
-    let s = add(sum(&src), sum(&dst));
-    add(add(s, u16::from(protocol)), len)
+    fold(
+        u64::from(u32::from_be_bytes(src))
+            + u64::from(u32::from_be_bytes(dst))
+            + u64::from(protocol)
+            + u64::from(len),
+    )
 }
 
 /// Sum of the IPv6 pseudo-header (RFC 8200 §8.1): addresses, 32-bit upper-layer length,
-/// three zero bytes + next header.
-#[inline]
+/// three zero bytes + next header. Ten 32-bit words in all (below 2^36): one fold.
+#[inline(always)]
 pub fn pseudo_v6(src: &[u8; 16], dst: &[u8; 16], next_header: u8, len: u32) -> u16 {
-    let s = add(sum(src), sum(dst));
-    let s = add(s, sum(&len.to_be_bytes()));
-    add(s, u16::from(next_header))
+    let words = |a: &[u8; 16]| -> u64 {
+        a.as_chunks::<4>()
+            .0
+            .iter()
+            .map(|w| u64::from(u32::from_be_bytes(*w)))
+            .sum()
+    };
+    fold(words(src) + words(dst) + u64::from(len) + u64::from(next_header))
 }
 
 #[cfg(test)]
 #[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use std::vec::Vec;
+    use std::{vec, vec::Vec};
 
     /// Textbook RFC 1071 reference: 16-bit words, one at a time, folding as we go.
     fn reference(data: &[u8]) -> u16 {
@@ -180,6 +215,26 @@ mod tests {
         assert_eq!(sum(&[0xff; 1500]), reference(&[0xff; 1500]));
         assert_eq!(sum(&[]), 0);
         assert_eq!(sum(&[0xab]), 0xab00);
+    }
+
+    #[test]
+    fn carries_out_of_the_wide_accumulator_count() {
+        // All-ones words wrap the 64-bit accumulator at every step; a small word after them
+        // leaves it at all ones with a carry pending; mixes with every tail length.
+        let ones = [0xffu8; 8];
+        let one = [0, 0, 0, 0, 0, 0, 0, 1];
+        for pattern in [
+            vec![ones, ones, one],
+            vec![ones, one, ones, ones, one],
+            vec![one, ones, ones, ones],
+        ] {
+            let words: Vec<u8> = pattern.concat();
+            for tail in 0..8 {
+                let mut data = words.clone();
+                data.extend(std::iter::repeat_n(0xff, tail));
+                assert_eq!(sum(&data), reference(&data), "{pattern:?} + {tail}");
+            }
+        }
     }
 
     #[test]

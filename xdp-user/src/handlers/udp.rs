@@ -27,8 +27,22 @@ pub const LOOP_PRONE_PORTS: [u16; 5] = [7, 13, 17, 19, 37];
 /// Whether a datagram from `port` must not be echoed: a [`LOOP_PRONE_PORTS`] service, or one
 /// of our own echo ports (another responder, or a spoofed loop between two of them).
 pub fn is_loop_prone_source(port: u16, id: &Identity) -> bool {
-    LOOP_PRONE_PORTS.contains(&port) || id.owns_udp_port(port)
+    (port < 64 && LOOP_PRONE_MASK & (1 << port) != 0) || id.owns_udp_port(port)
 }
+
+/// [`LOOP_PRONE_PORTS`] as a bit set (all are below 64): one test per datagram, not a scan.
+/// Evaluated at compile time, where an index or port out of range fails the build.
+#[allow(clippy::indexing_slicing)]
+const LOOP_PRONE_MASK: u64 = {
+    let mut mask = 0u64;
+    let mut i = 0;
+    while i < LOOP_PRONE_PORTS.len() {
+        assert!(LOOP_PRONE_PORTS[i] < 64);
+        mask |= 1 << LOOP_PRONE_PORTS[i];
+        i += 1;
+    }
+    mask
+};
 
 /// What a zero checksum field means for this IP version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -306,7 +320,7 @@ mod tests {
             );
         }
         // Neighbouring ports are answered.
-        for sport in [6u16, 8, 9, 53, 1024, 65535] {
+        for sport in [6u16, 8, 9, 53, 63, 64, 71, 77, 1024, 65535] {
             reply(&udp4(PEER_V4, OUR_V4, sport, UDP_PORT, b"ok"), Answer::Udp4);
         }
     }
