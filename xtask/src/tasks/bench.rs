@@ -110,6 +110,19 @@ pub struct BenchArgs {
     /// defaults (and DPDK), e.g. `--variant "--busy-poll"`; repeatable.
     #[arg(long = "variant", value_name = "FLAGS", allow_hyphen_values = true)]
     pub variants: Vec<String>,
+    /// Another build of `xdp-responder` (e.g. of an earlier commit) to measure with its
+    /// defaults as a variant in the same rounds: an A/B of two builds on one lab; repeatable.
+    #[arg(long = "variant-bin", value_name = "PATH", value_parser = existing_file)]
+    pub variant_bins: Vec<std::path::PathBuf>,
+}
+
+/// An existing file, as an absolute path (the server runs from another directory).
+fn existing_file(s: &str) -> Result<std::path::PathBuf, String> {
+    let p = std::path::Path::new(s);
+    if !p.is_file() {
+        return Err(format!("{s:?} is not a file"));
+    }
+    std::fs::canonicalize(p).map_err(|e| format!("{s:?}: {e}"))
 }
 
 fn parse_secs(s: &str) -> Result<f64, String> {
@@ -218,7 +231,7 @@ pub fn bench(args: &BenchArgs) -> Result<()> {
                 false
             }
         };
-        if with || !args.variants.is_empty() {
+        if with || !args.variants.is_empty() || !args.variant_bins.is_empty() {
             let (c, note) = dpdk::compare(&mut b, with)?;
             r.dpdk = Some(c);
             r.dpdk_note = note.or(r.dpdk_note.take());

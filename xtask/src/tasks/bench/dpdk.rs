@@ -284,7 +284,12 @@ fn paired_max(
 /// left out of its round.
 pub(super) fn compare(b: &mut Bench, dpdk: bool) -> Result<(Comparison, Option<String>)> {
     let (lab, args) = (b.lab, b.args);
-    let scs = plan::compare_scenarios(&file_prefix(&args.prefix), &args.variants, dpdk);
+    let scs = plan::compare_scenarios(
+        &file_prefix(&args.prefix),
+        &args.variants,
+        &args.variant_bins,
+        dpdk,
+    );
     let rounds = args.dpdk_rounds;
     let share_rounds = args.share_rounds;
     let mut notes: Vec<String> = Vec::new();

@@ -2,17 +2,19 @@
 //! namespace, and how the generator is started against it. Pure: command lines only.
 
 use std::net::Ipv4Addr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::lab;
 
 /// The server side of one configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Server {
-    /// Our responder with `--xdp-mode <mode>` and extra flags (the sweep's).
+    /// Our responder with `--xdp-mode <mode>` and extra flags (the sweep's); `bin` is another
+    /// build of it to run instead of this workspace's (`--variant-bin`).
     Responder {
         xdp_mode: &'static str,
         extra: Vec<String>,
+        bin: Option<PathBuf>,
     },
     /// `xdp-gen echo-server --mode <mode>` (simple or mmsg): the kernel's UDP path.
     KernelEcho { mode: &'static str },
@@ -117,12 +119,16 @@ impl Scenario {
     ) -> Vec<String> {
         let s = |x: &str| x.to_string();
         match &self.server {
-            Server::Responder { xdp_mode, extra } => {
+            Server::Responder {
+                xdp_mode,
+                extra,
+                bin,
+            } => {
                 let mut v = vec![
                     s("taskset"),
                     s("-c"),
                     cpu.to_string(),
-                    responder.display().to_string(),
+                    bin.as_deref().unwrap_or(responder).display().to_string(),
                     s("run"),
                     s("--iface"),
                     s(lab::RESP_IFACE),
@@ -241,9 +247,15 @@ pub mod compare_keys {
 
 /// The DPDK comparison: our responder with its defaults (answers both loads), each of
 /// `variants` (responder flags, e.g. `--busy-poll`, measured in the same interleaved rounds),
-/// and with `dpdk` testpmd in `macswap` mode (UDP load) and in `icmpecho` mode (ICMP load).
-/// `file_prefix` is testpmd's runtime directory name.
-pub fn compare_scenarios(file_prefix: &str, variants: &[String], dpdk: bool) -> Vec<Scenario> {
+/// each of `bins` (other builds of the responder, with their defaults), and with `dpdk`
+/// testpmd in `macswap` mode (UDP load) and in `icmpecho` mode (ICMP load). `file_prefix`
+/// is testpmd's runtime directory name.
+pub fn compare_scenarios(
+    file_prefix: &str,
+    variants: &[String],
+    bins: &[PathBuf],
+    dpdk: bool,
+) -> Vec<Scenario> {
     let testpmd = |forward: &'static str| Server::Dpdk {
         forward,
         file_prefix: file_prefix.to_string(),
@@ -254,6 +266,7 @@ pub fn compare_scenarios(file_prefix: &str, variants: &[String], dpdk: bool) -> 
         Server::Responder {
             xdp_mode: "native",
             extra: vec![],
+            bin: None,
         },
     )];
     for (i, flags) in variants.iter().enumerate() {
@@ -263,6 +276,18 @@ pub fn compare_scenarios(file_prefix: &str, variants: &[String], dpdk: bool) -> 
             Server::Responder {
                 xdp_mode: "native",
                 extra: flags.split_whitespace().map(str::to_string).collect(),
+                bin: None,
+            },
+        ));
+    }
+    for (i, bin) in bins.iter().enumerate() {
+        v.push(Scenario::new(
+            &format!("{}{}", compare_keys::VARIANT_PREFIX, variants.len() + i + 1),
+            &format!("{} (defaults)", bin.display()),
+            Server::Responder {
+                xdp_mode: "native",
+                extra: vec![],
+                bin: Some(bin.clone()),
             },
         ));
     }
@@ -290,6 +315,7 @@ pub fn main_scenarios() -> Vec<Scenario> {
             Server::Responder {
                 xdp_mode: "native",
                 extra: vec![],
+                bin: None,
             },
         ),
         Scenario::new(
@@ -298,6 +324,7 @@ pub fn main_scenarios() -> Vec<Scenario> {
             Server::Responder {
                 xdp_mode: "skb",
                 extra: vec![],
+                bin: None,
             },
         ),
         Scenario::new(
@@ -340,6 +367,7 @@ pub fn sweep_scenarios() -> Vec<Scenario> {
     let resp = |extra: &[&str]| Server::Responder {
         xdp_mode: "native",
         extra: extra.iter().map(|s| s.to_string()).collect(),
+        bin: None,
     };
     let mut v = Vec::new();
     let batches = ["16", "32", "64", "128", "256"];
@@ -537,7 +565,7 @@ mod tests {
 
     #[test]
     fn dpdk_comparison() {
-        let c = compare_scenarios("benchdpdk", &[], true);
+        let c = compare_scenarios("benchdpdk", &[], &[], true);
         let (r, g) = (Path::new("/b/xdp-responder"), Path::new("/b/xdp-gen"));
         assert_eq!(
             c[1].server_command(r, g, 1, 90).join(" "),
@@ -577,12 +605,25 @@ mod tests {
         };
         let line = gen_command(g, &c[1], &run, 0, None).join(" ");
         assert!(line.contains("--proto udp --expect macswap"), "{line}");
-        let v = compare_scenarios("p", &["--busy-poll --batch 64".to_string()], false);
-        assert_eq!(v.len(), 2, "no DPDK rows without dpdk");
+        let v = compare_scenarios(
+            "p",
+            &["--busy-poll --batch 64".to_string()],
+            &[PathBuf::from("/tmp/old/xdp-responder")],
+            false,
+        );
+        assert_eq!(v.len(), 3, "no DPDK rows without dpdk");
         assert_eq!(v[1].key, "responder-variant-1");
-        assert!(v[1]
-            .server_command(r, g, 1, 60)
-            .join(" ")
-            .ends_with("--duration 60 --busy-poll --batch 64"));
+        let line = v[1].server_command(r, g, 1, 60).join(" ");
+        assert!(
+            line.ends_with("--duration 60 --busy-poll --batch 64"),
+            "{line}"
+        );
+        assert!(line.contains(&format!(" {} run ", r.display())), "{line}");
+        // Another build runs with its defaults in place of this workspace's.
+        assert_eq!(v[2].key, "responder-variant-2");
+        let line = v[2].server_command(r, g, 1, 60).join(" ");
+        assert!(line.contains(" /tmp/old/xdp-responder run "), "{line}");
+        assert!(!line.contains(&r.display().to_string()), "{line}");
+        assert!(line.ends_with("--duration 60"), "{line}");
     }
 }
