@@ -9,7 +9,8 @@
 //! * a *wide accumulator*, `u64`, for code that adds many words before folding once (the XDP
 //!   programs, whose verifier wants no loops): [`fold`], [`update_word`], [`finish_update`].
 //!
-//! Everything here is loop-free except [`sum`] and panic-free: it builds for the bpf target.
+//! Everything here is loop-free except [`sum`] (and [`pseudo_v6`]'s fixed four words per
+//! address, unrolled) and panic-free: it builds for the bpf target.
 
 /// One's-complement addition of two folded sums.
 #[inline(always)]
@@ -27,7 +28,8 @@ pub fn add(a: u16, b: u16) -> u16 {
 /// carry out of bit 63 counts 1; a sum that carried is at most 2^64 - 2, so putting the carry
 /// back cannot carry again). The at most seven bytes left are added as a 32-bit, a 16-bit and
 /// an 8-bit piece: each starts at an even offset, so its place in the accumulator does not
-/// matter. Headers are 8 to 60 bytes: the loop runs a few times, and the tail costs no more.
+/// matter. For a header of 8 to 60 bytes the loop runs a few times and the tail three steps at
+/// most, with no byte loop.
 #[inline]
 pub fn sum(data: &[u8]) -> u16 {
     let (words, rest) = data.as_chunks::<8>();

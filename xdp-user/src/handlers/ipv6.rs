@@ -202,26 +202,20 @@ mod tests {
         // 4096 flows in 2^20 labels: about 8 pairs share a label if the hash is uniform.
         // A label that ignored the varied field, or used a few of its bits, would repeat.
         let (a, b) = (OUR_V6, PEER_V6);
-        let by_port: Vec<u32> = (0..4096u16)
-            .map(|p| super::flow_label(&a, &b, 17, [(p >> 8) as u8, p as u8, 0, 7]))
-            .collect();
-        let by_dst_port: Vec<u32> = (0..4096u16)
-            .map(|p| super::flow_label(&a, &b, 17, [0, 7, (p >> 8) as u8, p as u8]))
-            .collect();
-        let by_addr: Vec<u32> = (0..4096u16)
-            .map(|i| {
-                let mut d = b;
-                d[14..].copy_from_slice(&i.to_be_bytes());
-                super::flow_label(&a, &d, 58, [128, 0, 0, 0])
-            })
-            .collect();
-        let by_prefix: Vec<u32> = (0..4096u16)
-            .map(|i| {
-                let mut s = a;
-                s[2..4].copy_from_slice(&i.to_be_bytes());
-                super::flow_label(&s, &b, 58, [128, 0, 0, 0])
-            })
-            .collect();
+        let flows = |label: &dyn Fn([u8; 2]) -> u32| {
+            (0..4096u16)
+                .map(|i| label(i.to_be_bytes()))
+                .collect::<Vec<u32>>()
+        };
+        // The two bytes `i` written at `at` into the address `x`.
+        let with = |mut x: [u8; 16], at: usize, i: [u8; 2]| {
+            x[at..at + 2].copy_from_slice(&i);
+            x
+        };
+        let by_port = flows(&|[h, l]| super::flow_label(&a, &b, 17, [h, l, 0, 7]));
+        let by_dst_port = flows(&|[h, l]| super::flow_label(&a, &b, 17, [0, 7, h, l]));
+        let by_addr = flows(&|i| super::flow_label(&a, &with(b, 14, i), 58, [128, 0, 0, 0]));
+        let by_prefix = flows(&|i| super::flow_label(&with(a, 2, i), &b, 58, [128, 0, 0, 0]));
         for (what, labels) in [
             ("source port", by_port),
             ("destination port", by_dst_port),
