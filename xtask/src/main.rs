@@ -66,7 +66,7 @@ enum Task {
         #[arg(long, default_value = tasks::demo::DEMO_PREFIX, value_parser = lab::parse_prefix)]
         prefix: String,
         /// Use this responder binary instead of building one.
-        #[arg(long, value_name = "PATH")]
+        #[arg(long, value_name = "PATH", value_parser = xtask::paths::parse_existing_file)]
         responder: Option<PathBuf>,
     },
     /// What CI runs: setup, build (all targets), clippy -D warnings, tests (one thread).

@@ -50,6 +50,17 @@ pub fn cargo_bin_dir() -> Option<PathBuf> {
         .map(|h| PathBuf::from(h).join(".cargo").join("bin"))
 }
 
+/// A command-line path to an existing file, made absolute: the servers it names are run
+/// under `ip netns exec` and `taskset`, which would resolve a relative path against their own
+/// working directory. A clap `value_parser`.
+pub fn parse_existing_file(s: &str) -> Result<PathBuf, String> {
+    let p = Path::new(s);
+    if !p.is_file() {
+        return Err(format!("{s:?} is not a file"));
+    }
+    std::fs::canonicalize(p).map_err(|e| format!("{s:?}: {e}"))
+}
+
 /// Find an executable called `name` on `PATH`.
 pub fn which(name: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
@@ -71,6 +82,20 @@ mod tests {
     fn workspace_root_holds_workspace_manifest() {
         assert!(workspace_root().join("Cargo.toml").is_file());
         assert!(workspace_root().join("xtask").is_dir());
+    }
+
+    #[test]
+    fn existing_files_are_made_absolute_and_others_refused() {
+        let manifest = workspace_root().join("Cargo.toml");
+        let got = parse_existing_file(manifest.to_str().unwrap()).unwrap();
+        assert!(got.is_absolute());
+        assert_eq!(got, std::fs::canonicalize(&manifest).unwrap());
+        // A directory and a missing path are refused, naming the path.
+        let dir = workspace_root().join("xtask");
+        let err = parse_existing_file(dir.to_str().unwrap()).unwrap_err();
+        assert!(err.contains("is not a file"), "{err}");
+        let err = parse_existing_file("/nonexistent/xdp-responder").unwrap_err();
+        assert!(err.contains("/nonexistent/xdp-responder"), "{err}");
     }
 
     #[test]

@@ -112,17 +112,12 @@ pub struct BenchArgs {
     pub variants: Vec<String>,
     /// Another build of `xdp-responder` (e.g. of an earlier commit) to measure with its
     /// defaults as a variant in the same rounds: an A/B of two builds on one lab; repeatable.
-    #[arg(long = "variant-bin", value_name = "PATH", value_parser = existing_file)]
+    #[arg(
+        long = "variant-bin",
+        value_name = "PATH",
+        value_parser = crate::paths::parse_existing_file
+    )]
     pub variant_bins: Vec<std::path::PathBuf>,
-}
-
-/// An existing file, as an absolute path (the server runs from another directory).
-fn existing_file(s: &str) -> Result<std::path::PathBuf, String> {
-    let p = std::path::Path::new(s);
-    if !p.is_file() {
-        return Err(format!("{s:?} is not a file"));
-    }
-    std::fs::canonicalize(p).map_err(|e| format!("{s:?}: {e}"))
 }
 
 fn parse_secs(s: &str) -> Result<f64, String> {

@@ -162,13 +162,10 @@ pub fn demo(opts: &DemoOptions) -> Result<()> {
     privilege::require_root("demo")?;
     let stop = signals::install()?;
     setup::ensure_toolchain(false)?;
+    // Both are absolute: a given path through `paths::parse_existing_file`, a built one from
+    // `build_release`.
     let bin = match &opts.responder {
-        Some(path) => {
-            if !path.is_file() {
-                bail!("responder binary {} does not exist", path.display());
-            }
-            path.clone()
-        }
+        Some(path) => path.clone(),
         None => {
             println!("demo: building the responder (release)...");
             build_responder_release()?
@@ -177,9 +174,6 @@ pub fn demo(opts: &DemoOptions) -> Result<()> {
     if stop.load(Ordering::SeqCst) {
         bail!("interrupted");
     }
-    // ip netns exec resolves relative paths against our cwd; make it absolute anyway.
-    let bin =
-        std::fs::canonicalize(&bin).with_context(|| format!("resolving {}", bin.display()))?;
 
     println!(
         "demo: bringing up lab {:?} with {} queue(s)...",

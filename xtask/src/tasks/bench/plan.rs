@@ -269,25 +269,26 @@ pub fn compare_scenarios(
             bin: None,
         },
     )];
-    for (i, flags) in variants.iter().enumerate() {
+    // Flag variants first, then other builds, numbered on from 1 in that order.
+    let with_flags = variants.iter().map(|flags| {
+        let extra = flags.split_whitespace().map(str::to_string).collect();
+        (format!("xdp-responder {flags}"), extra, None)
+    });
+    let builds = bins.iter().map(|bin| {
+        (
+            format!("{} (defaults)", bin.display()),
+            vec![],
+            Some(bin.clone()),
+        )
+    });
+    for (i, (label, extra, bin)) in with_flags.chain(builds).enumerate() {
         v.push(Scenario::new(
             &format!("{}{}", compare_keys::VARIANT_PREFIX, i + 1),
-            &format!("xdp-responder {flags}"),
+            &label,
             Server::Responder {
                 xdp_mode: "native",
-                extra: flags.split_whitespace().map(str::to_string).collect(),
-                bin: None,
-            },
-        ));
-    }
-    for (i, bin) in bins.iter().enumerate() {
-        v.push(Scenario::new(
-            &format!("{}{}", compare_keys::VARIANT_PREFIX, variants.len() + i + 1),
-            &format!("{} (defaults)", bin.display()),
-            Server::Responder {
-                xdp_mode: "native",
-                extra: vec![],
-                bin: Some(bin.clone()),
+                extra,
+                bin,
             },
         ));
     }
