@@ -3,19 +3,23 @@
 //! so a map's name, key and value type are written down exactly once.
 //!
 //! * The responder's XDP program and `xdp-user`: the map names ([`maps`]), the single
-//!   [`Config`] value (the [`proto`] switches built from [`Protocol`]), the UDP port bitmap
-//!   ([`UdpPorts`]), the per-CPU outcome counters ([`Counter`], one slot per frame, with the
-//!   totals user space derives from them) and the XSKMAP and address-map sizes.
+//!   [`Config`] value (the [`proto`] switches built from [`Protocol`]), the IPv4 address
+//!   slots ([`V4Slots`]), the UDP port bitmap ([`UdpPorts`]), the per-CPU outcome counters
+//!   ([`Counter`], one slot per frame, with the totals user space derives from them) and the
+//!   XSKMAP and address-map sizes.
 //! * [`generator`]: the contract between the generator's programs and `xdp-gen`.
 //! * [`ladder`]: the contract between the copy ladder's counters and `xdp-ladder count`.
 //! * [`named_enum!`]: the one list a name table comes from (counters, protocols, and in
 //!   `xdp-user` the answer kinds and drop reasons): `COUNT`, `ALL`, `NAMES`, `name()` and
 //!   `from_name()` cannot drift apart.
 //!
-//! Everything here is `#[repr(C)]` plain data or a constant. Frame formats are not: they are
+//! Everything here is `#[repr(C)]` plain data or a constant (the address slots are atomic
+//! words, shared with a running program). Frame formats are not: they are
 //! `xdp-wire`'s. The `user` feature adds the `aya::Pod` impls the loaders need to read and
 //! write the map values.
 #![no_std]
+
+use core::sync::atomic::{AtomicU64, Ordering};
 
 pub mod generator;
 pub mod ladder;
@@ -23,8 +27,11 @@ pub mod ladder;
 /// Size of the XSKMAP in the object file (index = RX queue id). The loader resizes the map
 /// to the interface's RX queue count before loading, so this is only a placeholder.
 pub const XSKS_PLACEHOLDER_ENTRIES: u32 = 64;
-/// Highest number of IPv4 / IPv6 addresses we answer for.
+/// Highest number of IPv4 / IPv6 addresses we answer for. For IPv4 that is the
+/// [`V4Slots::SLOTS`] slots plus the `V4_ADDRS` hash map, sized [`V4_MAP_ENTRIES`].
 pub const MAX_ADDRS: u32 = 256;
+/// Size of the `V4_ADDRS` hash map: the IPv4 addresses that do not fit in [`V4Slots`].
+pub const V4_MAP_ENTRIES: u32 = MAX_ADDRS - V4Slots::SLOTS as u32;
 
 /// Map names, as declared in the XDP program and looked up by the loader.
 pub mod maps {
@@ -32,7 +39,11 @@ pub mod maps {
     pub const XSKS: &str = "XSKS";
     /// `Array<Config>` with a single entry (index 0).
     pub const CONFIG: &str = "CONFIG";
-    /// `HashMap<[u8; 4], u8>`: IPv4 addresses we answer for (network byte order). Value unused.
+    /// `Array<V4Slots>` with a single entry (index 0), created `BPF_F_MMAPABLE`: the first
+    /// [`crate::V4Slots::SLOTS`] IPv4 addresses we answer for.
+    pub const V4_SLOTS: &str = "V4_SLOTS";
+    /// `HashMap<[u8; 4], u8>`: the IPv4 addresses we answer for that found no free slot in
+    /// `V4_SLOTS` (network byte order). Value unused.
     pub const V4_ADDRS: &str = "V4_ADDRS";
     /// `HashMap<[u8; 16], u8>`: IPv6 addresses we answer for. Value unused.
     pub const V6_ADDRS: &str = "V6_ADDRS";
@@ -260,6 +271,130 @@ impl UdpPorts {
     }
 }
 
+/// The single value of the `V4_SLOTS` map: up to [`V4Slots::SLOTS`] of our IPv4 addresses,
+/// one to a 64-bit word, and how many more sit in the `V4_ADDRS` hash map.
+///
+/// The XDP program compares a frame's address with the slots, which costs it a few loads,
+/// where a hash map lookup costs a hash and a bucket walk (about half the program's time on
+/// an answered IPv4 frame). It consults the hash map only when the count of addresses there
+/// is not zero, so frames for the kernel's own addresses skip it too.
+///
+/// User space changes the slots through a shared mapping of the map (not with map updates,
+/// whose copy has no defined width) and writes each slot with one atomic 64-bit store, while
+/// the program reads each with one 64-bit load: a frame sees every slot either before or
+/// after a change, never a mix of two addresses' bytes. Only the loader writes, one change at
+/// a time.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct V4Slots {
+    /// [`V4Slots::LIVE`] with the address's four bytes in memory order in the low half, or 0.
+    slots: [AtomicU64; Self::SLOTS],
+    /// How many of our addresses are in the hash map instead.
+    overflow: AtomicU64,
+}
+
+/// One 64-bit load of a word shared with another process: an atomic load on the host. On the
+/// bpf target, whose LLVM backend cannot select atomic loads for the cpu we build for, it is
+/// the same single 64-bit load written as a volatile read (the kernel's `READ_ONCE`).
+#[inline(always)]
+fn load_word(word: &AtomicU64) -> u64 {
+    #[cfg(target_arch = "bpf")]
+    {
+        // SAFETY: `as_ptr` is aligned and valid for reads while `word` is borrowed. The writer
+        // (the loader, another process) stores whole words with 8-byte atomic stores, and an
+        // aligned 8-byte load is single-copy atomic on 64-bit CPUs, so this reads one whole
+        // value: the old or the new one.
+        unsafe { word.as_ptr().read_volatile() }
+    }
+    #[cfg(not(target_arch = "bpf"))]
+    {
+        word.load(Ordering::Relaxed)
+    }
+}
+
+/// What [`V4Slots::find`] knows about an address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlotLookup {
+    /// In a slot: ours.
+    Ours,
+    /// In no slot, and the hash map is empty: not ours.
+    NotOurs,
+    /// In no slot, and the hash map holds some addresses: ask it.
+    AskMap,
+}
+
+impl V4Slots {
+    /// Addresses held in slots.
+    pub const SLOTS: usize = 8;
+    /// Marks a slot in use (so that 0.0.0.0 is not the empty slot's address).
+    const LIVE: u64 = 1 << 32;
+
+    #[inline(always)]
+    fn word(addr: &[u8; 4]) -> u64 {
+        Self::LIVE | u64::from(u32::from_ne_bytes(*addr))
+    }
+
+    /// Where to find `addr` (network order): in a slot, nowhere, or maybe in the hash map.
+    #[inline(always)]
+    pub fn find(&self, addr: &[u8; 4]) -> SlotLookup {
+        let word = Self::word(addr);
+        for slot in &self.slots {
+            if load_word(slot) == word {
+                return SlotLookup::Ours;
+            }
+        }
+        if load_word(&self.overflow) == 0 {
+            SlotLookup::NotOurs
+        } else {
+            SlotLookup::AskMap
+        }
+    }
+
+    /// Puts `addr` in a free slot; `false` if there is none. The caller has checked that
+    /// `addr` is not held yet.
+    pub fn insert(&self, addr: &[u8; 4]) -> bool {
+        match self.slots.iter().find(|s| s.load(Ordering::Relaxed) == 0) {
+            Some(slot) => {
+                slot.store(Self::word(addr), Ordering::Release);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Frees the slot of `addr`; `false` if no slot holds it.
+    pub fn remove(&self, addr: &[u8; 4]) -> bool {
+        let word = Self::word(addr);
+        match self
+            .slots
+            .iter()
+            .find(|s| s.load(Ordering::Relaxed) == word)
+        {
+            Some(slot) => {
+                slot.store(0, Ordering::Release);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Counts one more address in the hash map: call after inserting it there.
+    pub fn overflow_added(&self) {
+        self.set_overflow(self.overflow.load(Ordering::Relaxed).wrapping_add(1));
+    }
+
+    /// Counts one address less in the hash map: call after deleting it there.
+    pub fn overflow_removed(&self) {
+        self.set_overflow(self.overflow.load(Ordering::Relaxed).saturating_sub(1));
+    }
+
+    /// A load and a store, not a read-modify-write: the bpf target has no atomic add, and
+    /// there is one writer.
+    fn set_overflow(&self, n: u64) {
+        self.overflow.store(n, Ordering::Release);
+    }
+}
+
 impl Default for UdpPorts {
     fn default() -> Self {
         Self::empty()
@@ -326,6 +461,35 @@ mod tests {
             assert_eq!(set.contains(p), ports.contains(&p), "port {p}");
         }
         assert!(!UdpPorts::empty().contains(7));
+    }
+
+    #[test]
+    fn v4_slots_hold_their_addresses_and_say_when_to_ask_the_map() {
+        let set = V4Slots::default();
+        let addr = |i: u8| [198, 18, 0, i];
+        assert_eq!(set.find(&[0, 0, 0, 0]), SlotLookup::NotOurs);
+        for i in 0..V4Slots::SLOTS as u8 {
+            assert!(set.insert(&addr(i)), "slot {i}");
+        }
+        assert!(!set.insert(&addr(100)), "a ninth address found a slot");
+        for i in 0..V4Slots::SLOTS as u8 {
+            assert_eq!(set.find(&addr(i)), SlotLookup::Ours);
+        }
+        // 0.0.0.0 and a byte-swapped address are not the ones held.
+        assert_eq!(set.find(&[0, 0, 0, 0]), SlotLookup::NotOurs);
+        assert_eq!(set.find(&[3, 0, 18, 198]), SlotLookup::NotOurs);
+        set.overflow_added();
+        assert_eq!(set.find(&addr(100)), SlotLookup::AskMap);
+        assert_eq!(set.find(&addr(3)), SlotLookup::Ours);
+        set.overflow_removed();
+        assert_eq!(set.find(&addr(100)), SlotLookup::NotOurs);
+        // A freed slot takes the next address; the others stay.
+        assert!(set.remove(&addr(3)));
+        assert!(!set.remove(&addr(3)));
+        assert_eq!(set.find(&addr(3)), SlotLookup::NotOurs);
+        assert!(set.insert(&addr(100)));
+        assert_eq!(set.find(&addr(100)), SlotLookup::Ours);
+        assert_eq!(set.find(&addr(7)), SlotLookup::Ours);
     }
 
     #[test]

@@ -162,17 +162,19 @@ fn ipv6<F: Frame + ?Sized, T: Tables + ?Sized>(frame: &F, protocols: u32, tables
     match ip[ipv6::field::NEXT_HEADER] {
         protocol::ICMPV6 => {
             // A Neighbor Solicitation goes to a solicited-node multicast address: look at the
-            // type before deciding on the destination.
-            let dst_ours = tables.has_v6(&dst);
+            // type before deciding on the destination, and look the destination up only
+            // where it decides (one address lookup per solicitation, for its target).
             let Some(icmp) = frame.read::<{ icmp::HEADER_LEN }>(l4) else {
-                return if dst_ours {
+                return if tables.has_v6(&dst) {
                     Verdict::Malformed
                 } else {
                     Verdict::Pass
                 };
             };
             match icmp[icmp::field::TYPE] {
-                icmp::v6::ECHO_REQUEST if dst_ours && protocols & proto::ICMP6_ECHO != 0 => {
+                icmp::v6::ECHO_REQUEST
+                    if protocols & proto::ICMP6_ECHO != 0 && tables.has_v6(&dst) =>
+                {
                     Verdict::Ours(Kind::Icmp6)
                 }
                 icmp::v6::NEIGHBOR_SOLICITATION => {

@@ -1,8 +1,8 @@
 //! `xdp_responder`: the XDP program of the AF_XDP responder.
 //!
 //! It classifies every frame with [`xdp_ebpf::classify`] against the maps that user space fills
-//! (`CONFIG`, `V4_ADDRS`, `V6_ADDRS`, `UDP_PORTS`), and redirects the frames that are ours to the
-//! AF_XDP socket bound to the frame's RX queue (`XSKS`). Everything else goes to the kernel,
+//! (`CONFIG`, `V4_SLOTS` and `V4_ADDRS`, `V6_ADDRS`, `UDP_PORTS`), and redirects the frames
+//! that are ours to the AF_XDP socket bound to the frame's RX queue (`XSKS`). Everything else goes to the kernel,
 //! except frames too short to classify, which are dropped. Each frame adds one to exactly one
 //! per-CPU outcome counter in `COUNTERS`, indexed by [`xdp_common::Counter`]; user space derives
 //! the totals (`Counter::totals`), so the program pays one atomic add per frame.
@@ -10,8 +10,8 @@
 //! The program runs on the CPU that receives (on veth, the sender's), before the frame reaches
 //! the socket: every instruction here is one the sender does not get. So the redirect is not
 //! preceded by an XSKMAP lookup (an empty slot makes `bpf_redirect_map` return its fallback
-//! action, which we count as `no_socket`), and the UDP ports are a bitmap in an array map, not
-//! a hash map.
+//! action, which we count as `no_socket`), the UDP ports are a bitmap in an array map, not
+//! a hash map, and the first IPv4 addresses are compared in place ([`xdp_common::V4Slots`]).
 //!
 //! On the host this file builds to an empty binary, so that the workspace builds with stable.
 #![cfg_attr(target_arch = "bpf", no_std, no_main)]
@@ -21,12 +21,18 @@
 #[cfg(target_arch = "bpf")]
 mod program {
     use aya_ebpf::{
-        bindings::xdp_action::{XDP_ABORTED, XDP_DROP, XDP_PASS},
+        bindings::{
+            xdp_action::{XDP_ABORTED, XDP_DROP, XDP_PASS},
+            BPF_F_MMAPABLE,
+        },
         macros::{map, xdp},
         maps::{Array, HashMap, PerCpuArray, XskMap},
         programs::XdpContext,
     };
-    use xdp_common::{Config, Counter, UdpPorts, MAX_ADDRS, XSKS_PLACEHOLDER_ENTRIES};
+    use xdp_common::{
+        Config, Counter, SlotLookup, UdpPorts, V4Slots, MAX_ADDRS, V4_MAP_ENTRIES,
+        XSKS_PLACEHOLDER_ENTRIES,
+    };
     use xdp_ebpf::classify::{classify, Frame, Tables, Verdict};
 
     /// RX queue index -> AF_XDP socket; sized to the interface's RX queues at load time.
@@ -35,9 +41,13 @@ mod program {
     /// The single [`Config`], at index 0.
     #[map]
     static CONFIG: Array<Config> = Array::with_max_entries(1, 0);
-    /// Our IPv4 addresses (network order); the value is unused.
+    /// Our first IPv4 addresses, as one [`V4Slots`] at index 0; mappable, so that user space
+    /// can write each slot with one atomic store.
     #[map]
-    static V4_ADDRS: HashMap<[u8; 4], u8> = HashMap::with_max_entries(MAX_ADDRS, 0);
+    static V4_SLOTS: Array<V4Slots> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+    /// Our IPv4 addresses (network order) beyond the slots; the value is unused.
+    #[map]
+    static V4_ADDRS: HashMap<[u8; 4], u8> = HashMap::with_max_entries(V4_MAP_ENTRIES, 0);
     /// Our IPv6 addresses; the value is unused.
     #[map]
     static V6_ADDRS: HashMap<[u8; 16], u8> = HashMap::with_max_entries(MAX_ADDRS, 0);
@@ -64,13 +74,18 @@ mod program {
         }
     }
 
-    /// The address sets (BPF hash maps, only membership matters) and the port bitmap.
+    /// The address sets (the IPv4 slots, then BPF hash maps where only membership matters)
+    /// and the port bitmap.
     struct Maps;
 
     impl Tables for Maps {
         #[inline(always)]
         fn has_v4(&self, addr: &[u8; 4]) -> bool {
-            V4_ADDRS.get_ptr(addr).is_some()
+            match V4_SLOTS.get(0).map(|slots| slots.find(addr)) {
+                Some(SlotLookup::Ours) => true,
+                Some(SlotLookup::AskMap) => V4_ADDRS.get_ptr(addr).is_some(),
+                Some(SlotLookup::NotOurs) | None => false,
+            }
         }
         #[inline(always)]
         fn has_v6(&self, addr: &[u8; 16]) -> bool {

@@ -10,9 +10,9 @@ use aya::{
     programs::{Xdp, XdpMode},
     Ebpf, EbpfLoader,
 };
-use xdp_common::{maps, Config, Counter, UdpPorts};
+use xdp_common::{maps, Config, Counter, SlotLookup, UdpPorts, V4Slots};
 
-use crate::{errors::errno_in_chain, handlers::Identity, netdev::NetDev};
+use crate::{errors::errno_in_chain, handlers::Identity, netdev::NetDev, xsk::mmap::Mapping};
 
 /// The XDP program's name in the object.
 pub const PROGRAM: &str = "xdp_responder";
@@ -54,6 +54,47 @@ pub struct Loader {
 /// The program loaded (verified by the kernel) with its maps, attached nowhere yet.
 pub struct Program {
     ebpf: Ebpf,
+    v4_slots: V4SlotsMap,
+}
+
+/// The `V4_SLOTS` map's single value, through a shared mapping of the map: the loader
+/// writes the slots with atomic stores there (see [`V4Slots`]).
+struct V4SlotsMap {
+    map: Mapping,
+}
+
+impl V4SlotsMap {
+    fn new(ebpf: &Ebpf) -> Result<Self> {
+        use std::os::fd::{AsFd as _, AsRawFd as _};
+        let data = match ebpf.map(maps::V4_SLOTS) {
+            Some(aya::maps::Map::Array(data)) => data,
+            _ => {
+                return Err(anyhow!(
+                    "the XDP object has no array map {}",
+                    maps::V4_SLOTS
+                ))
+            }
+        };
+        // An array map is mapped from its first value, a whole number of pages long.
+        // SAFETY: sysconf has no preconditions.
+        let page =
+            usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).context("page size")?;
+        let map = Mapping::shared(data.fd().as_fd().as_raw_fd(), page, 0)
+            .with_context(|| format!("mapping {} (created BPF_F_MMAPABLE)", maps::V4_SLOTS))?;
+        if map.len() < std::mem::size_of::<V4Slots>() {
+            return Err(anyhow!("a page is smaller than {}", maps::V4_SLOTS));
+        }
+        Ok(V4SlotsMap { map })
+    }
+
+    fn get(&self) -> &V4Slots {
+        // SAFETY: the mapping starts at the map's value (index 0), is page aligned and at
+        // least size_of::<V4Slots>() bytes long (checked in `new`), and lives as long as
+        // `self`, which the returned reference borrows. V4Slots is all AtomicU64, so shared
+        // access is sound while the kernel and the XDP program read the same words: the
+        // program only loads them, and this loader is their only writer.
+        unsafe { self.map.ptr().cast::<V4Slots>().as_ref() }
+    }
 }
 
 impl std::ops::Deref for Loader {
@@ -135,7 +176,8 @@ impl Program {
             .try_into()
             .context("program type")?;
         prog.load().map_err(|e| load_error(&e))?;
-        Ok(Program { ebpf })
+        let v4_slots = V4SlotsMap::new(&ebpf)?;
+        Ok(Program { ebpf, v4_slots })
     }
 
     fn xdp(&mut self) -> Result<&mut Xdp> {
@@ -181,27 +223,51 @@ impl Program {
             .context("writing UDP_PORTS")
     }
 
-    /// Starts answering for `ip` (the kernel side only; the caller updates the workers).
+    /// Starts answering for `ip` (the kernel side only; the caller updates the workers). An
+    /// IPv4 address takes a free slot of `V4_SLOTS`, or else goes into `V4_ADDRS`.
     pub fn add_addr(&mut self, ip: IpAddr) -> Result<()> {
-        let res = match ip {
-            IpAddr::V4(v4) => HashMap::<_, [u8; 4], u8>::try_from(self.map(maps::V4_ADDRS)?)?
-                .insert(v4.octets(), 1, 0),
-            IpAddr::V6(v6) => HashMap::<_, [u8; 16], u8>::try_from(self.map(maps::V6_ADDRS)?)?
-                .insert(v6.octets(), 1, 0),
-        };
-        res.with_context(|| {
+        let why = || {
             format!(
                 "adding address {ip} (at most {} per family)",
                 xdp_common::MAX_ADDRS
             )
-        })
+        };
+        match ip {
+            IpAddr::V4(v4) => {
+                let key = v4.octets();
+                let slots = self.v4_slots.get();
+                let mut overflow =
+                    HashMap::<_, [u8; 4], u8>::try_from(map_mut(&mut self.ebpf, maps::V4_ADDRS)?)?;
+                if slots.find(&key) == SlotLookup::Ours
+                    || overflow.get(&key, 0).is_ok()
+                    || slots.insert(&key)
+                {
+                    return Ok(());
+                }
+                overflow.insert(key, 1, 0).with_context(why)?;
+                slots.overflow_added();
+                Ok(())
+            }
+            IpAddr::V6(v6) => HashMap::<_, [u8; 16], u8>::try_from(self.map(maps::V6_ADDRS)?)?
+                .insert(v6.octets(), 1, 0)
+                .with_context(why),
+        }
     }
 
     /// Stops answering for `ip`. Removing an address we do not have is not an error.
     pub fn remove_addr(&mut self, ip: IpAddr) -> Result<()> {
         let res = match ip {
             IpAddr::V4(v4) => {
-                HashMap::<_, [u8; 4], u8>::try_from(self.map(maps::V4_ADDRS)?)?.remove(&v4.octets())
+                let key = v4.octets();
+                let slots = self.v4_slots.get();
+                slots.remove(&key);
+                let res =
+                    HashMap::<_, [u8; 4], u8>::try_from(map_mut(&mut self.ebpf, maps::V4_ADDRS)?)?
+                        .remove(&key);
+                if res.is_ok() {
+                    slots.overflow_removed();
+                }
+                res
             }
             IpAddr::V6(v6) => HashMap::<_, [u8; 16], u8>::try_from(self.map(maps::V6_ADDRS)?)?
                 .remove(&v6.octets()),
@@ -255,10 +321,15 @@ impl Program {
     }
 
     fn map(&mut self, name: &str) -> Result<&mut aya::maps::Map> {
-        self.ebpf
-            .map_mut(name)
-            .ok_or_else(|| anyhow!("the XDP object has no map {name}"))
+        map_mut(&mut self.ebpf, name)
     }
+}
+
+/// The map `name` of the object (a function of the `Ebpf` alone, so that the V4 slots can be
+/// borrowed beside it).
+fn map_mut<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut aya::maps::Map> {
+    ebpf.map_mut(name)
+        .ok_or_else(|| anyhow!("the XDP object has no map {name}"))
 }
 
 /// XSKMAP slots for an interface with `rx_queues` RX queues: one per queue (the map is

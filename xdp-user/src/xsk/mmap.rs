@@ -5,7 +5,8 @@
 //! owner of the socket (kept in [`XskRings::socket`]). Its own ring views are not used after
 //! the bind: ours give the worker TX descriptors at any address, the raw indices for the frame
 //! audit and the errno of a kick. Mapping a ring of a bound socket needs a kernel that allows
-//! it (Linux 6.5 and later); older kernels answer EBUSY, reported as such.
+//! it (Linux 6.5 and later); older kernels answer EBUSY, reported as such. [`Mapping`] is also
+//! the loader's view of the `V4_SLOTS` map.
 use std::{
     io, mem,
     os::fd::{AsRawFd, RawFd},
@@ -47,8 +48,8 @@ struct MmapOffsets {
     cr: RingOffset,
 }
 
-/// One mapped ring, unmapped on drop.
-struct Mapping {
+/// A shared mapping of a kernel object (a socket's ring, a BPF map), unmapped on drop.
+pub(crate) struct Mapping {
     ptr: NonNull<u8>,
     len: usize,
 }
@@ -56,10 +57,45 @@ struct Mapping {
 // SAFETY: a mapping is plain memory owned by this value; it is unmapped once, on drop.
 unsafe impl Send for Mapping {}
 
+impl Mapping {
+    /// Maps `len` bytes of `fd` at page offset `pgoff`, readable and writable, shared with
+    /// the kernel and prefaulted.
+    pub(crate) fn shared(fd: RawFd, len: usize, pgoff: i64) -> io::Result<Mapping> {
+        // SAFETY: a fresh shared mapping, placed by the kernel; the kernel checks that `fd`
+        // can be mapped at that offset and length.
+        let p = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_POPULATE,
+                fd,
+                pgoff,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let ptr = NonNull::new(p.cast::<u8>()).ok_or_else(|| io::Error::other("mmap gave NULL"))?;
+        Ok(Mapping { ptr, len })
+    }
+
+    /// The first mapped byte (page aligned).
+    pub(crate) fn ptr(&self) -> NonNull<u8> {
+        self.ptr
+    }
+
+    /// The mapped length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
 impl Drop for Mapping {
     fn drop(&mut self) {
         // SAFETY: `ptr`/`len` are exactly what mmap returned; nothing uses the mapping after
-        // the ring ends made from it are gone (they are dropped first, see `XskRings`).
+        // its users are gone (ring ends are dropped first, see `XskRings`; a map's view
+        // borrows its owner).
         unsafe { libc::munmap(self.ptr.as_ptr().cast(), self.len) };
     }
 }
@@ -71,23 +107,9 @@ fn map_ring(
     size: u32,
     entry: usize,
 ) -> io::Result<(Mapping, RingMem)> {
-    let len = off.desc as usize + size as usize * entry;
-    // SAFETY: a fresh shared mapping of the socket's ring; the kernel checks offset and length.
-    let p = unsafe {
-        libc::mmap(
-            ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED | libc::MAP_POPULATE,
-            fd,
-            pgoff,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        return Err(io::Error::last_os_error());
-    }
-    let base = NonNull::new(p.cast::<u8>()).ok_or_else(|| io::Error::other("mmap gave NULL"))?;
-    // SAFETY: the offsets come from XDP_MMAP_OFFSETS and lie inside the `len` bytes mapped.
+    let map = Mapping::shared(fd, off.desc as usize + size as usize * entry, pgoff)?;
+    let base = map.ptr();
+    // SAFETY: the offsets come from XDP_MMAP_OFFSETS and lie inside the bytes mapped.
     let at = |o: u64| unsafe { NonNull::new_unchecked(base.as_ptr().add(o as usize)) };
     let mem = RingMem {
         producer: at(off.producer).cast(),
@@ -96,7 +118,7 @@ fn map_ring(
         entries: at(off.desc),
         size,
     };
-    Ok((Mapping { ptr: base, len }, mem))
+    Ok((map, mem))
 }
 
 /// A bound socket's rings, UMEM and fd.
