@@ -89,7 +89,7 @@ fn addr_add_validates_and_rolls_back_on_a_full_map() {
         assert!(!out.status.success(), "addr add {bad} accepted");
         assert!(text(&out).contains("only for unicast"), "{}", text(&out));
     }
-    // The map holds 256 IPv4 addresses; 198.18.0.2 is one. Fill it up.
+    // The slots and the hash map hold 256 IPv4 addresses; 198.18.0.2 is one. Fill them up.
     let max = xdp_common::MAX_ADDRS;
     for i in 0..max - 1 {
         let ip = format!("198.19.{}.{}", i / 250, 1 + i % 250);
