@@ -98,6 +98,8 @@ fn run_loop(req: &[u8], packets: u64, batch: usize) -> Result<f64> {
     };
     let t = Instant::now();
     let mut w = Worker::new(m, 0, stats.clone(), live, opts);
+    // The fill ring primed before the first request, as `worker::run` does.
+    w.fill();
     // Until the source is exhausted and a receive then finds nothing: the last requests, on
     // the RX ring when the source ran dry, are answered too. Bounded: a model that stops
     // delivering ends the loop, and the count check below reports it.

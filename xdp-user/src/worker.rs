@@ -1,8 +1,9 @@
-//! One queue's loop, as its steps: complete -> fill -> receive -> handle -> transmit -> kick.
+//! One queue's loop, as its steps: complete -> receive -> fill -> handle -> transmit -> kick.
 //!
 //! * **complete**: frames the kernel sent come back from the completion ring to the pool;
-//! * **fill**: the pool lends free frames to the fill ring (and wakes a driver that asked);
 //! * **receive**: a batch of descriptors from the RX ring, now in hand;
+//! * **fill**: the pool lends free frames to the fill ring (and wakes a driver that asked);
+//!   in copy mode no more than the RX ring has room for (see [`Worker::fill`]);
 //! * **handle**: each frame is answered in place by [`handlers::handle`]; a reply is a span of
 //!   the same frame (it may start after the request's start), a drop goes back to the pool.
 //!   A multi-buffer frame (descriptors chained by `XDP_PKT_CONTD`) is collected into one
@@ -278,8 +279,10 @@ impl<R: Rings> Worker<R> {
     /// One pass of the loop. Returns the number of frames received.
     pub fn step(&mut self) -> usize {
         self.complete();
-        self.fill();
         let n = self.receive();
+        // Right after the receive, so that the RX ring's room the batch just made is
+        // matched by fill frames before more arrive (see `Worker::fill`).
+        self.fill();
         if n == 0 {
             self.kick();
             self.idle();
@@ -313,10 +316,21 @@ impl<R: Rings> Worker<R> {
     }
 
     /// Pool -> fill ring, and the wake-up a driver asked for.
+    ///
+    /// In copy mode the RX side (fill ring and RX ring together) gets at most as many frames
+    /// as the RX ring holds ([`Worker::rx_side_limit`]). The kernel takes a fill frame and
+    /// copies an arriving frame into it before it looks for room on the RX ring
+    /// (`__xsk_rcv`): with a full fill ring behind a full RX ring, every frame it then drops
+    /// costs the receiving CPU an allocation, a copy and a free. Lent no more frames than
+    /// the RX ring holds, the RX ring cannot fill up, and the kernel drops the same frames
+    /// at its first check, an empty fill ring, before the copy: the RX side still takes a
+    /// frame exactly when the RX ring has room, so nothing more is dropped, and the drops
+    /// count as `rx_fill_ring_empty_descs` instead of `rx_ring_full`.
     pub fn fill(&mut self) {
-        let want = self.pool.len() as u32;
+        let lent = self.moves.filled.wrapping_sub(self.moves.received);
+        let want = (self.pool.len() as u64).min(self.rx_side_limit().saturating_sub(lent)) as u32;
         if want > 0 {
-            let room = self.rings.fill_room(want) as usize;
+            let room = self.rings.fill_room(want).min(want) as usize;
             if room > 0 {
                 let rings = &mut self.rings;
                 let n = self.pool.lend(room, |a| rings.fill(a));
@@ -328,6 +342,18 @@ impl<R: Rings> Worker<R> {
             // An error here (device gone) shows again in the next poll; the supervisor
             // notices a vanished interface and stops us.
             let _ = self.rings.wake_rx();
+        }
+    }
+
+    /// The most frames the RX side (fill ring, taken by the kernel, RX ring) may hold: the
+    /// RX ring's size in copy mode (see [`Worker::fill`]); no limit for a zero-copy driver,
+    /// which keeps fill frames in its hardware ring and drops on a full RX ring without
+    /// copying.
+    fn rx_side_limit(&self) -> u64 {
+        if self.rings.zero_copy() {
+            u64::MAX
+        } else {
+            u64::from(self.rings.user().rx.mem().size)
         }
     }
 

@@ -318,6 +318,53 @@ fn copy_mode_drops_on_an_empty_fill_ring_with_rx_dropped() {
     );
 }
 
+/// Overload in copy mode: the RX ring is full when the worker takes a batch. The worker lends
+/// the RX side no more frames than the RX ring holds, so the kernel drops what the ring
+/// cannot take at the empty fill ring, before copying it, and takes exactly as many frames
+/// as the ring has room for. A zero-copy driver gets every frame the fill ring takes.
+#[test]
+fn copy_mode_lends_the_rx_side_only_what_the_rx_ring_holds() {
+    let mut r = rig(copy_cfg(512, 64), 32);
+    r.prime();
+    let first = r.arrive(Answer::Udp4, 100);
+    let received = |got: &[Arrival]| {
+        got.iter()
+            .filter(|a| matches!(a, Arrival::Received(_)))
+            .count()
+    };
+    assert_eq!(received(&first), 64);
+    // One batch of 32 out, 32 fill frames in: the RX side holds 64 again.
+    r.w.step();
+    r.assert_audit();
+    assert_eq!(r.w.audit().kernel_rx, 64);
+    // Room for 32 on the RX ring: 32 taken, the rest dropped uncopied.
+    let second = r.arrive(Answer::Udp4, 100);
+    assert_eq!(received(&second), 32);
+    let s = r.model().stats();
+    assert_eq!(s.rx_ring_full, 0, "the RX ring never fills up");
+    assert_eq!(r.model().refused_copies, 0);
+    assert_eq!(
+        (s.rx_dropped, s.rx_fill_ring_empty_descs),
+        (36 + 68, 36 + 68)
+    );
+    // Everything received is answered.
+    for _ in 0..4 {
+        r.w.step();
+    }
+    assert_eq!(r.stats.snapshot().tx_packets, 96);
+    r.assert_audit();
+
+    let mut z = rig(zc_cfg(512, 64), 32);
+    z.prime();
+    z.arrive(Answer::Udp4, 64);
+    z.w.step();
+    assert_eq!(
+        z.w.audit().kernel_rx,
+        32 + 64,
+        "zero-copy: a full fill ring behind the 32 frames left on the RX ring"
+    );
+}
+
 #[test]
 fn budget_limited_kicks_leave_nothing_on_the_tx_ring() {
     let mut r = rig(copy_cfg(1024, 512), 256);

@@ -7,8 +7,9 @@
 //!
 //! * **Copy** (`xsk_generic_xmit`, `__xsk_rcv`): a received frame is copied into a frame taken
 //!   from the fill ring (or from the frames the kernel already holds); an empty fill ring drops
-//!   it (`rx_dropped`, `rx_fill_ring_empty_descs`), a full RX ring keeps the frame for the next
-//!   one and counts `rx_ring_full`. A TX kick sends at most the TX budget (32) descriptors and
+//!   it (`rx_dropped`, `rx_fill_ring_empty_descs`); a full RX ring, found only after the copy,
+//!   keeps the frame for the next one and counts `rx_ring_full` (and
+//!   [`KernelModel::refused_copies`]). A TX kick sends at most the TX budget (32) descriptors and
 //!   answers EAGAIN when more are left or when the completion ring has no room; completions
 //!   appear during the kick. With need_wakeup the TX ring always asks for a kick and the fill
 //!   ring never does.
@@ -167,6 +168,9 @@ pub struct KernelModel {
     pub sleep_clock: Option<(ManualClock, Duration)>,
     /// Descriptors the kernel refused as invalid (frame lost, as the kernel loses it).
     pub invalid: Vec<Desc>,
+    /// Copy mode: frames copied into a fill frame and then refused by a full RX ring, the
+    /// receiving CPU's wasted work.
+    pub refused_copies: u64,
     // Owners of the memory the ring ends and the UMEM point into; dropped last.
     _rings: [RingAlloc; 4],
     _umem_mem: Box<[u64]>,
@@ -226,6 +230,7 @@ impl KernelModel {
                 waits: 0,
                 sleep_clock: None,
                 invalid: Vec::new(),
+                refused_copies: 0,
                 _rings: [af, ar, at, ac],
                 _umem_mem: umem_mem,
             }
@@ -378,13 +383,15 @@ impl KernelModel {
     /// As [`KernelModel::arrive`], with `write` putting the frame into the buffer; `None` when
     /// `write` had nothing (or did not fit).
     fn arrive_with(&mut self, write: impl FnOnce(&mut [u8]) -> Option<usize>) -> Option<Arrival> {
-        if self.k_rx.free(1) == 0 {
+        let copy = matches!(self.cfg.mode, Mode::Copy { .. });
+        // A zero-copy driver's buffer is refused by a full RX ring and freed, never copied.
+        if !copy && self.k_rx.free(1) == 0 {
             self.stats.rx_ring_full += 1;
             return Some(Arrival::RxFull);
         }
         let Some(chunk) = self.take_frame() else {
             self.stats.rx_fill_ring_empty_descs += 1;
-            if matches!(self.cfg.mode, Mode::Copy { .. }) {
+            if copy {
                 self.stats.rx_dropped += 1;
             }
             return Some(Arrival::FillEmpty);
@@ -397,6 +404,15 @@ impl KernelModel {
             self.held.push(chunk);
             return None;
         };
+        // Copy mode (`__xsk_rcv`): the frame is copied into the fill frame before the RX ring
+        // is looked at; a full one refuses it, and the kernel keeps the frame for the next
+        // arrival (its pool's free list). The copy was for nothing.
+        if copy && self.k_rx.free(1) == 0 {
+            self.held.push(chunk);
+            self.stats.rx_ring_full += 1;
+            self.refused_copies += 1;
+            return Some(Arrival::RxFull);
+        }
         let n = self.k_rx.produce(&[Desc {
             addr,
             len: len as u32,
