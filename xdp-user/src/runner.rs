@@ -74,8 +74,8 @@ pub struct RunArgs {
     /// Size of each of the four rings (power of two).
     #[arg(long, default_value_t = 2048)]
     pub ring_size: u32,
-    /// Frames handled per batch. 32 matches the kernel's copy-mode TX budget per sendto()
-    /// (docs/BENCHMARK.md has the measurements).
+    /// Frames taken from the RX ring and handled per batch; the answers of a batch go
+    /// on the TX ring and are kicked together (docs/BENCHMARK.md measures other sizes).
     #[arg(long, default_value_t = 32)]
     pub batch: usize,
     /// Copy-mode TX budget: descriptors one sendto() moves (XDP_MAX_TX_SKB_BUDGET, clamped
