@@ -215,6 +215,19 @@ fn json_prometheus_and_status_agree_with_the_traffic() {
                 && v["handler_ns"]["p99"].is_u64(),
             "{v}"
         );
+        // The frame gauges, published at start and whenever the worker goes to sleep
+        // (between these pings): all 4096 UMEM frames (the default --frame-count) are free
+        // or with the kernel, the fill ring among them.
+        let gauge = |k: &str| {
+            v[k].as_u64()
+                .unwrap_or_else(|| panic!("{k} missing in {v}"))
+        };
+        assert!(gauge("frames_kernel_rx") > 0, "{v}");
+        assert_eq!(
+            gauge("frames_free") + gauge("frames_kernel_rx") + gauge("frames_kernel_tx"),
+            4096,
+            "{v}"
+        );
     }
     let totals = json
         .iter()

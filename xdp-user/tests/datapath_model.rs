@@ -543,6 +543,32 @@ fn arrive_n(w: &mut Worker<KernelModel>, n: usize) {
 
 const US: Duration = Duration::from_micros(1);
 
+/// The frame gauges (`frames_free`, `frames_kernel_rx`, `frames_kernel_tx`) say where the
+/// frames are once the worker goes to sleep, however few batches came before.
+#[test]
+fn the_frame_gauges_are_current_when_the_worker_sleeps() {
+    let (mut w, stats, clock) = idle_rig(Duration::from_millis(100));
+    arrive_n(&mut w, 4);
+    let mut passes = 0;
+    while w.rings.waits == 0 && passes < 1000 {
+        w.step();
+        clock.advance(US);
+        passes += 1;
+    }
+    assert_eq!(w.rings.waits, 1, "asleep after the idle time");
+    assert_eq!(w.rings.sent_count, 4);
+    let (a, s) = (w.audit(), stats.snapshot());
+    assert!(a.ok(), "{:?}", a.problems);
+    assert_eq!(
+        (s.frames_free, s.frames_kernel_rx, s.frames_kernel_tx),
+        (a.free, a.kernel_rx, a.kernel_tx)
+    );
+    assert_eq!(
+        s.frames_kernel_rx, 256,
+        "the fill ring, as many as the RX ring holds"
+    );
+}
+
 #[test]
 fn the_idle_policy_spins_under_load_sleeps_after_the_idle_time_and_adapts() {
     let (mut w, stats, clock) = idle_rig(Duration::from_millis(100));
