@@ -200,8 +200,21 @@ pub mod proto {
 pub struct Config {
     /// Bit set of [`proto`] switches: which traffic to our addresses we take.
     pub protocols: u32,
-    /// Reserved, zero.
-    pub _pad: u32,
+    /// Bit set of [`config_flags`].
+    pub flags: u32,
+}
+
+/// The bits of [`Config::flags`].
+pub mod config_flags {
+    /// Add one to a counter with a plain read-modify-write of this CPU's copy instead of a
+    /// BPF atomic add (a locked instruction, the dearest step of a short program). Exact
+    /// only where two runs of the program never interleave on one CPU: in native (driver)
+    /// mode on a kernel without PREEMPT_RT, where the driver's NAPI poll (also when
+    /// threaded or busy-polled) runs the program with bottom halves disabled, and so not
+    /// preemptible. On PREEMPT_RT bottom halves are preemptible and need not be serialized
+    /// per CPU, and SKB mode can run the program from process context with only migration
+    /// disabled: there the atomic add stays, as it does with the flag unset.
+    pub const PLAIN_COUNTS: u32 = 1 << 0;
 }
 
 named_enum! {

@@ -5,7 +5,8 @@
 //! that are ours to the AF_XDP socket bound to the frame's RX queue (`XSKS`). Everything else goes to the kernel,
 //! except frames too short to classify, which are dropped. Each frame adds one to exactly one
 //! per-CPU outcome counter in `COUNTERS`, indexed by [`xdp_common::Counter`]; user space derives
-//! the totals (`Counter::totals`), so the program pays one atomic add per frame.
+//! the totals (`Counter::totals`), so the program pays one add per frame (a plain one in
+//! native mode, see [`xdp_common::config_flags::PLAIN_COUNTS`]).
 //!
 //! The program runs on the CPU that receives (on veth, the sender's), before the frame reaches
 //! the socket: every instruction here is one the sender does not get. So the redirect is not
@@ -30,7 +31,7 @@ mod program {
         programs::XdpContext,
     };
     use xdp_common::{
-        Config, Counter, SlotLookup, UdpPorts, V4Slots, MAX_ADDRS, V4_MAP_ENTRIES,
+        config_flags, Config, Counter, SlotLookup, UdpPorts, V4Slots, MAX_ADDRS, V4_MAP_ENTRIES,
         XSKS_PLACEHOLDER_ENTRIES,
     };
     use xdp_ebpf::classify::{classify, Frame, Tables, Verdict};
@@ -97,26 +98,33 @@ mod program {
         }
     }
 
-    /// Adds one to this CPU's copy of `counter`, atomically: the kernel runs XDP with
-    /// migration disabled, which keeps us on this CPU but (on PREEMPT_RT, where softirqs
-    /// run in preemptible threads) does not stop another program run on the same CPU from
-    /// interleaving with a plain read-modify-write. A BPF atomic add cannot lose updates.
+    /// Adds one to this CPU's copy of `counter`. With `plain` (user space sets
+    /// [`config_flags::PLAIN_COUNTS`] in native mode on a kernel without PREEMPT_RT, where no
+    /// two runs of the program interleave on one CPU) a plain read-modify-write; otherwise a
+    /// BPF atomic add, which cannot lose an update to a run that interleaves on this CPU.
     #[inline(always)]
-    fn count(counter: Counter) {
+    fn count(counter: Counter, plain: bool) {
+        // A successful lookup's pointer: this CPU's u64 of the slot, valid while the program
+        // runs (map values are never freed under a running program) and 8-byte aligned
+        // (per-CPU values are rounded up to 8 bytes).
         if let Some(slot) = COUNTERS.get_ptr_mut(counter as u32) {
-            // SAFETY: the pointer comes from a successful lookup: it points to this CPU's u64
-            // of the slot, valid while the program runs (map values are never freed under a
-            // running program) and 8-byte aligned (per-CPU values are rounded up to 8 bytes).
-            // `lock ... +=` is the BPF atomic add (BPF_ATOMIC | BPF_ADD, no fetch); it writes
-            // only those 8 bytes and clobbers no register.
-            unsafe {
-                core::arch::asm!(
-                    "lock *(u64 *)({slot} + 0) += {one}",
-                    slot = in(reg) slot,
-                    one = in(reg) 1u64,
-                    options(nostack, preserves_flags),
-                )
-            };
+            if plain {
+                // SAFETY: `slot` is valid and aligned (above), and with PLAIN_COUNTS no other
+                // run of the program touches this CPU's copy until this one returns.
+                unsafe { *slot += 1 };
+            } else {
+                // SAFETY: `slot` is valid and aligned (above); `lock ... +=` is the BPF
+                // atomic add (BPF_ATOMIC | BPF_ADD, no fetch), which writes only those 8
+                // bytes and clobbers no register.
+                unsafe {
+                    core::arch::asm!(
+                        "lock *(u64 *)({slot} + 0) += {one}",
+                        slot = in(reg) slot,
+                        one = in(reg) 1u64,
+                        options(nostack, preserves_flags),
+                    )
+                };
+            }
         }
     }
 
@@ -129,27 +137,28 @@ mod program {
     #[xdp(frags)]
     pub fn xdp_responder(ctx: XdpContext) -> u32 {
         let Some(config) = CONFIG.get(0) else {
-            count(Counter::Aborted);
+            count(Counter::Aborted, false);
             return XDP_ABORTED;
         };
+        let plain = config.flags & config_flags::PLAIN_COUNTS != 0;
         match classify(&Packet(&ctx), config.protocols, &Maps) {
             Verdict::Pass => {
-                count(Counter::Passed);
+                count(Counter::Passed, plain);
                 XDP_PASS
             }
             Verdict::Malformed => {
-                count(Counter::Malformed);
+                count(Counter::Malformed, plain);
                 XDP_DROP
             }
             Verdict::Ours(kind) => {
                 // No socket in the queue's slot: the fallback action, XDP_PASS.
                 match XSKS.redirect(ctx.rx_queue_index(), XDP_PASS.into()) {
                     Ok(action) => {
-                        count(kind.counter());
+                        count(kind.counter(), plain);
                         action
                     }
                     Err(action) => {
-                        count(Counter::NoSocket);
+                        count(Counter::NoSocket, plain);
                         action
                     }
                 }

@@ -10,7 +10,7 @@ use aya::{
     programs::{Xdp, XdpMode},
     Ebpf, EbpfLoader,
 };
-use xdp_common::{maps, Config, Counter, SlotLookup, UdpPorts, V4Slots};
+use xdp_common::{config_flags, maps, Config, Counter, SlotLookup, UdpPorts, V4Slots};
 
 use crate::{errors::errno_in_chain, handlers::Identity, netdev::NetDev, xsk::mmap::Mapping};
 
@@ -51,10 +51,55 @@ pub struct Loader {
     pub native_refusal: Option<String>,
 }
 
+/// Whether the running kernel is PREEMPT_RT, by its version string (`uname -v`, which
+/// names the preemption model); a kernel whose string cannot be read counts as one.
+fn kernel_is_preempt_rt() -> bool {
+    std::fs::read_to_string("/proc/sys/kernel/version").map_or(true, |v| is_preempt_rt(&v))
+}
+
+/// Whether a kernel version string (`#1 SMP PREEMPT_RT ...`) names PREEMPT_RT.
+fn is_preempt_rt(version: &str) -> bool {
+    version.split_whitespace().any(|w| w == "PREEMPT_RT")
+}
+
 /// The program loaded (verified by the kernel) with its maps, attached nowhere yet.
 pub struct Program {
     ebpf: Ebpf,
     v4_slots: V4SlotsMap,
+    counting: Counting,
+}
+
+/// How the program adds to its per-CPU counters (see [`config_flags::PLAIN_COUNTS`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counting {
+    /// BPF atomic adds: exact wherever the program runs.
+    Atomic,
+    /// Plain adds to this CPU's copy: exact where runs never interleave on a CPU.
+    Plain,
+}
+
+impl Counting {
+    /// Plain adds in native mode on a kernel without PREEMPT_RT, where the driver's NAPI
+    /// poll runs the program with bottom halves disabled; atomic adds in SKB mode and on
+    /// PREEMPT_RT (see [`config_flags::PLAIN_COUNTS`]).
+    pub fn choose(attached: Attached, preempt_rt: bool) -> Counting {
+        match (attached, preempt_rt) {
+            (Attached::Native, false) => Counting::Plain,
+            (Attached::Native, true) | (Attached::Skb, _) => Counting::Atomic,
+        }
+    }
+
+    /// [`Counting::choose`] for the running kernel.
+    pub fn for_mode(attached: Attached) -> Counting {
+        Counting::choose(attached, kernel_is_preempt_rt())
+    }
+
+    fn flags(self) -> u32 {
+        match self {
+            Counting::Atomic => 0,
+            Counting::Plain => config_flags::PLAIN_COUNTS,
+        }
+    }
 }
 
 /// The `V4_SLOTS` map's single value, through a shared mapping of the map: the loader
@@ -140,6 +185,7 @@ impl Loader {
                 }
             },
         };
+        program.counting = Counting::for_mode(attached);
         Ok(Loader {
             program,
             attached,
@@ -177,7 +223,11 @@ impl Program {
             .context("program type")?;
         prog.load().map_err(|e| load_error(&e))?;
         let v4_slots = V4SlotsMap::new(&ebpf)?;
-        Ok(Program { ebpf, v4_slots })
+        Ok(Program {
+            ebpf,
+            v4_slots,
+            counting: Counting::Atomic,
+        })
     }
 
     fn xdp(&mut self) -> Result<&mut Xdp> {
@@ -198,15 +248,22 @@ impl Program {
             .as_fd())
     }
 
+    /// How the program is to count, written into `CONFIG` by the next [`Program::configure`]
+    /// (loaded: [`Counting::Atomic`]; attached: [`Counting::for_mode`]).
+    pub fn set_counting(&mut self, counting: Counting) {
+        self.counting = counting;
+    }
+
     /// Writes the whole identity into the maps (protocols, addresses, ports), replacing
-    /// whatever was there.
+    /// whatever was there, and the counting mode into `CONFIG`.
     pub fn configure(&mut self, id: &Identity) -> Result<()> {
+        let flags = self.counting.flags();
         let mut cfg: Array<_, Config> = Array::try_from(self.map(maps::CONFIG)?)?;
         cfg.set(
             0,
             Config {
                 protocols: id.protocols,
-                _pad: 0,
+                flags,
             },
             0,
         )
@@ -370,5 +427,37 @@ fn attach_error(dev: &NetDev, mode: &str, e: &(dyn std::error::Error + 'static))
         anyhow!("attaching XDP in {mode} mode to {name}: {e}")
     } else {
         anyhow!("attaching XDP in {mode} mode to {name}: {hint} ({e})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_counts_in_native_mode_without_preempt_rt_only() {
+        assert_eq!(
+            Counting::choose(Attached::Native, false).flags(),
+            config_flags::PLAIN_COUNTS
+        );
+        for (mode, rt) in [
+            (Attached::Native, true),
+            (Attached::Skb, false),
+            (Attached::Skb, true),
+        ] {
+            assert_eq!(Counting::choose(mode, rt).flags(), 0, "{mode:?} rt={rt}");
+        }
+    }
+
+    #[test]
+    fn preempt_rt_is_read_from_the_version_string() {
+        assert!(is_preempt_rt(
+            "#1 SMP PREEMPT_RT Debian 6.12.57-1 (2025-11-05)\n"
+        ));
+        assert!(!is_preempt_rt(
+            "#1 SMP PREEMPT_DYNAMIC Debian 6.12.57-1 (2025-11-05)\n"
+        ));
+        assert!(!is_preempt_rt("#1 SMP PREEMPT_DYNAMIC @0\n"));
+        assert!(!is_preempt_rt("#1 SMP Thu Jan 1 00:00:00 UTC 1970"));
     }
 }
