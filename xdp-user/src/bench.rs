@@ -274,10 +274,8 @@ pub fn classifier(repeat: u32, repeats: u32) -> Result<Vec<ClassifierCase>> {
     use xdp_common::Counter;
     let mut program = crate::loader::Program::load(1, None)?;
     // Counted as in native mode, the mode measured; nothing else runs this program.
-    program.set_counting(crate::loader::Counting::for_mode(
-        crate::loader::Attached::Native,
-    ));
-    program.configure(&requests::identity())?;
+    let counting = crate::loader::Counting::for_mode(crate::loader::Attached::Native);
+    program.configure(&requests::identity(), counting)?;
     let mut out = Vec::new();
     for kind in KINDS {
         let req = requests::request(kind, 64, 1);

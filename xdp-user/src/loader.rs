@@ -66,7 +66,6 @@ fn is_preempt_rt(version: &str) -> bool {
 pub struct Program {
     ebpf: Ebpf,
     v4_slots: V4SlotsMap,
-    counting: Counting,
 }
 
 /// How the program adds to its per-CPU counters (see [`config_flags::PLAIN_COUNTS`]).
@@ -185,7 +184,6 @@ impl Loader {
                 }
             },
         };
-        program.counting = Counting::for_mode(attached);
         Ok(Loader {
             program,
             attached,
@@ -223,11 +221,7 @@ impl Program {
             .context("program type")?;
         prog.load().map_err(|e| load_error(&e))?;
         let v4_slots = V4SlotsMap::new(&ebpf)?;
-        Ok(Program {
-            ebpf,
-            v4_slots,
-            counting: Counting::Atomic,
-        })
+        Ok(Program { ebpf, v4_slots })
     }
 
     fn xdp(&mut self) -> Result<&mut Xdp> {
@@ -248,16 +242,10 @@ impl Program {
             .as_fd())
     }
 
-    /// How the program is to count, written into `CONFIG` by the next [`Program::configure`]
-    /// (loaded: [`Counting::Atomic`]; attached: [`Counting::for_mode`]).
-    pub fn set_counting(&mut self, counting: Counting) {
-        self.counting = counting;
-    }
-
     /// Writes the whole identity into the maps (protocols, addresses, ports), replacing
-    /// whatever was there, and the counting mode into `CONFIG`.
-    pub fn configure(&mut self, id: &Identity) -> Result<()> {
-        let flags = self.counting.flags();
+    /// whatever was there, and how the program is to count into `CONFIG`.
+    pub fn configure(&mut self, id: &Identity, counting: Counting) -> Result<()> {
+        let flags = counting.flags();
         let mut cfg: Array<_, Config> = Array::try_from(self.map(maps::CONFIG)?)?;
         cfg.set(
             0,

@@ -27,7 +27,7 @@ use crate::{
     handlers::Identity,
     idle::IdleConfig,
     live_identity::LiveIdentity,
-    loader::{Attached, Loader, XdpModeChoice},
+    loader::{Attached, Counting, Loader, XdpModeChoice},
     metrics,
     netdev::NetDev,
     report::{self, Out, Report, Sources},
@@ -298,7 +298,8 @@ pub fn run(args: RunArgs) -> Result<()> {
 
     let id = identity(&args, dev.mac);
     let mut loader = Loader::attach(&dev, args.xdp_mode)?;
-    loader.configure(&id)?;
+    let counting = Counting::for_mode(loader.attached);
+    loader.configure(&id, counting)?;
     let live = Arc::new(LiveIdentity::new(id));
     if let Some(why) = &loader.native_refusal {
         out.human(&format!(
