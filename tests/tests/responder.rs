@@ -303,9 +303,10 @@ fn added_answered_removed(lab: &Lab, extra: &str, v6: bool) {
     );
 }
 
-/// Run-time `addr add` / `addr del`, for IPv6 and for IPv4 both ways the XDP program holds
-/// an address: in one of its slots, and (once other addresses fill every slot) in its
-/// hash map.
+/// Run-time `addr add` / `addr del`, for IPv4 and IPv6 both ways the XDP program holds an
+/// address: in one of its slots (for IPv6 also in a slot freed by an earlier `addr del`,
+/// which it takes again after a grace period), and, once other addresses fill every slot,
+/// in its hash map.
 #[test]
 fn address_added_and_removed_at_run_time() {
     if !privileged() {
@@ -315,17 +316,31 @@ fn address_added_and_removed_at_run_time() {
     let r = start(&lab, &default_args());
     added_answered_removed(&lab, "198.18.0.4", false);
     added_answered_removed(&lab, "2001:2::4", true);
-    for i in 0..xdp_common::V4Slots::SLOTS {
-        let filler = format!("198.19.0.{}", i + 1);
-        let out = responder_cmd(&lab, &["addr", "add", "--iface", lab::RESP_IFACE, &filler]);
-        assert!(out.status.success(), "addr add {filler} failed");
-    }
+    added_answered_removed(&lab, "2001:2::5", true);
+    added_answered_removed(&lab, "2001:2::4", true);
+    let fill = |addrs: Vec<String>| {
+        for a in addrs {
+            let out = responder_cmd(&lab, &["addr", "add", "--iface", lab::RESP_IFACE, &a]);
+            assert!(out.status.success(), "addr add {a} failed");
+        }
+    };
+    fill(
+        (1..=xdp_common::V4Slots::SLOTS)
+            .map(|i| format!("198.19.0.{i}"))
+            .collect(),
+    );
+    fill(
+        (1..=xdp_common::V6Slots::SLOTS)
+            .map(|i| format!("2001:2:0:1::{i}"))
+            .collect(),
+    );
     added_answered_removed(&lab, "198.18.0.4", false);
+    added_answered_removed(&lab, "2001:2::4", true);
     ping_all(&lab, false, 56, 1, V4);
     ping_all(&lab, true, 56, 1, V6);
     let t = stop_totals(r);
     assert_eq!(t.answer("icmp4_echo"), 5);
-    assert_eq!(t.answer("icmp6_echo"), 3);
+    assert_eq!(t.answer("icmp6_echo"), 9);
     assert_accounting(&t, true);
 }
 

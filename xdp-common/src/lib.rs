@@ -4,7 +4,7 @@
 //!
 //! * The responder's XDP program and `xdp-user`: the map names ([`maps`]), the single
 //!   [`Config`] value (the [`proto`] switches built from [`Protocol`]), the IPv4 address
-//!   slots ([`V4Slots`]), the UDP port bitmap ([`UdpPorts`]), the per-CPU outcome counters
+//!   and IPv6 address slots ([`V4Slots`], [`V6Slots`]), the UDP port bitmap ([`UdpPorts`]), the per-CPU outcome counters
 //!   ([`Counter`], one slot per frame, with the totals user space derives from them) and the
 //!   XSKMAP and address-map sizes.
 //! * [`generator`]: the contract between the generator's programs and `xdp-gen`.
@@ -28,7 +28,10 @@ pub mod ladder;
 /// to the interface's RX queue count before loading, so this is only a placeholder.
 pub const XSKS_PLACEHOLDER_ENTRIES: u32 = 64;
 /// Highest number of IPv4 / IPv6 addresses we answer for. For IPv4 that is the
-/// [`V4Slots::SLOTS`] slots plus the `V4_ADDRS` hash map, sized [`V4_MAP_ENTRIES`].
+/// [`V4Slots::SLOTS`] slots plus the `V4_ADDRS` hash map, sized [`V4_MAP_ENTRIES`]. For IPv6,
+/// the [`V6Slots::SLOTS`] slots plus the `V6_ADDRS` hash map, which is sized for all of them:
+/// a slot whose address was removed stays unused until a grace period has passed (see
+/// [`V6Slots`]), and its address may meanwhile be added again, to the map.
 pub const MAX_ADDRS: u32 = 256;
 /// Size of the `V4_ADDRS` hash map: the IPv4 addresses that do not fit in [`V4Slots`].
 pub const V4_MAP_ENTRIES: u32 = MAX_ADDRS - V4Slots::SLOTS as u32;
@@ -45,7 +48,11 @@ pub mod maps {
     /// `HashMap<[u8; 4], u8>`: the IPv4 addresses we answer for that found no free slot in
     /// `V4_SLOTS` (network byte order). Value unused.
     pub const V4_ADDRS: &str = "V4_ADDRS";
-    /// `HashMap<[u8; 16], u8>`: IPv6 addresses we answer for. Value unused.
+    /// `Array<V6Slots>` with a single entry (index 0), created `BPF_F_MMAPABLE`: the first
+    /// [`crate::V6Slots::SLOTS`] IPv6 addresses we answer for.
+    pub const V6_SLOTS: &str = "V6_SLOTS";
+    /// `HashMap<[u8; 16], u8>`: the IPv6 addresses we answer for that found no free slot in
+    /// `V6_SLOTS`. Value unused.
     pub const V6_ADDRS: &str = "V6_ADDRS";
     /// `Array<UdpPorts>` with a single entry (index 0): the UDP destination ports we echo on.
     pub const UDP_PORTS: &str = "UDP_PORTS";
@@ -302,8 +309,8 @@ impl UdpPorts {
 pub struct V4Slots {
     /// [`V4Slots::LIVE`] with the address's four bytes in memory order in the low half, or 0.
     slots: [AtomicU64; Self::SLOTS],
-    /// How many of our addresses are in the hash map instead.
-    overflow: AtomicU64,
+    /// How many of our addresses are in the `V4_ADDRS` hash map instead.
+    pub overflow: Overflow,
 }
 
 /// One 64-bit load of a word shared with another process: an atomic load on the host. On the
@@ -325,7 +332,41 @@ fn load_word(word: &AtomicU64) -> u64 {
     }
 }
 
-/// What [`V4Slots::find`] knows about an address.
+/// How many of our addresses of one family are in its hash map rather than in a slot. The
+/// program asks the map only when this is not zero.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct Overflow(AtomicU64);
+
+impl Overflow {
+    /// What a lookup that found no slot knows: not ours, or ask the hash map.
+    #[inline(always)]
+    pub fn lookup(&self) -> SlotLookup {
+        if load_word(&self.0) == 0 {
+            SlotLookup::NotOurs
+        } else {
+            SlotLookup::AskMap
+        }
+    }
+
+    /// Counts one more address in the hash map: call after inserting it there.
+    pub fn added(&self) {
+        self.set(self.0.load(Ordering::Relaxed).wrapping_add(1));
+    }
+
+    /// Counts one address less in the hash map: call after deleting it there.
+    pub fn removed(&self) {
+        self.set(self.0.load(Ordering::Relaxed).saturating_sub(1));
+    }
+
+    /// A load and a store, not a read-modify-write: the bpf target has no atomic add, and
+    /// there is one writer.
+    fn set(&self, n: u64) {
+        self.0.store(n, Ordering::Release);
+    }
+}
+
+/// What [`V4Slots::find`] and [`V6Slots::find`] know about an address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SlotLookup {
     /// In a slot: ours.
@@ -356,11 +397,7 @@ impl V4Slots {
                 return SlotLookup::Ours;
             }
         }
-        if load_word(&self.overflow) == 0 {
-            SlotLookup::NotOurs
-        } else {
-            SlotLookup::AskMap
-        }
+        self.overflow.lookup()
     }
 
     /// Puts `addr` in a free slot; `false` if there is none. The caller has checked that
@@ -390,21 +427,112 @@ impl V4Slots {
             None => false,
         }
     }
+}
 
-    /// Counts one more address in the hash map: call after inserting it there.
-    pub fn overflow_added(&self) {
-        self.set_overflow(self.overflow.load(Ordering::Relaxed).wrapping_add(1));
+/// The single value of the `V6_SLOTS` map: up to [`V6Slots::SLOTS`] of our IPv6 addresses,
+/// two 64-bit words each, a bit set of the slots in use, and how many more addresses sit in
+/// the `V6_ADDRS` hash map. It spares an answered IPv6 frame the hash of a 16-byte key, as
+/// [`V4Slots`] does for IPv4.
+///
+/// Two words cannot change in one store, so the slots follow these rules (the loader is the
+/// only writer, through a shared mapping):
+/// - [`insert`](Self::insert) writes a free slot's two words first, then sets its bit in
+///   `live` with a release store. The program reads `live` first and compares only slots
+///   whose bit is set.
+/// - [`remove`](Self::remove) clears the bit and marks the slot *retired*: a program run that
+///   read `live` before the change may still be comparing the slot's words. A retired slot
+///   takes no new address until [`reclaim_retired`](Self::reclaim_retired), which the caller
+///   calls only after an RCU grace period (every XDP run is an RCU read-side section), so no
+///   run can see one word of the old address and one of the new.
+///
+/// On a CPU that orders loads (x86), a run therefore sees a slot either before or after a
+/// change. A CPU that may reorder loads (arm64) may, in the few nanoseconds between an
+/// insert's word stores and its bit store, compare words it read before the bit: a frame to
+/// an address mixed of the slot's old and new words could then be taken. User space checks
+/// every frame's destination again and counts such a frame as a `not_ours` drop.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct V6Slots {
+    /// Each slot's address, as the two native-endian words of its 16 bytes in memory order.
+    slots: [[AtomicU64; 2]; Self::SLOTS],
+    /// Bit `i` set: slot `i` holds one of our addresses.
+    live: AtomicU64,
+    /// How many of our addresses are in the `V6_ADDRS` hash map instead.
+    pub overflow: Overflow,
+    /// Bit `i` set: slot `i` was freed and awaits a grace period (the loader's; the program
+    /// does not read it).
+    retired: AtomicU64,
+}
+
+impl V6Slots {
+    /// Addresses held in slots.
+    pub const SLOTS: usize = 8;
+
+    #[inline(always)]
+    fn words(addr: &[u8; 16]) -> [u64; 2] {
+        let mut hi = [0u8; 8];
+        let mut lo = [0u8; 8];
+        hi.copy_from_slice(&addr[..8]);
+        lo.copy_from_slice(&addr[8..]);
+        [u64::from_ne_bytes(hi), u64::from_ne_bytes(lo)]
     }
 
-    /// Counts one address less in the hash map: call after deleting it there.
-    pub fn overflow_removed(&self) {
-        self.set_overflow(self.overflow.load(Ordering::Relaxed).saturating_sub(1));
+    /// Where to find `addr`: in a slot, nowhere, or maybe in the hash map.
+    #[inline(always)]
+    pub fn find(&self, addr: &[u8; 16]) -> SlotLookup {
+        let live = load_word(&self.live);
+        if live != 0 {
+            let [hi, lo] = Self::words(addr);
+            for (i, slot) in self.slots.iter().enumerate() {
+                if live & (1 << i) != 0 && load_word(&slot[0]) == hi && load_word(&slot[1]) == lo {
+                    return SlotLookup::Ours;
+                }
+            }
+        }
+        self.overflow.lookup()
     }
 
-    /// A load and a store, not a read-modify-write: the bpf target has no atomic add, and
-    /// there is one writer.
-    fn set_overflow(&self, n: u64) {
-        self.overflow.store(n, Ordering::Release);
+    /// Puts `addr` in a slot that is neither live nor retired; `false` if there is none. The
+    /// caller has checked that `addr` is not held yet.
+    pub fn insert(&self, addr: &[u8; 16]) -> bool {
+        let live = self.live.load(Ordering::Relaxed);
+        let taken = live | self.retired.load(Ordering::Relaxed);
+        let Some(i) = (0..Self::SLOTS).find(|i| taken & (1 << i) == 0) else {
+            return false;
+        };
+        for (word, value) in self.slots[i].iter().zip(Self::words(addr)) {
+            word.store(value, Ordering::Relaxed);
+        }
+        self.live.store(live | 1 << i, Ordering::Release);
+        true
+    }
+
+    /// Frees the slot of `addr` and retires it; `false` if no live slot holds it.
+    pub fn remove(&self, addr: &[u8; 16]) -> bool {
+        let live = self.live.load(Ordering::Relaxed);
+        let words = Self::words(addr);
+        let held = |i: &usize| {
+            live & (1 << i) != 0
+                && self.slots[*i]
+                    .iter()
+                    .zip(words)
+                    .all(|(word, value)| word.load(Ordering::Relaxed) == value)
+        };
+        let Some(i) = (0..Self::SLOTS).find(held) else {
+            return false;
+        };
+        self.live.store(live & !(1 << i), Ordering::Release);
+        self.retired.store(
+            self.retired.load(Ordering::Relaxed) | 1 << i,
+            Ordering::Relaxed,
+        );
+        true
+    }
+
+    /// Makes the retired slots free again. Call only after an RCU grace period that began
+    /// after the last [`remove`](Self::remove).
+    pub fn reclaim_retired(&self) {
+        self.retired.store(0, Ordering::Relaxed);
     }
 }
 
@@ -491,10 +619,10 @@ mod tests {
         // 0.0.0.0 and a byte-swapped address are not the ones held.
         assert_eq!(set.find(&[0, 0, 0, 0]), SlotLookup::NotOurs);
         assert_eq!(set.find(&[3, 0, 18, 198]), SlotLookup::NotOurs);
-        set.overflow_added();
+        set.overflow.added();
         assert_eq!(set.find(&addr(100)), SlotLookup::AskMap);
         assert_eq!(set.find(&addr(3)), SlotLookup::Ours);
-        set.overflow_removed();
+        set.overflow.removed();
         assert_eq!(set.find(&addr(100)), SlotLookup::NotOurs);
         // A freed slot takes the next address; the others stay.
         assert!(set.remove(&addr(3)));
@@ -503,6 +631,50 @@ mod tests {
         assert!(set.insert(&addr(100)));
         assert_eq!(set.find(&addr(100)), SlotLookup::Ours);
         assert_eq!(set.find(&addr(7)), SlotLookup::Ours);
+    }
+
+    #[test]
+    fn v6_slots_compare_both_words_and_reuse_a_slot_only_after_reclaim() {
+        let set = V6Slots::default();
+        let addr = |i: u8| {
+            let mut a = [0u8; 16];
+            a[..4].copy_from_slice(&[0x20, 0x01, 0x00, 0x02]);
+            a[15] = i;
+            a
+        };
+        assert_eq!(set.find(&[0; 16]), SlotLookup::NotOurs);
+        for i in 0..V6Slots::SLOTS as u8 {
+            assert!(set.insert(&addr(i)), "slot {i}");
+        }
+        assert!(!set.insert(&addr(100)), "a ninth address found a slot");
+        for i in 0..V6Slots::SLOTS as u8 {
+            assert_eq!(set.find(&addr(i)), SlotLookup::Ours);
+        }
+        // Either half alone does not match: the first word of one address with the second
+        // of another, and the unspecified address, which the empty slots' words equal.
+        let mut mixed = addr(1);
+        mixed[0] = 0x30;
+        assert_eq!(set.find(&mixed), SlotLookup::NotOurs);
+        assert_eq!(set.find(&addr(200)), SlotLookup::NotOurs);
+        assert_eq!(set.find(&[0; 16]), SlotLookup::NotOurs);
+        set.overflow.added();
+        assert_eq!(set.find(&addr(100)), SlotLookup::AskMap);
+        set.overflow.removed();
+        assert_eq!(set.find(&addr(100)), SlotLookup::NotOurs);
+
+        // A removed address is gone at once; its slot waits for reclaim_retired.
+        assert!(set.remove(&addr(3)));
+        assert!(!set.remove(&addr(3)));
+        assert_eq!(set.find(&addr(3)), SlotLookup::NotOurs);
+        assert!(!set.insert(&addr(100)), "a retired slot took an address");
+        assert_eq!(set.find(&addr(100)), SlotLookup::NotOurs);
+        set.reclaim_retired();
+        assert!(set.insert(&addr(100)));
+        assert_eq!(set.find(&addr(100)), SlotLookup::Ours);
+        assert_eq!(set.find(&addr(3)), SlotLookup::NotOurs);
+        for i in (0..V6Slots::SLOTS as u8).filter(|&i| i != 3) {
+            assert_eq!(set.find(&addr(i)), SlotLookup::Ours, "address {i}");
+        }
     }
 
     #[test]

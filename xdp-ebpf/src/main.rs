@@ -1,7 +1,7 @@
 //! `xdp_responder`: the XDP program of the AF_XDP responder.
 //!
 //! It classifies every frame with [`xdp_ebpf::classify`] against the maps that user space fills
-//! (`CONFIG`, `V4_SLOTS` and `V4_ADDRS`, `V6_ADDRS`, `UDP_PORTS`), and redirects the frames
+//! (`CONFIG`, `V4_SLOTS` and `V4_ADDRS`, `V6_SLOTS` and `V6_ADDRS`, `UDP_PORTS`), and redirects the frames
 //! that are ours to the AF_XDP socket bound to the frame's RX queue (`XSKS`). Everything else goes to the kernel,
 //! except frames too short to classify, which are dropped. Each frame adds one to exactly one
 //! per-CPU outcome counter in `COUNTERS`, indexed by [`xdp_common::Counter`]; user space derives
@@ -12,7 +12,8 @@
 //! the socket: every instruction here is one the sender does not get. So the redirect is not
 //! preceded by an XSKMAP lookup (an empty slot makes `bpf_redirect_map` return its fallback
 //! action, which we count as `no_socket`), the UDP ports are a bitmap in an array map, not
-//! a hash map, and the first IPv4 addresses are compared in place ([`xdp_common::V4Slots`]).
+//! a hash map, and the first IPv4 and IPv6 addresses are compared in place
+//! ([`xdp_common::V4Slots`], [`xdp_common::V6Slots`]).
 //!
 //! On the host this file builds to an empty binary, so that the workspace builds with stable.
 #![cfg_attr(target_arch = "bpf", no_std, no_main)]
@@ -31,8 +32,8 @@ mod program {
         programs::XdpContext,
     };
     use xdp_common::{
-        config_flags, Config, Counter, SlotLookup, UdpPorts, V4Slots, MAX_ADDRS, V4_MAP_ENTRIES,
-        XSKS_PLACEHOLDER_ENTRIES,
+        config_flags, Config, Counter, SlotLookup, UdpPorts, V4Slots, V6Slots, MAX_ADDRS,
+        V4_MAP_ENTRIES, XSKS_PLACEHOLDER_ENTRIES,
     };
     use xdp_ebpf::classify::{classify, Frame, Tables, Verdict};
 
@@ -49,7 +50,10 @@ mod program {
     /// Our IPv4 addresses (network order) beyond the slots; the value is unused.
     #[map]
     static V4_ADDRS: HashMap<[u8; 4], u8> = HashMap::with_max_entries(V4_MAP_ENTRIES, 0);
-    /// Our IPv6 addresses; the value is unused.
+    /// Our first IPv6 addresses, as one [`V6Slots`] at index 0; mappable, as `V4_SLOTS`.
+    #[map]
+    static V6_SLOTS: Array<V6Slots> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+    /// Our IPv6 addresses beyond the slots; the value is unused.
     #[map]
     static V6_ADDRS: HashMap<[u8; 16], u8> = HashMap::with_max_entries(MAX_ADDRS, 0);
     /// The UDP destination ports we echo on, as one [`UdpPorts`] bitmap at index 0.
@@ -75,7 +79,7 @@ mod program {
         }
     }
 
-    /// The address sets (the IPv4 slots, then BPF hash maps where only membership matters)
+    /// The address sets (the slots, then BPF hash maps where only membership matters)
     /// and the port bitmap.
     struct Maps;
 
@@ -90,7 +94,11 @@ mod program {
         }
         #[inline(always)]
         fn has_v6(&self, addr: &[u8; 16]) -> bool {
-            V6_ADDRS.get_ptr(addr).is_some()
+            match V6_SLOTS.get(0).map(|slots| slots.find(addr)) {
+                Some(SlotLookup::Ours) => true,
+                Some(SlotLookup::AskMap) => V6_ADDRS.get_ptr(addr).is_some(),
+                Some(SlotLookup::NotOurs) | None => false,
+            }
         }
         #[inline(always)]
         fn has_udp_port(&self, port: u16) -> bool {

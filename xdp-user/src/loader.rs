@@ -10,7 +10,9 @@ use aya::{
     programs::{Xdp, XdpMode},
     Ebpf, EbpfLoader,
 };
-use xdp_common::{config_flags, maps, Config, Counter, SlotLookup, UdpPorts, V4Slots};
+use xdp_common::{
+    config_flags, maps, Config, Counter, Overflow, SlotLookup, UdpPorts, V4Slots, V6Slots,
+};
 
 use crate::{errors::errno_in_chain, handlers::Identity, netdev::NetDev, xsk::mmap::Mapping};
 
@@ -65,7 +67,36 @@ fn is_preempt_rt(version: &str) -> bool {
 /// The program loaded (verified by the kernel) with its maps, attached nowhere yet.
 pub struct Program {
     ebpf: Ebpf,
-    v4_slots: V4SlotsMap,
+    v4_slots: SlotsMap<V4Slots>,
+    v6_slots: SlotsMap<V6Slots>,
+    /// Whether [`rcu_grace_period`] waits for every running XDP program here.
+    grace_periods: bool,
+}
+
+/// `MEMBARRIER_CMD_GLOBAL` of `<linux/membarrier.h>` (`MEMBARRIER_CMD_SHARED` before 4.16).
+const MEMBARRIER_CMD_GLOBAL: libc::c_int = 1;
+
+/// Waits for an RCU grace period: `membarrier(MEMBARRIER_CMD_GLOBAL)` is `synchronize_rcu()`
+/// on a kernel with more than one CPU online (the kernel's BPF selftests wait for RCU the same
+/// way), and every XDP program run is an RCU read-side section, so every run that began before
+/// the call has ended when it returns. With one CPU online it returns at once, which suffices
+/// where a program run cannot be preempted (not on PREEMPT_RT, see [`grace_periods_work`]).
+fn rcu_grace_period() -> std::io::Result<()> {
+    // SAFETY: membarrier takes two integers and touches no memory of ours.
+    let rc = unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Whether [`rcu_grace_period`] can be relied on: the kernel offers `MEMBARRIER_CMD_GLOBAL`
+/// (not on `nohz_full` systems, where the query leaves it out) and is not PREEMPT_RT.
+fn grace_periods_work() -> bool {
+    // SAFETY: as in rcu_grace_period; command 0 (MEMBARRIER_CMD_QUERY) returns a bit set.
+    let mask = unsafe { libc::syscall(libc::SYS_membarrier, 0, 0) };
+    mask > 0 && mask & libc::c_long::from(MEMBARRIER_CMD_GLOBAL) != 0 && !kernel_is_preempt_rt()
 }
 
 /// How the program adds to its per-CPU counters (see [`config_flags::PLAIN_COUNTS`]).
@@ -101,43 +132,54 @@ impl Counting {
     }
 }
 
-/// The `V4_SLOTS` map's single value, through a shared mapping of the map: the loader
-/// writes the slots with atomic stores there (see [`V4Slots`]).
-struct V4SlotsMap {
+/// Map values that the loader shares with the running program through a mapping of the map:
+/// all atomic words, written only by the loader.
+///
+/// # Safety
+/// The type must be `#[repr(C)]` and consist of atomics only, so that every bit pattern is a
+/// valid value and shared access from the kernel's side is sound.
+unsafe trait SharedValue {}
+// SAFETY: #[repr(C)], AtomicU64 words only.
+unsafe impl SharedValue for V4Slots {}
+// SAFETY: #[repr(C)], AtomicU64 words only.
+unsafe impl SharedValue for V6Slots {}
+
+/// The single value of an array map created `BPF_F_MMAPABLE` (`V4_SLOTS`, `V6_SLOTS`),
+/// through a shared mapping of the map: the loader writes the slots with atomic stores there.
+struct SlotsMap<T> {
     map: Mapping,
+    value: std::marker::PhantomData<T>,
 }
 
-impl V4SlotsMap {
-    fn new(ebpf: &Ebpf) -> Result<Self> {
+impl<T: SharedValue> SlotsMap<T> {
+    fn new(ebpf: &Ebpf, name: &str) -> Result<Self> {
         use std::os::fd::{AsFd as _, AsRawFd as _};
-        let data = match ebpf.map(maps::V4_SLOTS) {
+        let data = match ebpf.map(name) {
             Some(aya::maps::Map::Array(data)) => data,
-            _ => {
-                return Err(anyhow!(
-                    "the XDP object has no array map {}",
-                    maps::V4_SLOTS
-                ))
-            }
+            _ => return Err(anyhow!("the XDP object has no array map {name}")),
         };
         // An array map is mapped from its first value, a whole number of pages long.
         // SAFETY: sysconf has no preconditions.
         let page =
             usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).context("page size")?;
         let map = Mapping::shared(data.fd().as_fd().as_raw_fd(), page, 0)
-            .with_context(|| format!("mapping {} (created BPF_F_MMAPABLE)", maps::V4_SLOTS))?;
-        if map.len() < std::mem::size_of::<V4Slots>() {
-            return Err(anyhow!("a page is smaller than {}", maps::V4_SLOTS));
+            .with_context(|| format!("mapping {name} (created BPF_F_MMAPABLE)"))?;
+        if map.len() < std::mem::size_of::<T>() {
+            return Err(anyhow!("a page is smaller than {name}"));
         }
-        Ok(V4SlotsMap { map })
+        Ok(SlotsMap {
+            map,
+            value: std::marker::PhantomData,
+        })
     }
 
-    fn get(&self) -> &V4Slots {
+    fn get(&self) -> &T {
         // SAFETY: the mapping starts at the map's value (index 0), is page aligned and at
-        // least size_of::<V4Slots>() bytes long (checked in `new`), and lives as long as
-        // `self`, which the returned reference borrows. V4Slots is all AtomicU64, so shared
+        // least size_of::<T>() bytes long (checked in `new`), and lives as long as `self`,
+        // which the returned reference borrows. T is all atomics (SharedValue), so shared
         // access is sound while the kernel and the XDP program read the same words: the
         // program only loads them, and this loader is their only writer.
-        unsafe { self.map.ptr().cast::<V4Slots>().as_ref() }
+        unsafe { self.map.ptr().cast::<T>().as_ref() }
     }
 }
 
@@ -220,8 +262,14 @@ impl Program {
             .try_into()
             .context("program type")?;
         prog.load().map_err(|e| load_error(&e))?;
-        let v4_slots = V4SlotsMap::new(&ebpf)?;
-        Ok(Program { ebpf, v4_slots })
+        let v4_slots = SlotsMap::new(&ebpf, maps::V4_SLOTS)?;
+        let v6_slots = SlotsMap::new(&ebpf, maps::V6_SLOTS)?;
+        Ok(Program {
+            ebpf,
+            v4_slots,
+            v6_slots,
+            grace_periods: grace_periods_work(),
+        })
     }
 
     fn xdp(&mut self) -> Result<&mut Xdp> {
@@ -269,7 +317,8 @@ impl Program {
     }
 
     /// Starts answering for `ip` (the kernel side only; the caller updates the workers). An
-    /// IPv4 address takes a free slot of `V4_SLOTS`, or else goes into `V4_ADDRS`.
+    /// address takes a free slot of `V4_SLOTS` / `V6_SLOTS`, or else goes into `V4_ADDRS` /
+    /// `V6_ADDRS`.
     pub fn add_addr(&mut self, ip: IpAddr) -> Result<()> {
         let why = || {
             format!(
@@ -277,51 +326,21 @@ impl Program {
                 xdp_common::MAX_ADDRS
             )
         };
-        match ip {
-            IpAddr::V4(v4) => {
-                let key = v4.octets();
-                let slots = self.v4_slots.get();
-                let mut overflow =
-                    HashMap::<_, [u8; 4], u8>::try_from(map_mut(&mut self.ebpf, maps::V4_ADDRS)?)?;
-                if slots.find(&key) == SlotLookup::Ours
-                    || overflow.get(&key, 0).is_ok()
-                    || slots.insert(&key)
-                {
-                    return Ok(());
-                }
-                overflow.insert(key, 1, 0).with_context(why)?;
-                slots.overflow_added();
-                Ok(())
-            }
-            IpAddr::V6(v6) => HashMap::<_, [u8; 16], u8>::try_from(self.map(maps::V6_ADDRS)?)?
-                .insert(v6.octets(), 1, 0)
-                .with_context(why),
-        }
+        let res = match ip {
+            IpAddr::V4(v4) => add_to(&mut self.ebpf, self.v4_slots.get(), v4.octets()),
+            IpAddr::V6(v6) => add_to(&mut self.ebpf, self.v6_slots.get(), v6.octets()),
+        };
+        res.with_context(why)
     }
 
     /// Stops answering for `ip`. Removing an address we do not have is not an error.
     pub fn remove_addr(&mut self, ip: IpAddr) -> Result<()> {
+        let grace = self.grace_periods;
         let res = match ip {
-            IpAddr::V4(v4) => {
-                let key = v4.octets();
-                let slots = self.v4_slots.get();
-                slots.remove(&key);
-                let res =
-                    HashMap::<_, [u8; 4], u8>::try_from(map_mut(&mut self.ebpf, maps::V4_ADDRS)?)?
-                        .remove(&key);
-                if res.is_ok() {
-                    slots.overflow_removed();
-                }
-                res
-            }
-            IpAddr::V6(v6) => HashMap::<_, [u8; 16], u8>::try_from(self.map(maps::V6_ADDRS)?)?
-                .remove(&v6.octets()),
+            IpAddr::V4(v4) => remove_from(&mut self.ebpf, self.v4_slots.get(), v4.octets(), grace),
+            IpAddr::V6(v6) => remove_from(&mut self.ebpf, self.v6_slots.get(), v6.octets(), grace),
         };
-        match res {
-            Err(e) if errno_in_chain(&e) == Some(libc::ENOENT) => Ok(()),
-            Err(aya::maps::MapError::KeyNotFound) => Ok(()),
-            other => other.with_context(|| format!("removing address {ip}")),
-        }
+        res.with_context(|| format!("removing address {ip}"))
     }
 
     /// Puts the AF_XDP socket `fd` in the XSKMAP slot of `queue`. The caller must hold the
@@ -372,6 +391,82 @@ impl Program {
 
 /// The map `name` of the object (a function of the `Ebpf` alone, so that the V4 slots can be
 /// borrowed beside it).
+/// One family's address slots, whose overflow is the hash map `MAP`.
+trait Places: SharedValue {
+    /// The address, in network order: the hash map's key.
+    type Key: aya::Pod;
+    const MAP: &'static str;
+    fn find(&self, key: &Self::Key) -> SlotLookup;
+    fn insert(&self, key: &Self::Key) -> bool;
+    /// Frees the slot holding `key`, if one does; `grace`: [`rcu_grace_period`] works here.
+    fn free(&self, key: &Self::Key, grace: bool);
+    fn overflow(&self) -> &Overflow;
+}
+
+impl Places for V4Slots {
+    type Key = [u8; 4];
+    const MAP: &'static str = maps::V4_ADDRS;
+    fn find(&self, key: &[u8; 4]) -> SlotLookup {
+        V4Slots::find(self, key)
+    }
+    fn insert(&self, key: &[u8; 4]) -> bool {
+        V4Slots::insert(self, key)
+    }
+    /// One word: the slot is free at once.
+    fn free(&self, key: &[u8; 4], _grace: bool) {
+        self.remove(key);
+    }
+    fn overflow(&self) -> &Overflow {
+        &self.overflow
+    }
+}
+
+impl Places for V6Slots {
+    type Key = [u8; 16];
+    const MAP: &'static str = maps::V6_ADDRS;
+    fn find(&self, key: &[u8; 16]) -> SlotLookup {
+        V6Slots::find(self, key)
+    }
+    fn insert(&self, key: &[u8; 16]) -> bool {
+        V6Slots::insert(self, key)
+    }
+    /// A freed slot takes a new address only once no program run can still be comparing its
+    /// words; without grace periods it stays retired, and later addresses go to the hash map.
+    fn free(&self, key: &[u8; 16], grace: bool) {
+        if self.remove(key) && grace && rcu_grace_period().is_ok() {
+            self.reclaim_retired();
+        }
+    }
+    fn overflow(&self) -> &Overflow {
+        &self.overflow
+    }
+}
+
+/// Puts `key` in a free slot, or else in the hash map; nothing if it is held already.
+fn add_to<S: Places>(ebpf: &mut Ebpf, slots: &S, key: S::Key) -> Result<()> {
+    let mut overflow = HashMap::<_, S::Key, u8>::try_from(map_mut(ebpf, S::MAP)?)?;
+    if slots.find(&key) == SlotLookup::Ours || overflow.get(&key, 0).is_ok() || slots.insert(&key) {
+        return Ok(());
+    }
+    overflow.insert(key, 1, 0)?;
+    slots.overflow().added();
+    Ok(())
+}
+
+/// Takes `key` out of its slot and out of the hash map; not an error where it is in neither.
+fn remove_from<S: Places>(ebpf: &mut Ebpf, slots: &S, key: S::Key, grace: bool) -> Result<()> {
+    slots.free(&key, grace);
+    match HashMap::<_, S::Key, u8>::try_from(map_mut(ebpf, S::MAP)?)?.remove(&key) {
+        Ok(()) => {
+            slots.overflow().removed();
+            Ok(())
+        }
+        Err(e) if errno_in_chain(&e) == Some(libc::ENOENT) => Ok(()),
+        Err(aya::maps::MapError::KeyNotFound) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn map_mut<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut aya::maps::Map> {
     ebpf.map_mut(name)
         .ok_or_else(|| anyhow!("the XDP object has no map {name}"))
@@ -447,5 +542,61 @@ mod tests {
         ));
         assert!(!is_preempt_rt("#1 SMP PREEMPT_DYNAMIC @0\n"));
         assert!(!is_preempt_rt("#1 SMP Thu Jan 1 00:00:00 UTC 1970"));
+    }
+
+    /// The loaded program's address places, as root (skipped otherwise): the first IPv6
+    /// addresses take slots, the next go to the hash map, and a slot freed by a removal takes
+    /// a new address once a grace period has passed (where grace periods work; otherwise the
+    /// new address goes to the map).
+    #[test]
+    fn v6_addresses_fill_the_slots_then_the_map_and_a_freed_slot_is_reused() {
+        if !crate::errors::is_root() {
+            return;
+        }
+        let mut p = Program::load(1, None).expect("load the XDP program");
+        let addr = |i: u16| IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 2, 0, 9, 0, 0, 0, i));
+        let in_map = |p: &mut Program, i: u16| {
+            let IpAddr::V6(a) = addr(i) else {
+                unreachable!()
+            };
+            let map = p.map(maps::V6_ADDRS).expect("V6_ADDRS");
+            HashMap::<_, [u8; 16], u8>::try_from(map)
+                .expect("hash map")
+                .get(&a.octets(), 0)
+                .is_ok()
+        };
+        let slots = V6Slots::SLOTS as u16;
+        for i in 1..=slots + 1 {
+            p.add_addr(addr(i)).expect("add");
+        }
+        for i in 1..=slots {
+            assert!(!in_map(&mut p, i), "address {i} went to the map");
+        }
+        assert!(
+            in_map(&mut p, slots + 1),
+            "the address after the slots is not in the map"
+        );
+        p.remove_addr(addr(3)).expect("remove");
+        p.add_addr(addr(100)).expect("add");
+        assert_eq!(
+            in_map(&mut p, 100),
+            !p.grace_periods,
+            "grace periods work: {}",
+            p.grace_periods
+        );
+        // Removing from the map and from a slot both take the address away.
+        p.remove_addr(addr(slots + 1)).expect("remove");
+        p.remove_addr(addr(100)).expect("remove");
+        assert!(!in_map(&mut p, slots + 1) && !in_map(&mut p, 100));
+        for i in [3, 100, slots + 1] {
+            let IpAddr::V6(a) = addr(i) else {
+                unreachable!()
+            };
+            assert_eq!(
+                p.v6_slots.get().find(&a.octets()),
+                SlotLookup::NotOurs,
+                "{i}"
+            );
+        }
     }
 }

@@ -6,7 +6,7 @@
 //! the bind: ours give the worker TX descriptors at any address, the raw indices for the frame
 //! audit and the errno of a kick. Mapping a ring of a bound socket needs a kernel that allows
 //! it (Linux 6.5 and later); older kernels answer EBUSY, reported as such. [`Mapping`] is also
-//! the loader's view of the `V4_SLOTS` map.
+//! the loader's view of the `V4_SLOTS` and `V6_SLOTS` maps.
 use std::{
     io, mem,
     os::fd::{AsRawFd, RawFd},
