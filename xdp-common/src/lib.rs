@@ -3,10 +3,10 @@
 //! so a map's name, key and value type are written down exactly once.
 //!
 //! * The responder's XDP program and `xdp-user`: the map names ([`maps`]), the single
-//!   [`Config`] value (the [`proto`] switches built from [`Protocol`]), the IPv4 address
-//!   and IPv6 address slots ([`V4Slots`], [`V6Slots`]), the UDP port bitmap ([`UdpPorts`]), the per-CPU outcome counters
-//!   ([`Counter`], one slot per frame, with the totals user space derives from them) and the
-//!   XSKMAP and address-map sizes.
+//!   [`Config`] value (the [`proto`] switches built from [`Protocol`]), the IPv4 and IPv6
+//!   address slots ([`V4Slots`], [`V6Slots`]), the UDP port bitmap ([`UdpPorts`]), the
+//!   per-CPU outcome counters ([`Counter`], one slot per frame, with the totals user space
+//!   derives from them) and the XSKMAP and address-map sizes.
 //! * [`generator`]: the contract between the generator's programs and `xdp-gen`.
 //! * [`ladder`]: the contract between the copy ladder's counters and `xdp-ladder count`.
 //! * [`named_enum!`]: the one list a name table comes from (counters, protocols, and in

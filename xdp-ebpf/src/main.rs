@@ -1,12 +1,13 @@
 //! `xdp_responder`: the XDP program of the AF_XDP responder.
 //!
-//! It classifies every frame with [`xdp_ebpf::classify`] against the maps that user space fills
-//! (`CONFIG`, `V4_SLOTS` and `V4_ADDRS`, `V6_SLOTS` and `V6_ADDRS`, `UDP_PORTS`), and redirects the frames
-//! that are ours to the AF_XDP socket bound to the frame's RX queue (`XSKS`). Everything else goes to the kernel,
-//! except frames too short to classify, which are dropped. Each frame adds one to exactly one
-//! per-CPU outcome counter in `COUNTERS`, indexed by [`xdp_common::Counter`]; user space derives
-//! the totals (`Counter::totals`), so the program pays one add per frame (a plain one in
-//! native mode, see [`xdp_common::config_flags::PLAIN_COUNTS`]).
+//! It classifies every frame with [`xdp_ebpf::classify`] against the maps that user space
+//! fills (`CONFIG`, `V4_SLOTS` and `V4_ADDRS`, `V6_SLOTS` and `V6_ADDRS`, `UDP_PORTS`), and
+//! redirects the frames that are ours to the AF_XDP socket bound to the frame's RX queue
+//! (`XSKS`). Everything else goes to the kernel, except frames too short to classify, which
+//! are dropped. Each frame adds one to exactly one per-CPU outcome counter in `COUNTERS`,
+//! indexed by [`xdp_common::Counter`]; user space derives the totals (`Counter::totals`), so
+//! the program pays one add per frame (a plain one in native mode, see
+//! [`xdp_common::config_flags::PLAIN_COUNTS`]).
 //!
 //! The program runs on the CPU that receives (on veth, the sender's), before the frame reaches
 //! the socket: every instruction here is one the sender does not get. So the redirect is not
