@@ -27,14 +27,15 @@ pub mod ladder;
 /// Size of the XSKMAP in the object file (index = RX queue id). The loader resizes the map
 /// to the interface's RX queue count before loading, so this is only a placeholder.
 pub const XSKS_PLACEHOLDER_ENTRIES: u32 = 64;
-/// Highest number of IPv4 / IPv6 addresses we answer for. For IPv4 that is the
-/// [`V4Slots::SLOTS`] slots plus the `V4_ADDRS` hash map, sized [`V4_MAP_ENTRIES`]. For IPv6,
-/// the [`V6Slots::SLOTS`] slots plus the `V6_ADDRS` hash map, which is sized for all of them:
-/// a slot whose address was removed stays unused until a grace period has passed (see
-/// [`V6Slots`]), and its address may meanwhile be added again, to the map.
+/// Highest number of IPv4 / IPv6 addresses we answer for: the [`V4Slots::SLOTS`] slots plus
+/// the `V4_ADDRS` hash map, sized [`V4_MAP_ENTRIES`], and the [`V6Slots::SLOTS`] slots plus
+/// the `V6_ADDRS` hash map, sized [`V6_MAP_ENTRIES`]. (An IPv6 slot freed where the loader
+/// cannot wait for a grace period stays unused, one address less; see [`V6Slots`].)
 pub const MAX_ADDRS: u32 = 256;
 /// Size of the `V4_ADDRS` hash map: the IPv4 addresses that do not fit in [`V4Slots`].
 pub const V4_MAP_ENTRIES: u32 = MAX_ADDRS - V4Slots::SLOTS as u32;
+/// Size of the `V6_ADDRS` hash map: the IPv6 addresses that do not fit in [`V6Slots`].
+pub const V6_MAP_ENTRIES: u32 = MAX_ADDRS - V6Slots::SLOTS as u32;
 
 /// Map names, as declared in the XDP program and looked up by the loader.
 pub mod maps {
@@ -442,8 +443,9 @@ impl V4Slots {
 /// - [`remove`](Self::remove) clears the bit and marks the slot *retired*: a program run that
 ///   read `live` before the change may still be comparing the slot's words. A retired slot
 ///   takes no new address until [`reclaim_retired`](Self::reclaim_retired), which the caller
-///   calls only after an RCU grace period (every XDP run is an RCU read-side section), so no
-///   run can see one word of the old address and one of the new.
+///   calls only after an RCU grace period that began after the removals (every XDP run is an
+///   RCU read-side section), so no run can see one word of the old address and one of the
+///   new. The loader waits for one only when an address finds no free slot but a retired one.
 ///
 /// On a CPU that orders loads (x86), a run therefore sees a slot either before or after a
 /// change. A CPU that may reorder loads (arm64) may, in the few nanoseconds between an
@@ -527,6 +529,11 @@ impl V6Slots {
             Ordering::Relaxed,
         );
         true
+    }
+
+    /// Whether some slot is retired (freed, awaiting a grace period).
+    pub fn has_retired(&self) -> bool {
+        self.retired.load(Ordering::Relaxed) != 0
     }
 
     /// Makes the retired slots free again. Call only after an RCU grace period that began
@@ -643,20 +650,22 @@ mod tests {
             a
         };
         assert_eq!(set.find(&[0; 16]), SlotLookup::NotOurs);
-        for i in 0..V6Slots::SLOTS as u8 {
+        assert!(set.insert(&addr(0)));
+        // The unspecified address equals the words of the slots not in use: they do not count.
+        assert_eq!(set.find(&[0; 16]), SlotLookup::NotOurs);
+        for i in 1..V6Slots::SLOTS as u8 {
             assert!(set.insert(&addr(i)), "slot {i}");
         }
         assert!(!set.insert(&addr(100)), "a ninth address found a slot");
         for i in 0..V6Slots::SLOTS as u8 {
             assert_eq!(set.find(&addr(i)), SlotLookup::Ours);
         }
-        // Either half alone does not match: the first word of one address with the second
-        // of another, and the unspecified address, which the empty slots' words equal.
-        let mut mixed = addr(1);
-        mixed[0] = 0x30;
-        assert_eq!(set.find(&mixed), SlotLookup::NotOurs);
+        // Either word alone does not match: a held address's second word with another first
+        // word, and its first word with another second word.
+        let mut first_differs = addr(1);
+        first_differs[0] = 0x30;
+        assert_eq!(set.find(&first_differs), SlotLookup::NotOurs);
         assert_eq!(set.find(&addr(200)), SlotLookup::NotOurs);
-        assert_eq!(set.find(&[0; 16]), SlotLookup::NotOurs);
         set.overflow.added();
         assert_eq!(set.find(&addr(100)), SlotLookup::AskMap);
         set.overflow.removed();

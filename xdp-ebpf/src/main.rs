@@ -33,8 +33,8 @@ mod program {
         programs::XdpContext,
     };
     use xdp_common::{
-        config_flags, Config, Counter, SlotLookup, UdpPorts, V4Slots, V6Slots, MAX_ADDRS,
-        V4_MAP_ENTRIES, XSKS_PLACEHOLDER_ENTRIES,
+        config_flags, Config, Counter, SlotLookup, UdpPorts, V4Slots, V6Slots, V4_MAP_ENTRIES,
+        V6_MAP_ENTRIES, XSKS_PLACEHOLDER_ENTRIES,
     };
     use xdp_ebpf::classify::{classify, Frame, Tables, Verdict};
 
@@ -56,7 +56,7 @@ mod program {
     static V6_SLOTS: Array<V6Slots> = Array::with_max_entries(1, BPF_F_MMAPABLE);
     /// Our IPv6 addresses beyond the slots; the value is unused.
     #[map]
-    static V6_ADDRS: HashMap<[u8; 16], u8> = HashMap::with_max_entries(MAX_ADDRS, 0);
+    static V6_ADDRS: HashMap<[u8; 16], u8> = HashMap::with_max_entries(V6_MAP_ENTRIES, 0);
     /// The UDP destination ports we echo on, as one [`UdpPorts`] bitmap at index 0.
     #[map]
     static UDP_PORTS: Array<UdpPorts> = Array::with_max_entries(1, 0);

@@ -69,7 +69,7 @@ pub struct Program {
     ebpf: Ebpf,
     v4_slots: SlotsMap<V4Slots>,
     v6_slots: SlotsMap<V6Slots>,
-    /// Whether [`rcu_grace_period`] waits for every running XDP program here.
+    /// Whether [`rcu_grace_period`] can work here ([`grace_periods_work`]).
     grace_periods: bool,
 }
 
@@ -77,26 +77,38 @@ pub struct Program {
 const MEMBARRIER_CMD_GLOBAL: libc::c_int = 1;
 
 /// Waits for an RCU grace period: `membarrier(MEMBARRIER_CMD_GLOBAL)` is `synchronize_rcu()`
-/// on a kernel with more than one CPU online (the kernel's BPF selftests wait for RCU the same
-/// way), and every XDP program run is an RCU read-side section, so every run that began before
-/// the call has ended when it returns. With one CPU online it returns at once, which suffices
-/// where a program run cannot be preempted (not on PREEMPT_RT, see [`grace_periods_work`]).
+/// while more than one CPU is online (the kernel's BPF selftests wait for RCU the same way),
+/// and every XDP program run is an RCU read-side section (native mode: the driver's NAPI poll
+/// with bottom halves disabled; SKB mode and `BPF_PROG_TEST_RUN`: `rcu_read_lock`), so every
+/// run that began before the call has ended when it returns. With one CPU online the kernel
+/// returns at once, which does not wait for a run preempted in SKB mode: then this fails.
 fn rcu_grace_period() -> std::io::Result<()> {
+    if !several_cpus_online() {
+        return Err(std::io::Error::other("one CPU online"));
+    }
     // SAFETY: membarrier takes two integers and touches no memory of ours.
     let rc = unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
     }
+    if !several_cpus_online() {
+        return Err(std::io::Error::other("one CPU online"));
+    }
+    Ok(())
 }
 
-/// Whether [`rcu_grace_period`] can be relied on: the kernel offers `MEMBARRIER_CMD_GLOBAL`
-/// (not on `nohz_full` systems, where the query leaves it out) and is not PREEMPT_RT.
+/// Whether [`rcu_grace_period`] can work here: more than one CPU online, and a kernel that
+/// offers its command (not one booted with `nohz_full=`, whose membarrier query leaves
+/// `MEMBARRIER_CMD_GLOBAL` out).
 fn grace_periods_work() -> bool {
     // SAFETY: as in rcu_grace_period; command 0 (MEMBARRIER_CMD_QUERY) returns a bit set.
     let mask = unsafe { libc::syscall(libc::SYS_membarrier, 0, 0) };
-    mask > 0 && mask & libc::c_long::from(MEMBARRIER_CMD_GLOBAL) != 0 && !kernel_is_preempt_rt()
+    several_cpus_online() && mask > 0 && mask & libc::c_long::from(MEMBARRIER_CMD_GLOBAL) != 0
+}
+
+fn several_cpus_online() -> bool {
+    // SAFETY: sysconf has no preconditions.
+    (unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) }) > 1
 }
 
 /// How the program adds to its per-CPU counters (see [`config_flags::PLAIN_COUNTS`]).
@@ -326,19 +338,19 @@ impl Program {
                 xdp_common::MAX_ADDRS
             )
         };
+        let grace = self.grace_periods;
         let res = match ip {
-            IpAddr::V4(v4) => add_to(&mut self.ebpf, self.v4_slots.get(), v4.octets()),
-            IpAddr::V6(v6) => add_to(&mut self.ebpf, self.v6_slots.get(), v6.octets()),
+            IpAddr::V4(v4) => add_to(&mut self.ebpf, self.v4_slots.get(), v4.octets(), grace),
+            IpAddr::V6(v6) => add_to(&mut self.ebpf, self.v6_slots.get(), v6.octets(), grace),
         };
         res.with_context(why)
     }
 
     /// Stops answering for `ip`. Removing an address we do not have is not an error.
     pub fn remove_addr(&mut self, ip: IpAddr) -> Result<()> {
-        let grace = self.grace_periods;
         let res = match ip {
-            IpAddr::V4(v4) => remove_from(&mut self.ebpf, self.v4_slots.get(), v4.octets(), grace),
-            IpAddr::V6(v6) => remove_from(&mut self.ebpf, self.v6_slots.get(), v6.octets(), grace),
+            IpAddr::V4(v4) => remove_from(&mut self.ebpf, self.v4_slots.get(), v4.octets()),
+            IpAddr::V6(v6) => remove_from(&mut self.ebpf, self.v6_slots.get(), v6.octets()),
         };
         res.with_context(|| format!("removing address {ip}"))
     }
@@ -395,9 +407,10 @@ trait Places: SharedValue {
     type Key: aya::Pod;
     const MAP: &'static str;
     fn find(&self, key: &Self::Key) -> SlotLookup;
-    fn insert(&self, key: &Self::Key) -> bool;
-    /// Frees the slot holding `key`, if one does; `grace`: [`rcu_grace_period`] works here.
-    fn free(&self, key: &Self::Key, grace: bool);
+    /// Puts `key` in a free slot; `grace`: [`rcu_grace_period`] may be used to free one.
+    fn insert(&self, key: &Self::Key, grace: bool) -> bool;
+    /// Frees the slot holding `key`, if one does.
+    fn free(&self, key: &Self::Key);
     fn overflow(&self) -> &Overflow;
 }
 
@@ -407,11 +420,11 @@ impl Places for V4Slots {
     fn find(&self, key: &[u8; 4]) -> SlotLookup {
         V4Slots::find(self, key)
     }
-    fn insert(&self, key: &[u8; 4]) -> bool {
+    /// One word per slot: a freed slot is free at once.
+    fn insert(&self, key: &[u8; 4], _grace: bool) -> bool {
         V4Slots::insert(self, key)
     }
-    /// One word: the slot is free at once.
-    fn free(&self, key: &[u8; 4], _grace: bool) {
+    fn free(&self, key: &[u8; 4]) {
         self.remove(key);
     }
     fn overflow(&self) -> &Overflow {
@@ -425,15 +438,21 @@ impl Places for V6Slots {
     fn find(&self, key: &[u8; 16]) -> SlotLookup {
         V6Slots::find(self, key)
     }
-    fn insert(&self, key: &[u8; 16]) -> bool {
+    /// With no free slot but retired ones, waits for a grace period (one for all the
+    /// removals since the last) and takes a reclaimed slot; without grace periods the
+    /// retired slots stay unused and the address goes to the hash map.
+    fn insert(&self, key: &[u8; 16], grace: bool) -> bool {
+        if V6Slots::insert(self, key) {
+            return true;
+        }
+        if !(grace && self.has_retired() && rcu_grace_period().is_ok()) {
+            return false;
+        }
+        self.reclaim_retired();
         V6Slots::insert(self, key)
     }
-    /// A freed slot takes a new address only once no program run can still be comparing its
-    /// words; without grace periods it stays retired, and later addresses go to the hash map.
-    fn free(&self, key: &[u8; 16], grace: bool) {
-        if self.remove(key) && grace && rcu_grace_period().is_ok() {
-            self.reclaim_retired();
-        }
+    fn free(&self, key: &[u8; 16]) {
+        self.remove(key);
     }
     fn overflow(&self) -> &Overflow {
         &self.overflow
@@ -441,9 +460,12 @@ impl Places for V6Slots {
 }
 
 /// Puts `key` in a free slot, or else in the hash map; nothing if it is held already.
-fn add_to<S: Places>(ebpf: &mut Ebpf, slots: &S, key: S::Key) -> Result<()> {
+fn add_to<S: Places>(ebpf: &mut Ebpf, slots: &S, key: S::Key, grace: bool) -> Result<()> {
     let mut overflow = HashMap::<_, S::Key, u8>::try_from(map_mut(ebpf, S::MAP)?)?;
-    if slots.find(&key) == SlotLookup::Ours || overflow.get(&key, 0).is_ok() || slots.insert(&key) {
+    if slots.find(&key) == SlotLookup::Ours
+        || overflow.get(&key, 0).is_ok()
+        || slots.insert(&key, grace)
+    {
         return Ok(());
     }
     overflow.insert(key, 1, 0)?;
@@ -452,8 +474,8 @@ fn add_to<S: Places>(ebpf: &mut Ebpf, slots: &S, key: S::Key) -> Result<()> {
 }
 
 /// Takes `key` out of its slot and out of the hash map; not an error where it is in neither.
-fn remove_from<S: Places>(ebpf: &mut Ebpf, slots: &S, key: S::Key, grace: bool) -> Result<()> {
-    slots.free(&key, grace);
+fn remove_from<S: Places>(ebpf: &mut Ebpf, slots: &S, key: S::Key) -> Result<()> {
+    slots.free(&key);
     match HashMap::<_, S::Key, u8>::try_from(map_mut(ebpf, S::MAP)?)?.remove(&key) {
         Ok(()) => {
             slots.overflow().removed();
@@ -542,6 +564,35 @@ mod tests {
         ));
         assert!(!is_preempt_rt("#1 SMP PREEMPT_DYNAMIC @0\n"));
         assert!(!is_preempt_rt("#1 SMP Thu Jan 1 00:00:00 UTC 1970"));
+    }
+
+    /// As root (skipped otherwise): the slots and the hash map hold [`xdp_common::MAX_ADDRS`]
+    /// IPv6 addresses, and the next is refused.
+    #[test]
+    fn v6_addresses_stop_at_max_addrs() {
+        if !crate::errors::is_root() {
+            return;
+        }
+        let mut p = Program::load(1, None).expect("load the XDP program");
+        let addr = |i: u32| {
+            let [a, b, c, d] = i.to_be_bytes();
+            IpAddr::V6(std::net::Ipv6Addr::from([
+                0x20, 0x01, 0, 2, 0, 0, 0, 9, 0, 0, 0, 0, a, b, c, d,
+            ]))
+        };
+        for i in 0..xdp_common::MAX_ADDRS {
+            p.add_addr(addr(i)).expect("add");
+        }
+        let err = p
+            .add_addr(addr(1000))
+            .expect_err("one address too many accepted");
+        assert!(format!("{err:#}").contains("at most 256"), "{err:#}");
+        // Room again after a removal: in the slot it freed, after a grace period (without
+        // grace periods that slot stays unused).
+        p.remove_addr(addr(0)).expect("remove");
+        if p.grace_periods {
+            p.add_addr(addr(1000)).expect("add after a removal");
+        }
     }
 
     /// The loaded program's address places, as root (skipped otherwise): the first IPv6
