@@ -378,6 +378,19 @@ pub enum SlotLookup {
     AskMap,
 }
 
+impl SlotLookup {
+    /// Whether the address is ours: in a slot, or in the hash map where `in_map` (the map
+    /// lookup) is asked only for [`SlotLookup::AskMap`].
+    #[inline(always)]
+    pub fn ours_or_in(self, in_map: impl FnOnce() -> bool) -> bool {
+        match self {
+            SlotLookup::Ours => true,
+            SlotLookup::AskMap => in_map(),
+            SlotLookup::NotOurs => false,
+        }
+    }
+}
+
 impl V4Slots {
     /// Addresses held in slots.
     pub const SLOTS: usize = 8;

@@ -33,8 +33,8 @@ mod program {
         programs::XdpContext,
     };
     use xdp_common::{
-        config_flags, Config, Counter, SlotLookup, UdpPorts, V4Slots, V6Slots, V4_MAP_ENTRIES,
-        V6_MAP_ENTRIES, XSKS_PLACEHOLDER_ENTRIES,
+        config_flags, Config, Counter, UdpPorts, V4Slots, V6Slots, V4_MAP_ENTRIES, V6_MAP_ENTRIES,
+        XSKS_PLACEHOLDER_ENTRIES,
     };
     use xdp_ebpf::classify::{classify, Frame, Tables, Verdict};
 
@@ -87,19 +87,19 @@ mod program {
     impl Tables for Maps {
         #[inline(always)]
         fn has_v4(&self, addr: &[u8; 4]) -> bool {
-            match V4_SLOTS.get(0).map(|slots| slots.find(addr)) {
-                Some(SlotLookup::Ours) => true,
-                Some(SlotLookup::AskMap) => V4_ADDRS.get_ptr(addr).is_some(),
-                Some(SlotLookup::NotOurs) | None => false,
-            }
+            V4_SLOTS.get(0).is_some_and(|slots| {
+                slots
+                    .find(addr)
+                    .ours_or_in(|| V4_ADDRS.get_ptr(addr).is_some())
+            })
         }
         #[inline(always)]
         fn has_v6(&self, addr: &[u8; 16]) -> bool {
-            match V6_SLOTS.get(0).map(|slots| slots.find(addr)) {
-                Some(SlotLookup::Ours) => true,
-                Some(SlotLookup::AskMap) => V6_ADDRS.get_ptr(addr).is_some(),
-                Some(SlotLookup::NotOurs) | None => false,
-            }
+            V6_SLOTS.get(0).is_some_and(|slots| {
+                slots
+                    .find(addr)
+                    .ours_or_in(|| V6_ADDRS.get_ptr(addr).is_some())
+            })
         }
         #[inline(always)]
         fn has_udp_port(&self, port: u16) -> bool {

@@ -327,7 +327,7 @@ impl<R: Rings> Worker<R> {
     /// frame exactly when the RX ring has room, so nothing more is dropped, and the drops
     /// count as `rx_fill_ring_empty_descs` instead of `rx_ring_full`.
     pub fn fill(&mut self) {
-        let lent = self.kernel_rx();
+        let lent = self.moves.kernel_rx();
         let want = (self.pool.len() as u64).min(self.rx_side_limit().saturating_sub(lent)) as u32;
         if want > 0 {
             let room = self.rings.fill_room(want).min(want) as usize;
@@ -743,21 +743,18 @@ impl<R: Rings> Worker<R> {
         )
     }
 
-    /// Frames on the kernel's RX side (fill ring, taken by the kernel, RX ring), by the
-    /// worker's own counts: filled and not yet received.
-    fn kernel_rx(&self) -> u64 {
-        self.moves.filled.wrapping_sub(self.moves.received)
-    }
-
     /// The frame gauges from the worker's own counts: no ring index read, no allocation, so
     /// cheap enough for every sleep. The audit checks the same counts against the rings.
     fn publish_gauges(&self) {
-        let kernel_tx = self.moves.sent.wrapping_sub(self.moves.completed);
         self.stats
             .frames_free
             .store(self.pool.len() as u64, Relaxed);
-        self.stats.frames_kernel_rx.store(self.kernel_rx(), Relaxed);
-        self.stats.frames_kernel_tx.store(kernel_tx, Relaxed);
+        self.stats
+            .frames_kernel_rx
+            .store(self.moves.kernel_rx(), Relaxed);
+        self.stats
+            .frames_kernel_tx
+            .store(self.moves.kernel_tx(), Relaxed);
     }
 
     fn publish_audit(&self) {

@@ -95,6 +95,20 @@ pub struct Moves {
     pub recycled: u64,
 }
 
+impl Moves {
+    /// Frames on the kernel's RX side (fill ring, taken by the kernel, RX ring) by these
+    /// counts: filled and not yet received.
+    pub fn kernel_rx(&self) -> u64 {
+        self.filled.wrapping_sub(self.received)
+    }
+
+    /// Frames on the kernel's TX side (TX ring, being sent, completion ring) by these
+    /// counts: sent and not yet completed.
+    pub fn kernel_tx(&self) -> u64 {
+        self.sent.wrapping_sub(self.completed)
+    }
+}
+
 /// Where the frames are, from the pool and the rings' indices.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Audit {
